@@ -1,0 +1,114 @@
+"""Helpers shared by the CLI subcommands: JSON output, batch loops, warnings capture."""
+from __future__ import annotations
+
+import json
+import math
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import click
+
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print machine-readable JSON on stdout (human text goes to stderr).")
+overwrite_option = click.option("--overwrite", is_flag=True,
+                                help="Replace existing output files (default: refuse).")
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy scalars/arrays, Paths, tuples and NaN to JSON-safe values (NaN -> null)."""
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return to_jsonable(obj.item())
+    if isinstance(obj, float):
+        return None if not math.isfinite(obj) else obj
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def print_json(obj: Any) -> None:
+    click.echo(json.dumps(to_jsonable(obj), indent=2))
+
+
+def echo_err(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+@dataclass
+class Outcome:
+    """Result of processing one input in a batch."""
+
+    file: str
+    value: Any = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def run_batch(items: Iterable[Any], fn: Callable[[Any], Any], *, label: Callable[[Any], str] = str,
+              desc: str = "processing", debug: bool = False) -> list[Outcome]:
+    """Apply ``fn`` to each item, catching errors per item so a bad input never stops the batch.
+
+    Python warnings raised while processing an item are collected into ``Outcome.warnings``.
+    A progress bar (stderr) is shown when stderr is a terminal and there are several items.
+    """
+    from naheo_spec.errors import NaheoError
+
+    items = list(items)
+    outcomes: list[Outcome] = []
+    bar = None
+    if len(items) > 1 and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(items), desc=desc, unit="file", file=sys.stderr, mininterval=0.5,
+                   delay=1.0)
+    for item in items:
+        name = label(item)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                value = fn(item)
+                out = Outcome(name, value=value)
+            except NaheoError as exc:
+                if debug:
+                    raise
+                out = Outcome(name, error=str(exc))
+            except Exception as exc:  # keep the batch going; say what broke
+                if debug:
+                    raise
+                out = Outcome(name, error=f"{type(exc).__name__}: {exc}")
+        seen = set()
+        for w in caught:
+            msg = str(w.message)
+            if msg not in seen:
+                seen.add(msg)
+                out.warnings.append(msg)
+        outcomes.append(out)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return outcomes
+
+
+def report_failures(outcomes: list[Outcome]) -> int:
+    """Print one line per failed input on stderr; return the exit code (1 if any failed)."""
+    bad = [o for o in outcomes if not o.ok]
+    for o in bad:
+        echo_err(f"error: {o.error}" if o.file in (o.error or "") else f"error: {o.file}: {o.error}")
+    if bad:
+        echo_err(f"{len(bad)} of {len(outcomes)} input(s) failed")
+    return 1 if bad else 0
