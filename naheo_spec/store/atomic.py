@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -19,6 +20,15 @@ def check_writable(path: str | Path, *, overwrite: bool) -> Path:
     if p.exists() and p.is_dir():
         raise StoreError(f"{p}: is a directory, expected a file path")
     return p
+
+
+def _final_mode(final: Path) -> int:
+    """Mode of the file being replaced, else 0o666 minus the process umask."""
+    if final.exists():
+        return stat.S_IMODE(final.stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 @contextlib.contextmanager
@@ -46,6 +56,8 @@ def atomic_path(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
         # Re-check: another process may have created the file meanwhile.
         if final.exists() and not overwrite:
             raise StoreError(f"{final}: appeared while writing; not overwritten")
+        # mkstemp makes the file 0600; give it the mode a normally created file would have.
+        os.chmod(tmp_path, _final_mode(final))
         os.replace(tmp_path, final)
     finally:
         if tmp_path.exists():
