@@ -1,0 +1,160 @@
+"""XDI (XAS Data Interchange) files.
+
+Rules applied here, beyond the specification:
+
+- Field names are case-insensitive (``Beamline.Name`` and ``Beamline.name`` are the
+  same field) and are stored lower-cased in ``Spectrum.metadata``.
+- Column labels come from ``Column.N``; when the last comment line before the data
+  names more columns than ``Column.N`` declares (CERIC/Demeter files carry an
+  undeclared ``murefer``), the extra labels are taken from that line.
+- μ: a ``mutrans``/``mu``/``mufluor`` column, else ln(i0/itrans), else ifluor/i0;
+  reference: ``murefer``, else ln(itrans/irefer). User expressions override both.
+- CRLF line ends and ``#XDI/`` without a space are accepted.
+
+References
+----------
+XDI specification 1.0, https://github.com/XraySpectroscopy/XAS-Data-Interchange
+(spec/xdi_spec.pdf); M. Newville et al., "XDI", J. Synchrotron Rad. (2016).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from naheo_spec.errors import DefaultAdjustedWarning, ReadError
+from naheo_spec.io.ascii import (_warn_all, assemble_spectrum, column_names, parse_block,
+                                 select_signals)
+from naheo_spec.spectrum import Spectrum
+
+_FIELD = re.compile(r"^([A-Za-z_][\w]*\.[\w.\-]+)\s*:\s?(.*)$")
+_VERSION = re.compile(r"^\s*#\s*(XDI/[\w.]+)\s*(.*)$", re.I)
+
+
+def parse_xdi_header(header: list[str]) -> tuple[dict[str, str], dict[int, tuple[str, str]], list[str]]:
+    """Split XDI header lines into fields, declared columns and free comments.
+
+    Parameters
+    ----------
+    header : list of str
+        The lines before the data (first one is ``# XDI/1.0 ...``).
+
+    Returns
+    -------
+    fields : dict
+        Lower-cased ``namespace.tag`` -> value (string), plus ``xdi_version`` and
+        ``xdi_applications`` from line 1.
+    columns : dict of int to (label, unit)
+        Declared ``Column.N`` entries.
+    comments : list of str
+        Free-text lines between ``# ///`` and the ``#----`` separator.
+    """
+    fields: dict[str, str] = {}
+    columns: dict[int, tuple[str, str]] = {}
+    comments: list[str] = []
+    m = _VERSION.match(header[0]) if header else None
+    if m:
+        fields["xdi_version"] = m.group(1)
+        if m.group(2).strip():
+            fields["xdi_applications"] = m.group(2).strip()
+    in_comments = False
+    for line in header[1:]:
+        s = line.strip()
+        body = s.lstrip("#").strip()
+        if body.startswith("///"):
+            in_comments = True
+            continue
+        if body.startswith("---") and set(body) <= {"-"}:
+            break
+        if in_comments:
+            comments.append(body)
+            continue
+        fm = _FIELD.match(body)
+        if not fm:
+            comments.append(body)
+            continue
+        key, value = fm.group(1).lower(), fm.group(2).strip()
+        cm = re.match(r"column\.(\d+)$", key)
+        if cm:
+            parts = value.split(None, 1)
+            if parts:
+                columns[int(cm.group(1))] = (parts[0], parts[1].strip() if len(parts) > 1 else "")
+            continue
+        fields[key] = value
+    return fields, columns, comments
+
+
+def _labels(declared: dict[int, tuple[str, str]], line_words: list[str] | None, ncols: int,
+            path) -> tuple[list[str | None], list[str]]:
+    nmax = max(declared) if declared else 0
+    if nmax > ncols:
+        raise ReadError(path, f"header declares Column.{nmax} but data rows have {ncols} values")
+    labels: list[str | None] = []
+    undeclared: list[str] = []
+    for i in range(ncols):
+        if i + 1 in declared:
+            labels.append(declared[i + 1][0])
+        elif line_words is not None and len(line_words) == ncols:
+            labels.append(line_words[i])
+            undeclared.append(line_words[i])
+        else:
+            labels.append(None)
+    return labels, undeclared
+
+
+def read_xdi(path, text: str, sha256: str | None, *, mu: str | None = None,
+             ref: str | None = None) -> list[Spectrum]:
+    """Read an XDI file.
+
+    Parameters
+    ----------
+    path : str
+        File name (messages, provenance).
+    text : str
+        Decoded content.
+    sha256 : str or None
+        Hash of the file's bytes.
+    mu, ref : str, optional
+        Expressions over the column labels (``"ln(i0/itrans)"``); ``ref="none"``
+        drops the reference. Default None: see the module docstring.
+
+    Returns
+    -------
+    list of Spectrum
+        One spectrum, format ``"xdi"``, metadata = the lower-cased header fields plus
+        ``xdi_comments``.
+
+    Raises
+    ------
+    ReadError
+        Header declaring more columns than the data have, no data, unequal rows,
+        bad expression.
+    """
+    lines = text.splitlines()
+    block = parse_block(lines, path)
+    fields, declared, comments = parse_xdi_header(block.header)
+    ncols = block.data.shape[1]
+    line_words = block.labels
+    labels, undeclared = _labels(declared, line_words, ncols, path)
+    names = column_names(labels, ncols)
+    cols = {n: block.data[:, i] for i, n in enumerate(names)}
+    data_names = list(cols)
+    energy_idx = next((i for i, n in enumerate(names) if n.startswith("energy")), 0)
+    if energy_idx + 1 in declared and declared[energy_idx + 1][1].lower() == "kev":
+        cols[names[energy_idx]] = cols[names[energy_idx]] * 1000.0
+    sel = select_signals(cols, mu=mu, ref=ref, path=path, explain_guess=False)
+    notes = list(sel.warnings)
+    if energy_idx + 1 in declared and declared[energy_idx + 1][1].lower() == "kev":
+        notes.append(f"{path}: energy column declared in keV; converted to eV")
+    _warn_all(notes, DefaultAdjustedWarning)
+    metadata: dict[str, Any] = dict(fields)
+    if comments:
+        metadata["xdi_comments"] = "\n".join(comments)
+    metadata["column_labels"] = " ".join(data_names)
+    if undeclared:
+        metadata["xdi_undeclared_columns"] = " ".join(undeclared)
+        sel.columns["undeclared"] = " ".join(undeclared)
+    return [assemble_spectrum(path=path, sha256=sha256, fmt="xdi", energy=sel.energy, mu=sel.mu,
+                              reference=sel.reference, columns=sel.columns, metadata=metadata,
+                              element=fields.get("element.symbol"), edge=fields.get("element.edge"),
+                              notes=notes)]
+
