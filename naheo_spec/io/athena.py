@@ -111,8 +111,10 @@ class _Capture(io.StringIO):
 
 
 def _load(path: str):
+    from naheo_spec._larch import larch_module
+
     try:
-        from larch.io import read_athena
+        read_athena = larch_module("larch.io").read_athena
     except ImportError as exc:  # pragma: no cover - xraylarch is a dependency
         raise ReadError(path, "reading Athena projects needs xraylarch (pip install xraylarch)") from exc
     printed = _Capture()
