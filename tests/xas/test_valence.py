@@ -1,0 +1,240 @@
+"""Valence calibration: line algebra, error propagation, standards TOML, and the
+leave-one-out target on real Mn, Fe and Ni standards (foil correction applied)."""
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import CERIC, REPO
+from naheo_spec.errors import CalibrationError, InputError, QualityWarning
+from naheo_spec.xas.standards import load_standards, measure_standard
+from naheo_spec.xas.valence import (StandardPoint, build_calibration, fit_calibration,
+                                    leave_one_out)
+from naheo_spec.xas.xanes import analyze_xanes
+
+STANDARDS = REPO / "reference_spectra" / "xanes_standards"
+LOO_TOLERANCE = 0.25  # the project's target: formal valence within 0.25 when left out
+
+
+# --------------------------------------------------------------------------- pure math
+def test_exact_line_and_inverse():
+    v = np.array([2.0, 3.0, 4.0, 3.0])
+    e = 6538.0 + 3.6 * v
+    cal = fit_calibration(v, e, [0.1] * 4)
+    assert cal.slope_eV == pytest.approx(3.6, abs=1e-9)
+    assert cal.intercept_eV == pytest.approx(6538.0, abs=1e-7)
+    assert cal.rms_residual_eV == pytest.approx(0.0, abs=1e-9)
+    assert cal.dof == 2
+    pred = cal.predict(6538.0 + 3.6 * 3.3, 0.0)
+    assert pred.valence == pytest.approx(3.3, abs=1e-9)
+    val, err, msgs = pred  # unpacks as a tuple
+    assert err >= 0 and msgs == ()
+
+
+def test_delta_method_error_matches_monte_carlo():
+    """sigma_v from the inverted line must match the scatter of v over repeated data."""
+    rng = np.random.default_rng(5)
+    v = np.array([2.0, 2.0, 3.0, 3.0, 4.0, 4.0])
+    sig = np.array([0.2, 0.3, 0.2, 0.25, 0.3, 0.2])
+    a, b = 6538.0, 3.5
+    e_sample, e_err = a + b * 3.4, 0.3
+    cal = fit_calibration(v, a + b * v + rng.normal(0, sig), sig)
+    predicted = cal.predict(e_sample, e_err, include_scatter=False).valence_err
+    draws = []
+    for _ in range(3000):
+        c = fit_calibration(v, a + b * v + rng.normal(0, sig), sig)
+        draws.append((e_sample + rng.normal(0, e_err) - c.intercept_eV) / c.slope_eV)
+    ratio = predicted / np.std(draws)
+    # the covariance is scaled by max(1, reduced chi2): slightly conservative on average
+    assert 0.8 < ratio < 1.35, ratio
+    assert np.mean(draws) == pytest.approx(3.4, abs=0.02)
+
+
+def test_scatter_widens_the_prediction_interval():
+    v = [2, 2, 3, 3, 4, 4]
+    e = [6545.0, 6545.4, 6548.9, 6548.3, 6552.2, 6552.0]
+    cal = fit_calibration(v, e, [0.01] * 6)
+    assert cal.scatter_eV > 0.1
+    narrow = cal.predict(6550.0, 0.01, include_scatter=False).valence_err
+    wide = cal.predict(6550.0, 0.01).valence_err
+    assert wide > 2 * narrow
+
+
+def test_fewer_than_two_valences_gives_no_line():
+    with pytest.warns(QualityWarning, match="at least 2 different oxidation states"):
+        cal = fit_calibration([2, 2], [8341.9, 8342.1], [0.05, 0.05], names=["NiO", "NiO b"])
+    assert not cal.has_line and cal.slope_eV is None
+    assert any("no line" in w for w in cal.warnings)
+    with pytest.raises(CalibrationError, match="no line"):
+        cal.predict(8343.0, 0.1)
+
+
+def test_outside_span_warns():
+    cal = fit_calibration([2, 3, 4], [6545.0, 6549.0, 6552.2], [0.05] * 3)
+    with pytest.warns(QualityWarning, match="outside the standards' span"):
+        pred = cal.predict(6539.0, 0.1)
+    assert pred.valence < 1.0 and pred.warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", QualityWarning)
+        assert cal.predict(6552.3, 0.1).warnings == ()  # 4.03: inside the 0.1 margin
+
+
+def test_bad_inputs():
+    with pytest.raises(InputError, match="equal"):
+        fit_calibration([2, 3], [6545.0])
+    with pytest.raises(InputError, match="finite"):
+        fit_calibration([2, 3], [6545.0, np.nan])
+    cal = fit_calibration([2, 3], [6545.0, 6549.0])
+    with pytest.raises(InputError, match="e0_err_eV"):
+        cal.predict(6547.0, -1.0)
+
+
+# --------------------------------------------------------------------------- TOML
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_toml_paths_relative_to_toml_folder(tmp_path, xas_data):
+    rel = Path("../" * len(tmp_path.parts)) / str(xas_data).lstrip("/") / CERIC / "MnO.xdi"
+    toml = _write(tmp_path / "s.toml", f'element = "Mn"\n[[standard]]\nfile = "{rel}"\nvalence = 2\n')
+    st = load_standards(toml)
+    assert st.standards[0].file.resolve() == (xas_data / CERIC / "MnO.xdi").resolve()
+    assert st.e0_method == "half-height" and st.standards[0].name == "MnO.xdi"
+
+
+def test_toml_data_root(tmp_path, xas_data, monkeypatch):
+    text = ('paths = "data_root"\n[[standard]]\n'
+            f'file = "xas/{CERIC}/MnO.xdi"\nvalence = 2\n')
+    toml = _write(tmp_path / "s.toml", text)
+    monkeypatch.delenv("NAHEO_SHARED_DATA", raising=False)
+    with pytest.raises(InputError, match="NAHEO_SHARED_DATA"):
+        load_standards(toml)
+    st = load_standards(toml, data_root=xas_data.parent)
+    assert st.standards[0].file.is_file()
+    monkeypatch.setenv("NAHEO_SHARED_DATA", str(xas_data.parent))
+    assert load_standards(toml).standards[0].file == st.standards[0].file
+
+
+@pytest.mark.parametrize("body,match", [
+    ('[[standard]]\nfile = "x.xdi"\nvalence = 2\ncolour = "red"\n', "unknown key"),
+    ('[[standard]]\nfile = "x.xdi"\n', "missing required key 'valence'"),
+    ('[[standard]]\nfile = "x.xdi"\nvalence = "two"\n', "valence must be a number"),
+    ('[[standard]]\nfile = "missing.xdi"\nvalence = 2\n', "not found"),
+    ('element = "Mn"\n', "no \\[\\[standard\\]\\]"),
+    ('nonsense = 1\n[[standard]]\nfile = "x.xdi"\nvalence = 2\n', "unknown top-level"),
+    ('[[standard]\n', "not valid TOML"),
+])
+def test_toml_errors(tmp_path, body, match):
+    (tmp_path / "x.xdi").write_text("# nothing\n1 2\n")
+    with pytest.raises(InputError, match=match):
+        load_standards(_write(tmp_path / "s.toml", body))
+
+
+# --------------------------------------------------------------------------- real data
+@pytest.fixture(scope="module")
+def mn_cal(xas_data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return build_calibration(STANDARDS / "mn.toml", data_root=xas_data.parent)
+
+
+@pytest.fixture(scope="module")
+def fe_cal(xas_data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return build_calibration(STANDARDS / "fe.toml", data_root=xas_data.parent)
+
+
+def _report(loo):
+    return ", ".join(f"{n}: {e:+.3f}" for n, e in zip(loo.names, loo.error))
+
+
+def test_mn_leave_one_out(mn_cal):
+    """Mn: 2 MnO, 1 Mn2O3, 3 MnO2 from ESRF BM08 (CERIC) and APS (Mn.prj)."""
+    assert sorted({p.valence for p in mn_cal.points}) == [2.0, 3.0, 4.0]
+    loo = leave_one_out(mn_cal)
+    assert np.all(np.isfinite(loo.predicted))
+    assert loo.max_abs_error < LOO_TOLERANCE, _report(loo)
+    # Mn K half-height shifts by 3-4.5 eV per oxidation state (notes §3: 3.65, 4.33)
+    assert 3.0 < mn_cal.slope_eV < 4.5
+    assert mn_cal.rms_residual_eV < 0.3
+
+
+def test_fe_leave_one_out(fe_cal):
+    """Fe: FeO x2, Fe3O4 x2 (8/3), Fe2O3 x3, FeOOH from four beamlines."""
+    loo = leave_one_out(fe_cal)
+    assert np.all(np.isfinite(loo.predicted))
+    assert loo.max_abs_error < LOO_TOLERANCE, _report(loo)
+    assert 4.0 < fe_cal.slope_eV < 6.0
+
+
+def test_foil_correction_is_applied(mn_cal, fe_cal, xas_data):
+    pts = {p.name: p for p in mn_cal.points + fe_cal.points}
+    mno = pts["MnO (CERIC, BM08-LISA)"]
+    # the CERIC MnO foil sits 1.0 eV below the tabulated Mn edge (6538.0 vs 6539.0)
+    assert mno.foil_shift_eV == pytest.approx(1.0, abs=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = analyze_xanes(xas_data / CERIC / "MnO.xdi", foil=False)
+    assert mno.e0_eV - raw.e0_eV == pytest.approx(mno.foil_shift_eV, abs=0.02)
+    # separate same-day foil scan for the XDL magnetite (13-BM-D foil E0 7111.0 eV)
+    assert pts["Fe3O4 magnetite (XDL, APS 13-BM-D)"].foil_shift_eV == pytest.approx(1.0, abs=0.1)
+    assert pts["MnO (Mn.prj, APS)"].foil_shift_eV == pytest.approx(0.0, abs=0.1)
+    assert any("without a valid foil" in w for w in mn_cal.warnings)
+
+
+def test_excluded_mn_standards_are_off_the_line(mn_cal, xas_data):
+    """The exclusions in mn.toml are backed by data: these sit > 0.25 off the line."""
+    st = load_standards(STANDARDS / "mn.toml", data_root=xas_data.parent)
+    off = {"Mn2O3x (Mn.prj)", "Li2MnO3 (Mn.prj)", "MnO (XDL, SSRL 4-3)",
+           "Mn3O4 hausmannite (XDL, SSRL 4-3)"}
+    checked = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for spec in st.excluded:
+            assert spec.reason
+            if spec.name in off:
+                point, _ = measure_standard(spec, e0_method=st.e0_method, element="Mn",
+                                            **st.normalization)
+                v = mn_cal.predict(point.e0_eV, point.e0_err_eV).valence
+                assert abs(v - spec.valence) > LOO_TOLERANCE, (spec.name, v)
+                checked += 1
+    assert checked == len(off)
+
+
+def test_ni_two_point_line(xas_data):
+    """Ni has one Ni2+ and one Ni3+ standard: the line reproduces both, LOO is impossible."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cal = build_calibration(STANDARDS / "ni.toml", data_root=xas_data.parent)
+    assert cal.dof == 0 and any("no residual degrees" in w for w in cal.warnings)
+    assert all(p.foil_shift_eV is not None for p in cal.points)
+    for p in cal.points:
+        assert cal.predict(p.e0_eV, 0.0).valence == pytest.approx(p.valence, abs=1e-6)
+    assert cal.slope_eV == pytest.approx(3.7, abs=0.3)  # notes §3: NiO.prj / LaNiO3 3.7
+    loo = leave_one_out(cal)
+    assert np.all(np.isnan(loo.predicted)) and len(loo.warnings) == 2
+    nio = [(p.valence, p.e0_eV, p.e0_err_eV) for p in cal.points if p.valence == 2]
+    with pytest.warns(QualityWarning, match="at least 2 different"):
+        one = fit_calibration(*zip(*nio), names=["NiO"])
+    assert not one.has_line
+
+
+def test_calibration_serialises(mn_cal):
+    d = mn_cal.to_json_dict()
+    json.dumps(d)
+    assert d["e0_method"] == "half-height" and len(d["standards"]) == len(mn_cal.points)
+    rec = mn_cal.to_record()
+    assert rec.kind == "valence_calibration" and rec.data["e0"].units == "eV"
+    json.dumps(rec.summary)
+    assert rec.provenance.parameters["standards_sha256"]
+
+
+def test_leave_one_out_accepts_points():
+    pts = [StandardPoint(name=n, valence=v, e0_eV=e, e0_err_eV=0.05) for n, v, e in
+           [("a", 2, 6545.0), ("b", 2, 6545.2), ("c", 3, 6549.0), ("d", 4, 6552.2)]]
+    loo = leave_one_out(pts)
+    assert loo.predicted.shape == (4,) and np.all(np.isfinite(loo.predicted))
