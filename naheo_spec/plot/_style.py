@@ -1,0 +1,240 @@
+"""Shared look and helpers of the XAS plots: axis labels with units, titles, the
+SYNTHETIC-data label and the data-source credit line.
+
+Nothing here imports matplotlib at module level; the helpers receive Axes/Figures.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from naheo_spec.errors import InputError
+
+#: Axis labels (every quantity with its unit; normalized μ and χ(k) are dimensionless).
+ENERGY_LABEL = "Energy (eV)"
+MU_LABEL = "μ(E) (absorbance, arb. units)"
+NORM_LABEL = "Normalized μ(E) (edge-step units)"
+VALENCE_LABEL = "Formal oxidation state (valence units)"
+K_LABEL = "k (Å⁻¹)"
+R_LABEL = "Apparent R (Å), not phase-corrected"
+R_FIT_LABEL = "R (Å)"
+
+#: Text of the label put on every plot of synthetic data.
+SYNTHETIC_TEXT = "SYNTHETIC DATA - not a measurement"
+
+#: Credit lines required by the licences of the shared reference data (SOURCES.md):
+#: matched against the source file path; the CERIC spectra are CC BY 4.0.
+CREDITS = {
+    "amecchina__CERIC-Reference-Spectra-Repository":
+        "Based on the LISA XAS Repository by Alessandro Puri, doi:10.5281/zenodo.10778098",
+}
+
+#: Sequential colormap for series (scan index, state of charge); its top is cut at
+#: SERIES_CMAP_TOP so that the last scan is not a pale yellow line on white.
+SERIES_CMAP = "viridis"
+SERIES_CMAP_TOP = 0.88
+
+
+def series_cmap():
+    """The series colormap (a Colormap object, truncated at :data:`SERIES_CMAP_TOP`)."""
+    from matplotlib import colormaps
+    from matplotlib.colors import ListedColormap
+
+    base = colormaps[SERIES_CMAP]
+    return ListedColormap(base(np.linspace(0.0, SERIES_CMAP_TOP, 256)), name="naheo_series")
+
+
+def superscript(n: int) -> str:
+    """Unicode superscript of an integer (``2`` -> ``"²"``, ``-3`` -> ``"⁻³"``)."""
+    table = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+    return str(int(n)).translate(table)
+
+
+def inv_angstrom(power: int) -> str:
+    """Unit string Å^-power (``"Å⁻³"``); ``""`` -> dimensionless for power 0."""
+    return "" if int(power) == 0 else f"Å{superscript(-int(power))}"
+
+
+def chik_label(kweight: int) -> str:
+    """y label of k^w χ(k) with its unit."""
+    kw = int(kweight)
+    if kw == 0:
+        return "χ(k) (dimensionless)"
+    return f"k{superscript(kw)}·χ(k) ({inv_angstrom(kw)})"
+
+
+def chir_label(kweight: int, part: str = "mag") -> str:
+    """y label of |χ(R)| (or Re/Im) for a transform of k^w χ(k): unit Å^-(w+1)."""
+    unit = inv_angstrom(int(kweight) + 1)
+    name = {"mag": "|χ(R)|", "re": "Re χ(R)", "im": "Im χ(R)"}.get(part, "χ(R)")
+    return f"{name} ({unit})"
+
+
+# --------------------------------------------------------------------------- figures
+def figure_and_axes(ax, **new_kwargs):
+    """Return ``(fig, ax)``: a new constrained-layout figure when ``ax`` is None, else the
+    root Figure owning ``ax`` (so that the caller can save it)."""
+    if ax is None:
+        from naheo_spec.plot import new_figure
+
+        return new_figure(**new_kwargs)
+    return root_figure(ax), ax
+
+
+def root_figure(ax):
+    """The top-level Figure of an Axes (also when the Axes lives in a SubFigure)."""
+    try:
+        return ax.get_figure(root=True)
+    except TypeError:  # matplotlib < 3.10 has no ``root``
+        fig = ax.figure
+        while getattr(fig, "figure", None) is not None and fig.figure is not fig:
+            fig = fig.figure
+        return fig
+
+
+def check_choice(name: str, value, allowed: Sequence[str]) -> str:
+    """Raise InputError naming the parameter unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise InputError(f"{name}={value!r}; expected one of {', '.join(map(repr, allowed))}")
+    return value
+
+
+# --------------------------------------------------------------------------- labels
+def source_name(obj) -> str | None:
+    """``file-name:scan`` of a result (``file``/``scan`` attributes or provenance), or None."""
+    file = getattr(obj, "file", None)
+    if file is None:
+        prov = getattr(obj, "provenance", None)
+        file = getattr(prov, "source_file", None)
+    if not file:
+        return None
+    scan = getattr(obj, "scan", None)
+    name = Path(str(file)).name
+    return f"{name}:{scan}" if scan else name
+
+
+def short_label(obj, index: int) -> str:
+    """Legend label of one result of a series: its source name, else ``scan <index>``."""
+    return source_name(obj) or f"scan {index}"
+
+
+def series_title(objs: Sequence[Any], what: str) -> str:
+    """Title for a plot of several results: the common file, else the count."""
+    files = {getattr(o, "file", None) for o in objs}
+    files.discard(None)
+    if len(files) == 1:
+        return f"{what}: {Path(str(files.pop())).name} ({len(objs)} scans)"
+    return f"{what}: {len(objs)} spectra"
+
+
+def _metadata_says_synthetic(obj) -> bool:
+    md = getattr(obj, "metadata", None)
+    if isinstance(md, Mapping) and bool(md.get("synthetic")):
+        return True
+    if getattr(getattr(obj, "source", None), "format", None) == "synthetic":
+        return True
+    params = getattr(getattr(obj, "provenance", None), "parameters", None)
+    return isinstance(params, Mapping) and bool(params.get("synthetic"))
+
+
+def is_synthetic(*objs) -> bool:
+    """True when any object (or its ``normalization``/``spectrum``/``background``) says it is
+    synthetic: ``metadata["synthetic"]``, ``source.format == "synthetic"`` or a
+    ``synthetic`` provenance parameter."""
+    for obj in objs:
+        for cand in (obj, getattr(obj, "normalization", None), getattr(obj, "spectrum", None),
+                     getattr(obj, "background", None)):
+            if cand is not None and _metadata_says_synthetic(cand):
+                return True
+    return False
+
+
+def resolve_synthetic(flag: bool | None, objs: Sequence[Any]) -> bool:
+    """``flag`` when given, else :func:`is_synthetic` over ``objs``."""
+    return bool(flag) if flag is not None else is_synthetic(*objs)
+
+
+def mark_synthetic(fig, axes: Sequence[Any]) -> None:
+    """Put the SYNTHETIC label on the figure: a red banner and a faint watermark per Axes."""
+    fig.text(0.5, 0.995, SYNTHETIC_TEXT, ha="center", va="top", color="crimson",
+             fontsize=11, fontweight="bold", gid="synthetic-label")
+    for ax in axes:
+        ax.text(0.5, 0.5, "SYNTHETIC", transform=ax.transAxes, ha="center", va="center",
+                rotation=25, fontsize=36, color="crimson", alpha=0.12, zorder=0,
+                gid="synthetic-watermark")
+
+
+def credit_for(objs: Sequence[Any]) -> str | None:
+    """Licence credit line for the data sources of ``objs`` (None when none is required)."""
+    lines = []
+    for obj in objs:
+        src = getattr(obj, "file", None) or getattr(getattr(obj, "provenance", None),
+                                                    "source_file", None)
+        for key, text in CREDITS.items():
+            if src and key in str(src) and text not in lines:
+                lines.append(text)
+    return "; ".join(lines) or None
+
+
+def finish(fig, axes: Sequence[Any], objs: Sequence[Any], *, synthetic: bool | None,
+           own_figure: bool) -> None:
+    """Common last step: SYNTHETIC label and data credit (only on figures we created, so
+    that a caller's composite figure is not cluttered twice)."""
+    synth = resolve_synthetic(synthetic, objs)
+    credit = credit_for(objs) if own_figure else None
+    if own_figure:
+        _reserve_margins(fig, top=0.03 if synth else 0.0, bottom=0.02 if credit else 0.0)
+    if synth:
+        mark_synthetic(fig, axes)
+    if credit:
+        fig.text(0.995, 0.003, credit, ha="right", va="bottom", fontsize=6, color="0.4",
+                 gid="data-credit")
+
+
+def _reserve_margins(fig, *, top: float, bottom: float) -> None:
+    """Keep figure-level text (banner, credit) off the axes under constrained layout."""
+    engine = fig.get_layout_engine()
+    if (top or bottom) and engine is not None and hasattr(engine, "set"):
+        try:
+            engine.set(rect=(0.0, bottom, 1.0, 1.0 - top - bottom))
+        except TypeError:  # a layout engine without ``rect`` (e.g. tight): leave it
+            pass
+
+
+def title_with_flag(title: str, synthetic: bool) -> str:
+    return f"[SYNTHETIC] {title}" if synthetic else title
+
+
+# --------------------------------------------------------------------------- series
+def finite_or_nan(x) -> float:
+    """float(x), NaN for None."""
+    return float("nan") if x is None else float(x)
+
+
+def series_values(objs: Sequence[Any], key: str, given=None, *, name: str) -> np.ndarray:
+    """Per-result values of a series coordinate (e.g. state of charge).
+
+    ``given`` (a sequence, one value per result) wins; otherwise each result's
+    ``metadata[key]`` or attribute ``key``. Raises InputError naming ``name`` when a
+    value is missing or the length is wrong.
+    """
+    if given is not None:
+        vals = np.asarray(given, dtype=float)
+        if vals.shape != (len(objs),):
+            raise InputError(f"{name} has {vals.size} values for {len(objs)} results; "
+                             "expected one per result")
+        return vals
+    out = []
+    for i, obj in enumerate(objs):
+        md = getattr(obj, "metadata", None)
+        val = md.get(key) if isinstance(md, Mapping) else None
+        if val is None:
+            val = getattr(obj, key, None)
+        if val is None:
+            raise InputError(f"result {i} ({short_label(obj, i)}) has no {key!r} in its metadata; "
+                             f"pass {name}=[...] with one value per result")
+        out.append(float(val))
+    return np.asarray(out)
