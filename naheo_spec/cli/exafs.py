@@ -1,0 +1,143 @@
+"""``naheo-spec exafs``: chi(k), |chi(R)| peaks and optional shell fits, per scan."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from naheo_spec.cli._common import (echo_err, json_option, overwrite_option, print_json,
+                                    report_failures, run_batch)
+
+WINDOWS = ("hanning", "kaiser", "parzen", "welch", "sine", "gaussian")
+
+
+def _failure_entry(file, error, warnings):
+    return {"file": file, "element": None, "e0_eV": None, "kmax_data": None, "ft_peaks": [],
+            "shell_fit": None, "warnings": list(warnings), "error": error}
+
+
+@click.command()
+@click.argument("scans", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--rbkg", type=float, default=1.0, show_default=True, help="AUTOBK rbkg, Å.")
+@click.option("--bkg-kweight", type=int, default=None,
+              help="k-weight of the background fit (default: preset; larch 1, athena 2).")
+@click.option("--preset", type=click.Choice(["larch", "athena"]), default="larch", show_default=True,
+              help="Normalization/background defaults.")
+@click.option("--kweight", type=click.IntRange(0, 3), default=2, show_default=True, help="FT k-weight.")
+@click.option("--kmin", type=float, default=3.0, show_default=True, help="FT k start, Å⁻¹.")
+@click.option("--kmax", type=float, default=None, help="FT k end, Å⁻¹ (default: min(kmax_data-1, 12)).")
+@click.option("--dk", type=float, default=1.0, show_default=True, help="FT window sill, Å⁻¹.")
+@click.option("--window", type=click.Choice(WINDOWS), default="hanning", show_default=True)
+@click.option("--fit", "fit_spec", default=None, metavar="CIF_OR_TEMPLATE",
+              help="Shell fit from a CIF file or a template: 'rocksalt:a=4.177', "
+                   "'o3:a=2.96,c=16.0,z=0.26,Ni=0.25,Mn=0.49,Fe=0.26', 'ref:NiO'.")
+@click.option("--absorber", default=None, help="Absorbing element for --fit (default: the scan's element).")
+@click.option("--rmin", type=float, default=1.0, show_default=True, help="Fit R start, Å.")
+@click.option("--rmax", type=float, default=3.2, show_default=True, help="Fit R end, Å.")
+@click.option("--s02", type=float, default=0.8, show_default=True,
+              help="Amplitude reduction factor S0² (fixed; N is fitted).")
+@click.option("--mu", "mu_expr", default=None, metavar="EXPR", help="Expression for mu, e.g. 'ln(i0/it)'.")
+@click.option("-o", "--output", type=click.Path(), default=None,
+              help="Results store (.h5); a summary table is written beside it (.csv).")
+@click.option("--plot", "plot_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for figures (PNG): chi(k), |chi(R)|, fits, distances vs scan.")
+@overwrite_option
+@json_option
+@click.pass_context
+def exafs(ctx, scans, rbkg, bkg_kweight, preset, kweight, kmin, kmax, dk, window, fit_spec, absorber,
+          rmin, rmax, s02, mu_expr, output, plot_dir, overwrite, as_json):
+    """EXAFS of each SCAN: background (AUTOBK), chi(k), Fourier transform, apparent TM–O and
+    TM–TM peak positions and, with --fit, first- and second-shell distances from FEFF paths.
+
+    FT peak positions are apparent (not phase-corrected): 0.3–0.5 Å below the bond lengths.
+    Only --fit gives distances. Multi-scan files (Athena projects) give one entry per scan.
+    """
+    from naheo_spec.io import read_spectra
+    from naheo_spec.xas.exafs import analyze_exafs
+
+    debug = ctx.obj.get("debug", False) if ctx.obj else False
+    read = run_batch(scans, lambda f: read_spectra(f, mu=mu_expr), desc="reading", debug=debug)
+    items = [(o, s) for o in read if o.ok for s in o.value]
+    paths_cache: dict[str, tuple] = {}
+
+    def process(item):
+        _, spec = item
+        res = analyze_exafs(spec, rbkg=rbkg, bkg_kweight=bkg_kweight, preset=preset, kmin=kmin,
+                            kmax=kmax, kweight=kweight, dk=dk, window=window)
+        if fit_spec:
+            from naheo_spec.xas.exafs_fit import fit_exafs_result, structure_paths
+
+            el = absorber or spec.element
+            if el not in paths_cache:
+                paths_cache[el] = structure_paths(fit_spec, el)
+            res = fit_exafs_result(res, paths_cache[el], rmin_A=rmin, rmax_A=rmax, s02=s02)
+        return res
+
+    done = {id(s): o for o, s in zip(run_batch(items, process, label=lambda it: it[1].name,
+                                                 desc="exafs", debug=debug), (s for _, s in items))}
+    entries, results, failures = [], [], [o for o in read if not o.ok]
+    for o in read:  # input order; one entry per scan
+        if not o.ok:
+            entries.append(_failure_entry(o.file, o.error, o.warnings))
+            continue
+        for spec in o.value:
+            out = done[id(spec)]
+            if out.ok:
+                results.append(out.value)
+                d = out.value.to_json_dict()
+                d["scan"] = spec.source.scan
+                d["warnings"] = list(dict.fromkeys(list(spec.warnings) + d["warnings"] + out.warnings))
+                entries.append(d)
+            else:
+                failures.append(out)
+                entries.append({**_failure_entry(str(spec.source.path), out.error, out.warnings),
+                                "scan": spec.source.scan})
+    if output and results:
+        from naheo_spec.cli._output import write_results
+
+        write_results(results, output, overwrite=overwrite)
+    if plot_dir and results:
+        _plots(results, Path(plot_dir), overwrite=overwrite)
+    if as_json:
+        print_json(entries)
+    else:
+        _print_table(entries)
+    return report_failures(read + failures)
+
+
+def _print_table(entries):
+    for d in entries:
+        if d.get("error"):
+            continue
+        peaks = ", ".join(f"{p['label']} {p['r_apparent_A']:.3f} Å" if p["r_apparent_A"] is not None
+                          else f"{p['label']} not found" for p in d["ft_peaks"])
+        name = Path(d["file"]).name + (f" [{d['scan']}]" if d.get("scan") else "")
+        click.echo(f"{name}: {d['element']} E0 {d['e0_eV']:.2f} eV, data to k={d['kmax_data']:.1f} Å⁻¹; "
+                   f"apparent peaks (not phase-corrected): {peaks}")
+        fit = d.get("shell_fit")
+        if fit:
+            for p in fit["paths"]:
+                err = "?" if p["r_err_A"] is None else f"{p['r_err_A']:.3f}"
+                click.echo(f"    {p['label']:8s} R = {p['r_A']:.3f} ± {err} Å  N = {p['n']:.2f}  "
+                           f"σ² = {p['sigma2_A2']:.4f} Å²")
+            click.echo(f"    ΔE0 = {fit['e0_shift_eV']:.2f} eV, R-factor = {fit['r_factor']:.4f}")
+        for w in d["warnings"]:
+            echo_err(f"  warning: {w}")
+
+
+def _plots(results, folder: Path, *, overwrite: bool):
+    from naheo_spec.cli._output import unique_names
+    from naheo_spec.plot import save_figure
+    from naheo_spec.plot.exafs import plot_chik, plot_chir, plot_distances_vs_scan, plot_shell_fit
+
+    folder.mkdir(parents=True, exist_ok=True)
+    names = unique_names([r.default_name() for r in results])
+    for r, n in zip(results, names):
+        save_figure(plot_chik(r), folder / f"{n}_chik.png", overwrite=overwrite)
+        save_figure(plot_chir(r), folder / f"{n}_chir.png", overwrite=overwrite)
+        if r.shell_fit is not None:
+            save_figure(plot_shell_fit(r), folder / f"{n}_fit.png", overwrite=overwrite)
+    fitted = [r for r in results if r.shell_fit is not None]
+    if len(fitted) > 1:
+        save_figure(plot_distances_vs_scan(fitted), folder / "distances_vs_scan.png", overwrite=overwrite)
+    echo_err(f"figures in {folder}")

@@ -1,0 +1,161 @@
+"""``naheo-spec xanes``: foil calibration, normalization, E0 and oxidation state per scan."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from naheo_spec.cli._common import (echo_err, json_option, overwrite_option, print_json,
+                                    report_failures, run_batch)
+
+# Kept literal so that `naheo-spec xanes --help` does not import numpy/scipy;
+# tests check it equals naheo_spec.xas.e0.E0_METHODS.
+E0_METHOD_CHOICES = ("max-derivative", "half-height", "zero-second-derivative", "arctan")
+JSON_KEYS = ("file", "scan", "element", "edge", "e0_method", "e0_eV", "e0_err_eV", "edge_step",
+             "foil_shift_eV", "oxidation_state", "oxidation_state_err", "warnings")
+
+
+def _range(text):
+    if text is None:
+        return None
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected two numbers 'LO,HI' (eV relative to E0), got {text!r}")
+    return (lo, hi)
+
+
+def _failure_entry(file, scan, error, warnings):
+    d = {k: None for k in JSON_KEYS}
+    d.update(file=file, scan=scan, warnings=list(warnings), error=error)
+    return d
+
+
+@click.command()
+@click.argument("scans", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--standards", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="TOML file of [[standard]] entries (file, valence[, group, reference]) "
+                   "for the edge-position vs valence line.")
+@click.option("--data-root", type=click.Path(file_okay=False), default=None,
+              help="Folder that standards' relative paths are resolved against when the TOML "
+                   "says so (default: $NAHEO_SHARED_DATA, else the TOML's folder).")
+@click.option("--reference", "foil_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Separate foil scan for the energy calibration of every SCAN "
+                   "(default: each scan's own reference channel).")
+@click.option("--e0-method", type=click.Choice(E0_METHOD_CHOICES), default=None,
+              help="E0 definition (default: the standards' method, else half-height).")
+@click.option("--preset", type=click.Choice(["larch", "athena"]), default=None,
+              help="Normalization defaults (default: larch, or the standards').")
+@click.option("--pre-range", default=None, metavar="LO,HI", help="Pre-edge range, eV relative to E0.")
+@click.option("--norm-range", default=None, metavar="LO,HI", help="Post-edge range, eV relative to E0.")
+@click.option("--nnorm", type=click.IntRange(0, 3), default=None, help="Post-edge polynomial degree.")
+@click.option("--max-foil-offset", type=float, default=5.0, show_default=True,
+              help="Reject a foil whose E0 is further than this from the tabulated edge, eV.")
+@click.option("--mu", "mu_expr", default=None, metavar="EXPR", help="Expression for mu, e.g. 'ln(i0/it)'.")
+@click.option("-o", "--output", type=click.Path(), default=None,
+              help="Results store (.h5); a summary table is written beside it (.csv).")
+@click.option("--plot", "plot_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for figures (PNG): per-scan normalization, stack, calibration, E0 vs scan.")
+@overwrite_option
+@json_option
+@click.pass_context
+def xanes(ctx, scans, standards, data_root, foil_path, e0_method, preset, pre_range, norm_range, nnorm,
+          max_foil_offset, mu_expr, output, plot_dir, overwrite, as_json):
+    """XANES of each SCAN: energy calibration on the simultaneous foil, normalization, E0 with a
+    noise-based uncertainty and, with --standards, the oxidation state from the calibration line.
+
+    Bad scans are reported and skipped; the others are still processed (exit code 1).
+    """
+    from naheo_spec.io import read_spectra, read_spectrum
+    from naheo_spec.xas.xanes import analyze_xanes
+
+    debug = ctx.obj.get("debug", False) if ctx.obj else False
+    calibration = None
+    if standards:
+        from naheo_spec.xas.valence import build_calibration
+
+        calibration = build_calibration(standards, e0_method=e0_method, data_root=data_root)
+        if not as_json:
+            echo_err(f"calibration from {standards}: {_describe(calibration)}")
+    foil = read_spectrum(foil_path) if foil_path else None
+    opts = dict(e0_method=e0_method, calibration=calibration, preset=preset, pre_range=_range(pre_range),
+                norm_range=_range(norm_range), nnorm=nnorm, max_foil_offset_eV=max_foil_offset)
+    if foil is not None:
+        opts["foil"] = foil
+    read = run_batch(scans, lambda f: read_spectra(f, mu=mu_expr), desc="reading", debug=debug)
+    items = [s for o in read if o.ok for s in o.value]
+    outcomes = run_batch(items, lambda s: analyze_xanes(s, **opts), label=lambda s: s.name,
+                         desc="xanes", debug=debug)
+    by_id = {id(s): o for s, o in zip(items, outcomes)}
+    entries, results = [], []
+    for o in read:
+        if not o.ok:
+            entries.append(_failure_entry(o.file, None, o.error, o.warnings))
+            continue
+        for spec in o.value:
+            out = by_id[id(spec)]
+            if out.ok:
+                results.append(out.value)
+                d = out.value.to_json_dict()
+                d["warnings"] = list(dict.fromkeys(d["warnings"] + out.warnings))
+                entries.append(d)
+            else:
+                entries.append(_failure_entry(spec.source.path, spec.source.scan, out.error, out.warnings))
+    if output and results:
+        from naheo_spec.cli._output import write_results
+
+        to_store, names = list(results), [r.name for r in results]
+        if calibration is not None:
+            to_store.append(calibration)
+            names.append("valence_calibration")
+        write_results(to_store, output, overwrite=overwrite, names=names)
+    if plot_dir and results:
+        _plots(results, calibration, Path(plot_dir), overwrite=overwrite)
+    if as_json:
+        print_json(entries)
+    else:
+        _print_table(entries)
+    return report_failures(read + [o for o in outcomes if not o.ok])
+
+
+def _describe(cal) -> str:
+    if not getattr(cal, "has_line", False):
+        return "no line (fewer than 2 distinct valences)"
+    return (f"slope {cal.slope_eV:.2f} eV/valence, "
+            f"{len(cal.points)} standards, rms {cal.rms_residual_eV:.2f} eV")
+
+
+def _fmt(v, nd):
+    return "-" if v is None else f"{v:.{nd}f}"
+
+
+def _print_table(entries):
+    click.echo(f"{'scan':40s} {'el':>2s} {'E0 (eV)':>10s} {'±':>5s} {'step':>7s} {'foil shift':>10s} "
+               f"{'valence':>7s} {'±':>5s}")
+    for d in entries:
+        if d.get("error"):
+            continue
+        name = Path(d["file"] or "?").name + (f"[{d['scan']}]" if d.get("scan") else "")
+        click.echo(f"{name[-40:]:40s} {d['element'] or '?':>2s} {_fmt(d['e0_eV'], 2):>10s} "
+                   f"{_fmt(d['e0_err_eV'], 2):>5s} {_fmt(d['edge_step'], 3):>7s} "
+                   f"{_fmt(d['foil_shift_eV'], 2):>10s} {_fmt(d['oxidation_state'], 2):>7s} "
+                   f"{_fmt(d['oxidation_state_err'], 2):>5s}")
+        for w in d["warnings"]:
+            echo_err(f"  warning ({name}): {w}")
+
+
+def _plots(results, calibration, folder: Path, *, overwrite: bool, max_single: int = 24):
+    from naheo_spec.cli._output import unique_names
+    from naheo_spec.plot import save_figure
+    from naheo_spec.plot.xanes import plot_calibration, plot_edge_vs_scan, plot_normalization, plot_stack
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if len(results) <= max_single:  # one figure per scan is useless for a 1000-scan series
+        for r, n in zip(results, unique_names([r.name for r in results])):
+            save_figure(plot_normalization(r), folder / f"{n}_norm.png", overwrite=overwrite)
+    save_figure(plot_stack(results), folder / "stack.png", overwrite=overwrite)
+    save_figure(plot_edge_vs_scan(results), folder / "e0_vs_scan.png", overwrite=overwrite)
+    if calibration is not None and getattr(calibration, "has_line", False):
+        save_figure(plot_calibration(calibration, samples=results), folder / "calibration.png",
+                    overwrite=overwrite)
+    echo_err(f"figures in {folder}")
