@@ -83,6 +83,28 @@ def parse_xdi_header(header: list[str]) -> tuple[dict[str, str], dict[int, tuple
     return fields, columns, comments
 
 
+def _scalar(text: str) -> Any:
+    """'3' -> 3, '0.6' -> 0.6, 'True' -> True, anything else unchanged."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _user_meta(fields: dict[str, str]) -> dict[str, Any]:
+    """``Meta.<key>`` fields (where :func:`naheo_spec.io.writers.write_xdi` puts metadata that
+    has no XDI namespace) also exposed as plain ``<key>`` (lower case, XDI keys being
+    case-insensitive) with numbers and booleans parsed, so that e.g. ``state_of_charge``
+    and ``synthetic`` survive an XDI round trip."""
+    return {k[5:]: _scalar(v) for k, v in fields.items()
+            if k.startswith("meta.") and k[5:] and k[5:] not in fields}
+
+
 def _labels(declared: dict[int, tuple[str, str]], line_words: list[str] | None, ncols: int,
             path) -> tuple[list[str | None], list[str]]:
     nmax = max(declared) if declared else 0
@@ -147,6 +169,7 @@ def read_xdi(path, text: str, sha256: str | None, *, mu: str | None = None,
         notes.append(f"{path}: energy column declared in keV; converted to eV")
     _warn_all(notes, DefaultAdjustedWarning)
     metadata: dict[str, Any] = dict(fields)
+    metadata.update(_user_meta(fields))
     if comments:
         metadata["xdi_comments"] = "\n".join(comments)
     metadata["column_labels"] = " ".join(data_names)
