@@ -1,0 +1,180 @@
+"""The EXAFS pipeline on real spectra: FT peak table, stack == per scan, failures, outputs."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import CERIC, LARCH
+from naheo_spec.errors import ProcessingError, QualityWarning
+from naheo_spec.provenance import file_sha256
+from naheo_spec.spectrum import SourceInfo, Spectrum, SpectrumStack
+from naheo_spec.xas.exafs import (ExafsFailure, ExafsResult, analyze_exafs, analyze_exafs_series,
+                                  analyze_exafs_stack)
+
+PRJ = f"{LARCH}/prj_export"
+# First |chi(R)| peaks measured with larch (notes section 3: pre_edge defaults; autobk rbkg 1,
+# kweight 2; xftf k 3-min(12, kmax-1), dk 1, hanning, kw 2), apparent R in A.
+PEAK_TABLE = [
+    (f"{LARCH}/feo_rt1.xdi", "oxide", (1.60, 2.64)),
+    (f"{CERIC}/FeO_311.xdi", "oxide", (1.75, 2.67)),
+    (f"{CERIC}/MnO.xdi", "oxide", (1.75, 2.70)),
+    (f"{LARCH}/fe2o3_rt1.xmu", "oxide", (1.44, 2.70)),
+    (f"{CERIC}/Fe2O3_311_EXAFS.xdi", "oxide", (1.44, 2.55)),
+    (f"{CERIC}/Fe3O4_311.xdi", "oxide", (1.47, 2.61)),
+    (f"{PRJ}/NiO__NiO_000.dat", "oxide", (1.63, 2.55)),
+    (f"{CERIC}/LaNiO3_Ni_80K_111.xdi", "oxide", (1.50, 3.13)),
+    (f"{CERIC}/mno2_10m.xdi", "oxide", (1.35, 2.88)),
+    (f"{CERIC}/bixbyite_10m.xdi", "oxide", (1.29, 2.70)),
+    (f"{PRJ}/Mn__MnO.dat", "oxide", (1.75, 2.70)),
+    (f"{PRJ}/Mn__Li2MnO3.dat", "oxide", (1.44, 2.42)),
+    (f"{PRJ}/Mn__Pyrolusite.dat", "oxide", (1.44, 2.42)),
+    (f"{LARCH}/ni_metal_rt.xdi", "metal", (2.18,)),
+    (f"{CERIC}/Ni_foil_111.xdi", "metal", (2.18,)),
+    (f"{CERIC}/Fe_foil_311.xdi", "metal", (2.21,)),
+]
+
+
+def _spectrum(path, *, element=None) -> Spectrum:
+    d = np.loadtxt(path, usecols=(0, 1))
+    return Spectrum(axis=d[:, 0], signal=d[:, 1], element=element,
+                    source=SourceInfo(path=str(path), sha256=file_sha256(path), format="ascii"))
+
+
+@pytest.mark.parametrize("rel, windows, expected", PEAK_TABLE,
+                         ids=[p[0].split("/")[-1] for p in PEAK_TABLE])
+def test_ft_peaks_match_measured_table(xas_data, rel, windows, expected):
+    res = analyze_exafs(_spectrum(xas_data / rel), bkg_kweight=2, peak_windows=windows)
+    got = [p.r_apparent_A for p in res.ft_peaks]
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        assert abs(g - e) < 0.05, (got, expected)
+    assert res.ft_kmin_invA == 3.0
+    assert res.ft_kmax_invA == pytest.approx(min(12.0, res.kmax_data_invA - 1.0))
+
+
+def test_chi_and_chir_equal_larch_chain(xas_data):
+    """Whole chain vs larch pre_edge + autobk + xftf on MnO.xdi (same defaults)."""
+    from larch import Group
+    from larch.xafs import autobk, pre_edge, xftf
+
+    spec = _spectrum(xas_data / CERIC / "MnO.xdi")
+    res = analyze_exafs(spec, bkg_kweight=2)
+    g = Group(energy=spec.energy, mu=spec.mu)
+    pre_edge(g)
+    autobk(g, rbkg=1.0, kweight=2)
+    xftf(g, kmin=3, kmax=min(12, g.k.max() - 1), kweight=2, dk=1, window="hanning")
+    assert res.e0_eV == pytest.approx(g.e0, abs=0.01)
+    assert res.edge_step == pytest.approx(g.edge_step, rel=1e-3)
+    sel = (res.k_invA >= 3) & (res.k_invA <= 12)
+    diff = np.sqrt(np.mean((res.chi - g.chi)[sel] ** 2)) / np.sqrt(np.mean(g.chi[sel] ** 2))
+    assert diff < 0.01
+    assert np.abs(res.chir_mag - g.chir_mag).max() / g.chir_mag.max() < 0.01
+
+
+def test_outputs_json_record_provenance(xas_data):
+    path = xas_data / LARCH / "feo_rt1.xdi"
+    res = analyze_exafs(_spectrum(path, element="Fe"), bkg_kweight=2)
+    d = res.to_json_dict()
+    assert set(d) == {"file", "element", "e0_eV", "kmax_data", "ft_peaks", "shell_fit", "warnings"}
+    assert d["shell_fit"] is None and d["element"] == "Fe"
+    assert [p["label"] for p in d["ft_peaks"]] == ["TM-O", "TM-TM"]
+    assert set(d["ft_peaks"][0]) == {"label", "r_apparent_A", "magnitude"}
+    json.dumps(d, allow_nan=False)
+    rec = res.to_record()
+    assert rec.kind == "exafs" and rec.signal == "chir_mag" and rec.axes == ["r"]
+    assert set(rec.data) == {"k", "chi_kw", "r", "chir_mag", "chir_re", "chir_im"}
+    assert rec.data["k"].units == "Å⁻¹" and rec.data["r"].units == "Å"
+    assert rec.data["chi_kw"].units == "Å⁻²" and rec.data["chir_mag"].units == "Å⁻³"
+    assert rec.name == "feo_rt1_exafs"
+    assert rec.summary["r_apparent_TM-O_A"] == pytest.approx(res.peak("TM-O").r_apparent_A)
+    prov = res.provenance
+    assert prov.source_sha256 == file_sha256(path)
+    assert prov.parameters["autobk"]["kweight"] == 2
+    assert prov.parameters["xftf"]["window"] == "hanning"
+    assert prov.parameters["normalize"]["preset"] == "larch"
+
+
+def test_shell_fit_slot(xas_data):
+    class _Fit:
+        warnings = ("fit: sigma2 at bound",)
+
+        def to_json_dict(self):
+            return {"paths": [{"label": "Fe-O", "r_A": 2.11}], "r_factor": 0.01}
+
+    res = analyze_exafs(_spectrum(xas_data / LARCH / "feo_rt1.xdi"), bkg_kweight=2)
+    assert res.shell_fit is None
+    fitted = res.with_shell_fit(_Fit())
+    assert fitted.to_json_dict()["shell_fit"] == _Fit().to_json_dict()
+    assert "fit: sigma2 at bound" in fitted.warnings
+    assert fitted.to_record().summary["fit.paths.Fe-O.r_A"] == 2.11
+
+
+@pytest.mark.filterwarnings("ignore::naheo_spec.errors.DefaultAdjustedWarning")
+@pytest.mark.filterwarnings("ignore:the normalization range spans:naheo_spec.errors.QualityWarning")
+def test_truncated_data_warn_and_record(xas_data):
+    spec = _spectrum(xas_data / LARCH / "ni_metal_rt.xdi")
+    keep = spec.energy <= 8331.5 + 120.0
+    short = spec.with_changes(axis=spec.energy[keep], signal=spec.mu[keep])
+    with pytest.warns(QualityWarning, match="data end at k"):
+        res = analyze_exafs(short, peak_windows="metal")
+    assert res.kmax_data_invA < 6
+    assert any("data end at k" in w for w in res.to_json_dict()["warnings"])
+    with pytest.raises(ProcessingError, match="FT range"), pytest.warns(QualityWarning):
+        analyze_exafs(short, kmin=5.0)
+
+
+def test_stack_equals_per_scan(xas_data):
+    spec = _spectrum(xas_data / CERIC / "FeO_311.xdi")
+    rng = np.random.default_rng(3)
+    mu = spec.mu
+    flat = np.ones_like(mu)  # no edge: must fail alone, not take the stack down
+    rows = [mu, 1.2 * mu + 0.05, mu + 0.001 * rng.standard_normal(mu.size), flat]
+    stack = SpectrumStack(axis=spec.energy, signals=np.vstack(rows), source=spec.source)
+    with pytest.warns(QualityWarning, match="no usable absorption edge"):
+        res = analyze_exafs_stack(stack, bkg_kweight=2)
+    assert list(res.valid) == [True, True, True, False]
+    assert 3 in res.failures and np.all(np.isnan(res.chi[3]))
+    for i in range(3):
+        one = analyze_exafs(Spectrum(axis=spec.energy, signal=rows[i]), bkg_kweight=2)
+        assert res.e0_eV[i] == pytest.approx(one.e0_eV, abs=1e-9)
+        np.testing.assert_allclose(res.chi[i], one.chi[: res.k_invA.size], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(res.chir[i], one.chir, rtol=0, atol=1e-9)
+        assert res.peak_positions("TM-O")[i] == pytest.approx(one.peak("TM-O").r_apparent_A)
+        assert isinstance(res.result(i), ExafsResult)
+    assert isinstance(res.result(3), ExafsFailure)
+    rec = res.to_record()
+    assert rec.data["chir_mag"].values.shape == (4, res.r_A.size)
+
+
+def test_stack_common_e0_is_one_group(xas_data):
+    spec = _spectrum(xas_data / LARCH / "feo_rt1.xdi")
+    rng = np.random.default_rng(5)
+    mus = spec.mu[None, :] + 0.0005 * rng.standard_normal((6, spec.npts))
+    res = analyze_exafs_stack((spec.energy, mus), e0="median", bkg_kweight=2)
+    assert res.provenance.parameters["autobk"]["n_groups"] == 1
+    assert np.ptp(res.e0_eV) == 0
+    r = res.peak_positions("TM-O")
+    assert np.all(np.abs(r - 1.60) < 0.05)
+
+
+def test_series_keeps_going_past_a_bad_scan(xas_data):
+    good = _spectrum(xas_data / LARCH / "feo_rt1.xdi")
+    flat = good.with_changes(signal=np.full(good.npts, 0.7),
+                             source=SourceInfo(path="flat.dat", scan="bad"))
+    out = analyze_exafs_series([good, flat, good], bkg_kweight=2)
+    assert isinstance(out[0], ExafsResult) and isinstance(out[2], ExafsResult)
+    assert isinstance(out[1], ExafsFailure)
+    assert out[1].scan == "bad" and out[1].error and out[1].error_type.endswith("Error")
+    assert out[0].peak("TM-O").r_apparent_A == pytest.approx(out[2].peak("TM-O").r_apparent_A)
+
+
+def test_athena_preset_pipeline(xas_data):
+    """Athena defaults (normalisation + Demeter bkg) give the same FeO peaks (+-0.05 A)."""
+    res = analyze_exafs(_spectrum(xas_data / LARCH / "feo_rt1.xdi"), preset="athena")
+    bkg = res.provenance.parameters["autobk"]
+    assert (bkg["preset"], bkg["kweight"], bkg["clamp_hi"], bkg["nclamp"]) == ("athena", 2, 24.0, 5)
+    assert res.provenance.parameters["normalize"]["preset"] == "athena"
+    assert abs(res.peak("TM-O").r_apparent_A - 1.60) < 0.05
+    assert abs(res.peak("TM-TM").r_apparent_A - 2.64) < 0.05
