@@ -28,7 +28,7 @@ doi:10.1107/S0909049505012719.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -92,6 +92,9 @@ class ExafsResult:
         Step ``"xas.exafs"`` with the normalisation, background and FT parameters.
     shell_fit : ShellFitResult or None
         Filled by the shell fit (``with_shell_fit``); None by default.
+    metadata : dict
+        The spectrum's metadata (header fields, ``state_of_charge``, ``synthetic``...), for
+        plots and tables.
     warnings : tuple of str
         Every adjustment and quality warning from all steps.
     """
@@ -116,6 +119,7 @@ class ExafsResult:
     provenance: Provenance
     shell_fit: Any = None
     warnings: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
     def chir_mag(self) -> np.ndarray:
@@ -365,7 +369,8 @@ def analyze_exafs(spectrum, *, e0=None, edge_step=None, rbkg=1.0, bkg_kweight=No
         energy_eV=energy, bkg=bkg.bkg,
         provenance=Provenance("xas.exafs", parameters=params, source_file=path,
                               source_sha256=sha),
-        warnings=tuple(norm.warnings) + bkg.warnings + tuple(ft_msgs) + tuple(peak_msgs))
+        warnings=tuple(norm.warnings) + bkg.warnings + tuple(ft_msgs) + tuple(peak_msgs),
+        metadata=dict(spec.metadata))
 
 
 def _window_on(k, ft):
