@@ -1,0 +1,740 @@
+"""Edge energy (E0) of an XAS spectrum, with a noise-based uncertainty.
+
+Four definitions are offered (``E0_METHODS``); they differ by several eV on oxides,
+so the method is part of every result:
+
+``"max-derivative"``
+    larch's ``find_e0`` reproduced step by step (xraylarch 2026.3.1,
+    ``larch/xafs/pre_edge.py``): the maximum of dmu/dE on the raw grid (a point
+    counts only if both neighbours are also above 60 % of the derivative range;
+    hits within the first 5 % of points are treated as glitches), then the maximum
+    of a Lorentzian-smoothed derivative within +-75 points of it. The result is a
+    grid energy. On oxides it often sits on the white line; use it for foils and
+    Athena/larch compatibility, not for oxidation states.
+``"half-height"``
+    Energy where the normalized mu first reaches 0.5 (``level``) on the rising edge:
+    the last upward crossing of the level before the edge top (two consecutive
+    points above 0.8), refined by a quadratic fitted to the 6 points around the
+    crossing. Robust to noise and to the white line; the recommended valence marker.
+``"zero-second-derivative"``
+    Zero crossing (+ to -) of the second derivative of the smoothed mu nearest the
+    maximum-derivative point: the sub-grid position of the derivative maximum.
+``"arctan"``
+    Centre of an arctangent step (plus a sloping line and, by default, a Lorentzian
+    white line) least-squares fitted to the normalized mu over ``window`` eV around
+    the half-height energy.
+
+Uncertainties (``e0_err_eV``) are statistical: they propagate the white-noise level
+estimated from the data itself (:func:`estimate_noise`: winsorized mean absolute residual
+of a 5-point quadratic Savitzky-Golay fit in the pre-edge and beyond E0 + 40 eV):
+
+* half-height: ``sqrt(var) / slope`` with ``var`` the variance of the normalized mu
+  at the crossing (local fit, pre-edge line and edge step, all from the same
+  noise), ``slope`` the fitted d(norm)/dE there;
+* max-derivative and zero-second-derivative: parametric bootstrap, ``n_boot``
+  (default 30) noisy replicas with the estimated noise, seeded, run through the
+  vectorized stack path; for max-derivative the grid quantization
+  (local step / sqrt(12)) is added in quadrature;
+* arctan: the E0 variance of the fit covariance ``sigma_norm**2 (J^T J)^-1``
+  (the noise level, not the misfit, sets the scale, so it predicts the scatter
+  between repeated scans; an arctan + peak never fits a real XANES to the noise, so
+  the reduced chi-square and the lmfit-style error scaled by its square root are in
+  ``details``).
+
+The systematic dependence of half-height on the normalization ranges is reported
+separately in ``details["range_sensitivity_eV"]`` (per-spectrum path only): it does
+not shrink with more counts, and it is fixed by reporting the ranges.
+
+References
+----------
+.. [1] M. Newville, J. Phys.: Conf. Ser. 430, 012007 (2013),
+   doi:10.1088/1742-6596/430/1/012007 (larch ``find_e0``/``pre_edge``).
+.. [2] B. Efron, R. J. Tibshirani, *An Introduction to the Bootstrap*, Chapman & Hall
+   (1993), ch. 6 (parametric bootstrap).
+.. [3] G. Bunker, *Introduction to XAFS*, Cambridge University Press (2010), sec. 5.2
+   (E0 definitions; half-height and arctangent edge models).
+.. [4] A. Savitzky, M. J. E. Golay, Anal. Chem. 36, 1627 (1964),
+   doi:10.1021/ac60214a047 (noise residual).
+"""
+from __future__ import annotations
+
+import warnings as _warnings
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from naheo_spec._validation import check_xy
+from naheo_spec.errors import FitError, InputError, ProcessingError, QualityWarning
+from naheo_spec.provenance import Provenance
+from naheo_spec.records import Record
+from naheo_spec.xas._polyfit import index_nearest, index_of
+from naheo_spec.xas._smooth import lorentzian_smooth, smoothing_operator
+
+E0_METHODS = ("max-derivative", "half-height", "zero-second-derivative", "arctan")
+#: Methods whose stack form is vectorized (arctan loops over spectra).
+VECTORIZED_METHODS = ("max-derivative", "half-height", "zero-second-derivative")
+#: Edge "top" used to bracket the half-height crossing (normalized units).
+TOP_LEVEL = 0.8
+#: Points in the local quadratic fit around the half-height crossing.
+HALF_HEIGHT_NPTS = 6
+#: Spectra per bootstrap batch (bounds memory at ~ _BOOT_CHUNK * n_boot * M floats).
+_BOOT_CHUNK = 256
+#: Rows processed together: small enough for the working arrays to stay in cache.
+_CHUNK = 256
+
+
+@dataclass(frozen=True, eq=False)
+class E0Estimate:
+    """An edge energy with its statistical uncertainty.
+
+    Attributes
+    ----------
+    e0_eV : float
+        Edge energy (eV).
+    e0_err_eV : float
+        One standard deviation from the data's noise (eV); NaN when it could not be
+        estimated. See the module docstring for how each method propagates it.
+    method : str
+        One of :data:`E0_METHODS`.
+    warnings : tuple of str
+        Quality flags (also emitted as warnings).
+    provenance : Provenance
+        Step ``"xas.find_e0"`` and the parameters used.
+    details : dict
+        Method-specific numbers: noise level, slope at the crossing, bootstrap
+        replicas, fit parameters, range sensitivity.
+    """
+
+    e0_eV: float
+    e0_err_eV: float
+    method: str
+    warnings: tuple[str, ...]
+    provenance: Provenance
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_record(self, name: str) -> Record:
+        """Return a :class:`~naheo_spec.records.Record` (kind ``"xas_e0"``) with no arrays."""
+        summary = {"e0_eV": self.e0_eV, "e0_err_eV": self.e0_err_eV, "method": self.method,
+                   "warnings": list(self.warnings)}
+        summary.update({k: v for k, v in self.details.items()
+                        if isinstance(v, (int, float, str, bool))})
+        return Record(name=name, kind="xas_e0", summary=summary, provenance=self.provenance)
+
+
+# =========================================================================== max-derivative
+def _larch_energy_step(en: np.ndarray) -> float:
+    """larch ``find_energy_step``: mean of the 10 smallest steps after skipping 1 %.
+
+    For fewer than 100 points larch's slice ``[0:-0]`` is empty and the result is NaN,
+    which its caller then treats as 1 eV; reproduced on purpose.
+    """
+    nskip = int(0.01 * en.size)
+    ordered = en[:en.size - 1]
+    sub = ordered[nskip:-nskip] if nskip else ordered[:0]
+    ediff = np.sort(np.diff(sub))[nskip:nskip + 10]
+    return float(ediff.mean()) if ediff.size else float("nan")
+
+
+def _pick_max(dmu: np.ndarray) -> np.ndarray:
+    """larch ``_finde0`` point selection for every row of ``dmu`` (G, L).
+
+    Normalize the derivative to its range over the inner points, keep points above
+    60 % (30 % then 15 % when fewer than 3/4 qualify; all points if still fewer
+    than 3), and take the largest one whose two neighbours are also kept.
+    """
+    g, n = dmu.shape
+    nmin = max(3, int(n * 0.02))
+    if n < 2 * nmin + 3:                              # larch raises here; take the plain maximum
+        return np.argmax(dmu, axis=1)
+    inner = dmu[:, nmin:-nmin]
+    lo = inner.min(axis=1)
+    ptp = np.maximum(1e-10, inner.max(axis=1) - lo)
+    stop = n - nmin + 1                               # larch allows i <= n - nmin
+    # Fast path: when the largest candidate has both neighbours above 60 %, it is
+    # larch's answer (it beats every other candidate); other rows take the full rules.
+    r = np.arange(g)
+    imax = nmin + np.argmax(dmu[:, nmin:stop], axis=1)
+    dhigh = 0.60 if n > 20 else 0.30
+
+    def norm_at(i):
+        return (dmu[r, i] - lo) / ptp
+
+    ok = (norm_at(imax) > dhigh) & (norm_at(imax - 1) > dhigh) & (norm_at(imax + 1) > dhigh)
+    slow = np.flatnonzero(~ok)
+    if slow.size:
+        imax[slow] = _pick_max_full(dmu[slow], lo[slow], ptp[slow], nmin, dhigh)
+    return imax
+
+
+def _pick_max_full(dmu, lo, ptp, nmin, dhigh) -> np.ndarray:
+    """All of larch's selection rules (rows where the fast path does not apply)."""
+    g, n = dmu.shape
+    d = (dmu - lo[:, None]) / ptp[:, None]
+    high = d > dhigh
+    few = np.flatnonzero(high.sum(axis=1) < 3)
+    if few.size:                                      # larch's threshold fall-backs
+        df = d[few]
+        c1 = np.sum(df > dhigh / 2, axis=1)
+        th = np.where(c1 > 3, dhigh / 2, dhigh / 4)
+        hf = df > th[:, None]
+        hf |= (hf.sum(axis=1) < 3)[:, None]
+        high[few] = hf
+    stop = n - nmin + 1
+    ok = high[:, nmin:stop] & high[:, nmin - 1:stop - 1] & high[:, nmin + 1:stop + 1]
+    score = np.where(ok & (d[:, nmin:stop] > 0), d[:, nmin:stop], -np.inf)
+    imax = np.argmax(score, axis=1)
+    found = np.isfinite(score[np.arange(g), imax])
+    return np.where(found, imax + nmin, 0)
+
+
+def _derivative(en: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``np.gradient(y, axis=1) / np.gradient(en)`` in two passes (same numbers)."""
+    out = np.empty_like(y)
+    np.subtract(y[:, 2:], y[:, :-2], out=out[:, 1:-1])
+    out[:, 1:-1] /= en[2:] - en[:-2]
+    out[:, 0] = (y[:, 1] - y[:, 0]) / (en[1] - en[0])
+    out[:, -1] = (y[:, -1] - y[:, -2]) / (en[-1] - en[-2])
+    return out
+
+
+def _coarse_pass(energy: np.ndarray, y: np.ndarray):
+    """First larch pass (no smoothing) -> window (istart, istop) and smoothing step."""
+    m = energy.size
+    en = energy[:-1]                                   # larch's "ordered" drops the last point
+    ie0 = np.concatenate([_pick_max(_derivative(en, y[i:i + _CHUNK, :-1]))
+                          for i in range(0, y.shape[0], _CHUNK)])
+    e1 = en[ie0]
+    istart = np.maximum(3, ie0 - 75)
+    istop = np.minimum(ie0 + 75, m - 3)
+    glitch = ie0 < 0.05 * m
+    e1 = np.where(glitch, energy.mean(), e1)
+    istart = np.where(glitch, np.maximum(3, ie0 - 20), istart)
+    istop = np.where(glitch, m - 3, istop)
+    estep1 = _larch_energy_step(en)
+    part1 = 1.0 if not np.isfinite(estep1) else max(0.01, min(1.0, estep1))
+    estep = 0.5 * (part1 + np.clip(e1 / 25000.0, 0.01, 1.0))
+    return istart, istop, estep, ie0
+
+
+def _smoothed_derivative(en, y, operator, estep):
+    """Smoothed dmu/dE of rows ``y`` on ``en`` (larch second pass)."""
+    dmu = _derivative(en, y)
+    if operator is not None:                           # cheaper as one matrix product
+        return dmu @ operator
+    return lorentzian_smooth(en, dmu, estep, estep)
+
+
+def _zero_d2(en: np.ndarray, dsm: np.ndarray, ix: np.ndarray) -> np.ndarray:
+    """Sub-grid zero (+ to -) of d(dsm)/dE nearest index ``ix`` (within 5 points)."""
+    d2 = np.gradient(dsm, axis=1) / np.gradient(en)
+    k = np.arange(en.size - 1)
+    change = (d2[:, :-1] > 0) & (d2[:, 1:] <= 0)
+    dist = np.where(change, np.abs(k[None, :] + 0.5 - ix[:, None]), np.inf)
+    kbest = np.argmin(dist, axis=1)
+    found = np.isfinite(dist[np.arange(dist.shape[0]), kbest]) & \
+        (dist[np.arange(dist.shape[0]), kbest] <= 5)
+    r = np.arange(d2.shape[0])
+    a, b = d2[r, kbest], d2[r, kbest + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        root = en[kbest] + a / (a - b) * (en[kbest + 1] - en[kbest])
+    return np.where(found, root, en[ix])
+
+
+def _larch_e0(energy: np.ndarray, y: np.ndarray, *, want_d2: bool = False):
+    """Vectorized larch ``find_e0``; returns (e0, index[, zero-d2 energies])."""
+    n = y.shape[0]
+    istart, istop, estep, coarse = _coarse_pass(energy, y)
+    e0, idx, d2e = np.empty(n), np.empty(n, dtype=int), np.full(n, np.nan)
+    # window and smoothing step are functions of the coarse index alone
+    _, first, inverse = np.unique(coarse, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    for g, j in enumerate(first):
+        i0, i1, step = int(istart[j]), int(istop[j]), float(estep[j])
+        rows = np.flatnonzero(inverse == g)
+        en = energy[i0:i1 - 1]                         # larch again drops the window's last point
+        if en.size < 5:                                # too short to smooth (larch fails here)
+            idx[rows] = coarse[rows]
+            e0[rows] = d2e[rows] = energy[coarse[rows]]
+            continue
+        op = smoothing_operator(en, step, step) if rows.size > en.size else None
+        for c in range(0, rows.size, _CHUNK):
+            r = rows[c:c + _CHUNK]
+            dsm = _smoothed_derivative(en, y[r, i0:i1 - 1], op, step)
+            ix = _pick_max(dsm)
+            e0[r] = np.where(ix < 1, energy[i0 + 2], en[ix])
+            idx[r] = np.where(ix < 1, i0 + 2, i0 + ix)
+            if want_d2:
+                d2e[r] = _zero_d2(en, dsm, np.maximum(ix, 1))
+    return (e0, idx, d2e) if want_d2 else (e0, idx)
+
+
+def max_derivative_rows(energy: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """larch maximum-derivative E0 (eV) of every row of ``y`` (N, M), vectorized."""
+    return _larch_e0(energy, np.atleast_2d(y))[0]
+
+
+# =========================================================================== noise
+def estimate_noise(energy, mu, *, e0=None) -> np.ndarray | float:
+    """White-noise standard deviation of mu, estimated from the data.
+
+    Uses the points below ``e0 - 15`` eV and above ``e0 + 40`` eV (smooth pre-edge and
+    finely sampled EXAFS): the winsorized mean absolute residual of a 5-point quadratic
+    Savitzky-Golay fit, scaled to a Gaussian standard deviation.
+
+    Parameters
+    ----------
+    energy : array-like, shape (M,)
+        Energy (eV).
+    mu : array-like, shape (M,) or (N, M)
+        Absorption.
+    e0 : float or array-like of shape (N,), optional
+        Edge energy (eV). Default is None: the larch maximum-derivative estimate.
+
+    Returns
+    -------
+    float or ndarray of shape (N,)
+        Noise level in units of ``mu``.
+
+    References
+    ----------
+    A. Savitzky, M. J. E. Golay, Anal. Chem. 36, 1627 (1964), doi:10.1021/ac60214a047.
+    """
+    from naheo_spec.xas.normalize import _noise_rows
+
+    energy, mu = check_xy(energy, mu)
+    y = np.atleast_2d(mu)
+    e0a = max_derivative_rows(energy, y) if e0 is None else \
+        np.broadcast_to(np.asarray(e0, dtype=float), (y.shape[0],))
+    sigma = _noise_rows(energy, y, e0a)
+    return float(sigma[0]) if mu.ndim == 1 else sigma
+
+
+def _bootstrap_std(fn, energy, y, sigma, n_boot, seed) -> np.ndarray:
+    """Std of ``fn(energy, replicas)`` over ``n_boot`` noisy replicas of every row.
+
+    Each row's noise comes from its own generator, seeded with ``seed`` and a CRC of
+    the row's bytes, so a spectrum gets the same error alone or inside any stack.
+    """
+    n, m = y.shape
+    out = np.full(n, np.nan)
+    ok = np.flatnonzero(np.isfinite(sigma) & (sigma > 0))
+    for start in range(0, ok.size, _BOOT_CHUNK):
+        rows = ok[start:start + _BOOT_CHUNK]
+        noise = np.stack([np.random.default_rng([seed, zlib.crc32(y[i].tobytes())])
+                          .standard_normal((n_boot, m)) for i in rows])
+        reps = y[rows, None, :] + sigma[rows, None, None] * noise
+        vals = fn(energy, reps.reshape(-1, m)).reshape(rows.size, n_boot)
+        out[rows] = np.std(vals, axis=1, ddof=1)
+    return out
+
+
+def _grid_quantum(energy: np.ndarray, e0: np.ndarray) -> np.ndarray:
+    i = np.clip(index_nearest(energy, e0), 1, energy.size - 2)
+    return 0.5 * (energy[i + 1] - energy[i - 1]) / np.sqrt(12.0)
+
+
+# =========================================================================== half-height
+def _batched_quadfit(x: np.ndarray, y: np.ndarray):
+    """Quadratic least squares per row: x, y (N, P) -> coefficients (N, 3), (A^T A)^-1."""
+    a = np.stack([np.ones_like(x), x, x * x], axis=2)            # (N, P, 3)
+    ata = np.einsum("npi,npj->nij", a, a)
+    aty = np.einsum("npi,np->ni", a, y)
+    cov = np.linalg.pinv(ata)
+    return np.einsum("nij,nj->ni", cov, aty), cov
+
+
+def _crossing_index(energy, norm, e0, level):
+    """Last upward crossing of ``level`` before the edge top, per row (-1 if none)."""
+    n, m = norm.shape
+    idx = np.arange(m)
+    start = index_of(energy, e0 - 30.0)
+    hi = norm >= max(TOP_LEVEL, level + 0.05)
+    top = hi[:, :-1] & hi[:, 1:] & (idx[None, :-1] >= start[:, None])
+    i_top = np.where(top.any(axis=1), np.argmax(top, axis=1), m - 1)
+    up = (norm[:, :-1] < level) & (norm[:, 1:] >= level) & (idx[None, :-1] < i_top[:, None])
+    k = (m - 2) - np.argmax(up[:, ::-1], axis=1)
+    return np.where(up.any(axis=1), k, -1)
+
+
+def half_height_rows(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray, *,
+                     level: float = 0.5, npts: int = HALF_HEIGHT_NPTS) -> dict:
+    """Half-height energy of every row of ``norm`` (N, M), vectorized.
+
+    Returns a dict with ``e0`` (eV, NaN where no crossing), ``slope`` (1/eV at the
+    crossing), ``leverage`` (variance factor of the local fit at the crossing) and
+    ``k`` (grid index just below the crossing).
+    """
+    n, m = norm.shape
+    r = np.arange(n)
+    k = _crossing_index(energy, norm, e0, level)
+    found = k >= 0
+    kk = np.clip(k, 0, m - 2)
+    y0, y1 = norm[r, kk], norm[r, kk + 1]
+    e_lin = energy[kk] + (level - y0) / (y1 - y0) * (energy[kk + 1] - energy[kk])
+    first = np.clip(kk - (npts // 2 - 1), 0, m - npts)
+    cols = first[:, None] + np.arange(npts)[None, :]
+    x = energy[cols] - e_lin[:, None]
+    coef, cov = _batched_quadfit(x, norm[r[:, None], cols])
+    c0, c1, c2 = coef[:, 0] - level, coef[:, 1], coef[:, 2]
+    disc = c1 * c1 - 4 * c2 * c0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = -2 * c0 / (c1 + np.sign(c1) * np.sqrt(np.maximum(disc, 0)))
+    slope = c1 + 2 * c2 * t
+    span = energy[kk + 1] - energy[kk]
+    good = found & (disc >= 0) & (slope > 0) & (np.abs(t) <= 2 * span) & np.isfinite(t)
+    t = np.where(good, t, 0.0)
+    slope_lin = (y1 - y0) / span
+    slope = np.where(good, slope, slope_lin)
+    b = np.stack([np.ones_like(t), t, t * t], axis=1)
+    lev = np.einsum("ni,nij,nj->n", b, cov, b)
+    e_half = np.where(found, e_lin + t, np.nan)
+    return {"e0": e_half, "slope": slope, "leverage": lev, "k": k}
+
+
+def _half_height_err(hh: dict, leverage_fits: np.ndarray, noise_norm: np.ndarray,
+                     level: float) -> np.ndarray:
+    """Noise-propagated std of the half-height energy (eV); see the module docstring."""
+    lev_pre, lev_post = leverage_fits[:, 0], leverage_fits[:, 1]
+    var = noise_norm ** 2 * (hh["leverage"] + (1 - level) ** 2 * lev_pre
+                             + level ** 2 * lev_post)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.sqrt(var) / hh["slope"]
+
+
+def _range_sensitivity(energy, mu, e0, base, level) -> float:
+    """Largest half-height change (eV) when each normalization range is moved."""
+    from naheo_spec.xas.normalize import normalize
+
+    pre1, pre2 = base.pre_range_eV
+    norm1, norm2 = base.norm_range_eV
+    trials = [dict(pre_range=(pre1, pre2 - 10.0)), dict(pre_range=(pre1 + 20.0, pre2)),
+              dict(norm_range=(norm1 + 25.0, norm2)), dict(norm_range=(norm1, norm2 - 50.0))]
+    vals = []
+    for opts in trials:
+        opts.setdefault("pre_range", base.pre_range_eV)
+        opts.setdefault("norm_range", base.norm_range_eV)
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore")
+            try:
+                alt = normalize(energy, mu, e0=e0, nnorm=base.nnorm, nvict=base.nvict, **opts)
+            except ProcessingError:
+                continue
+        hh = half_height_rows(energy, alt.norm[None, :], np.array([e0]), level=level)
+        vals.append(hh["e0"][0])
+    base_hh = half_height_rows(energy, base.norm[None, :], np.array([e0]), level=level)["e0"][0]
+    vals = np.asarray(vals, dtype=float) - base_hh
+    return float(np.nanmax(np.abs(vals))) if np.isfinite(vals).any() else float("nan")
+
+
+# =========================================================================== arctan
+def _arctan_model(p, x, peak):
+    e0, gamma, h, a, b = p[:5]
+    y = h * (0.5 + np.arctan((x - e0) / gamma) / np.pi) + a + b * x
+    if peak == "lorentzian":
+        y = y + p[5] / (1.0 + ((x - p[6]) / p[7]) ** 2)
+    elif peak == "gaussian":
+        y = y + p[5] * np.exp(-0.5 * ((x - p[6]) / p[7]) ** 2)
+    return y
+
+
+def _arctan_fit(energy, norm, e_guess, sigma_norm, window, peak) -> dict:
+    """Least-squares arctan (+ line + optional peak) fit of ``norm`` around ``e_guess``."""
+    from scipy.optimize import least_squares
+
+    sel = (energy >= e_guess + window[0]) & (energy <= e_guess + window[1])
+    x, y = energy[sel] - e_guess, norm[sel]
+    npar = 5 if peak is None else 8
+    if x.size < npar + 3:
+        raise FitError(f"arctan fit: only {x.size} points in window {window} eV around "
+                       f"{e_guess:.2f} eV; need at least {npar + 3}")
+    p0 = [0.0, 1.5, 1.0, 0.0, 0.0]
+    lo = [window[0] + 1.0, 0.05, 0.0, -2.0, -1.0]
+    hi = [window[1] - 1.0, 20.0, 5.0, 2.0, 1.0]
+    if peak is not None:
+        above = x > 0
+        c0 = float(x[above][np.argmax(y[above])]) if above.any() else 5.0
+        p0 += [max(float(y.max()) - 1.0, 0.05), c0, 3.0]
+        lo += [0.0, window[0], 0.2]
+        hi += [10.0, window[1], 20.0]
+    p0 = np.clip(p0, np.array(lo) + 1e-9, np.array(hi) - 1e-9)
+    res = least_squares(lambda p: _arctan_model(p, x, peak) - y, p0, bounds=(lo, hi),
+                        x_scale="jac")
+    if not res.success:
+        raise FitError(f"arctan fit did not converge: {res.message}")
+    jtj = res.jac.T @ res.jac
+    cov = np.linalg.pinv(jtj) * sigma_norm ** 2
+    at_bound = bool(np.any(np.isclose(res.x, lo) | np.isclose(res.x, hi)))
+    dof = max(1, x.size - npar)
+    redchi = float(np.sum(res.fun ** 2) / dof / sigma_norm ** 2) if sigma_norm > 0 else np.nan
+    return {"e0": e_guess + res.x[0], "err": float(np.sqrt(cov[0, 0])), "params": res.x,
+            "at_bound": at_bound, "redchi": redchi, "npts": int(x.size)}
+
+
+# =========================================================================== public API
+def _check_method(method: str) -> None:
+    if method not in E0_METHODS:
+        raise InputError(f"method must be one of {E0_METHODS}, got {method!r}")
+
+
+def _warn(msgs: list, msg: str) -> None:
+    msgs.append(msg)
+    _warnings.warn(msg, QualityWarning, stacklevel=4)
+
+
+def _normalization_for(energy, mu, normalization):
+    from naheo_spec.xas.normalize import normalize
+
+    if normalization is None:
+        return normalize(energy, mu)
+    if normalization.norm.shape != energy.shape or not np.array_equal(normalization.energy,
+                                                                      energy):
+        raise InputError("normalization was computed on a different energy grid than the "
+                         f"{energy.size} points given")
+    return normalization
+
+
+def _e0_derivative(energy, mu, method, uncertainty, n_boot, seed, msgs) -> tuple:
+    from naheo_spec.xas.normalize import _noise_rows
+
+    y = mu[None, :]
+    e0s = _larch_e0(energy, y, want_d2=(method == "zero-second-derivative"))
+    e0 = float(e0s[0][0] if method == "max-derivative" else e0s[2][0])
+    sigma = _noise_rows(energy, y, np.array([e0s[0][0]]))
+    details: dict[str, Any] = {"noise_sigma": float(sigma[0]), "n_boot": n_boot, "seed": seed}
+    err = float("nan")
+    if uncertainty and n_boot >= 2:
+        fn = max_derivative_rows if method == "max-derivative" else \
+            (lambda e, yy: _larch_e0(e, yy, want_d2=True)[2])
+        std = float(_bootstrap_std(fn, energy, y, sigma, n_boot, seed)[0])
+        quantum = float(_grid_quantum(energy, np.array([e0]))[0]) \
+            if method == "max-derivative" else 0.0
+        err = float(np.hypot(std, quantum))
+        details.update(bootstrap_std_eV=std, grid_quantum_eV=quantum)
+        if std > 1.0:
+            _warn(msgs, f"{method} E0 moves by {std:.2f} eV (1 sigma) under the data's own noise "
+                        "level: several derivative maxima compete (white line?); prefer "
+                        "method='half-height' for edge positions")
+    return e0, err, details
+
+
+def _e0_half_height(energy, mu, norm_res, level, msgs) -> tuple:
+    hh = half_height_rows(energy, norm_res.norm[None, :], np.array([norm_res.e0_eV]), level=level)
+    e0 = float(hh["e0"][0])
+    if not np.isfinite(e0):
+        raise ProcessingError(f"normalized mu never rises through {level} below the edge top: "
+                              "no half-height crossing (check the normalization ranges)")
+    noise_norm = np.array([norm_res.noise_sigma / norm_res.edge_step])
+    err = float(_half_height_err(hh, np.array([norm_res.fit_leverage]), noise_norm, level)[0])
+    sens = _range_sensitivity(energy, mu, norm_res.e0_eV, norm_res, level)
+    details = {"noise_sigma": norm_res.noise_sigma, "noise_norm": float(noise_norm[0]),
+               "slope_per_eV": float(hh["slope"][0]), "level": level,
+               "range_sensitivity_eV": sens, "e0_normalization_eV": norm_res.e0_eV,
+               "pre_range_eV": list(norm_res.pre_range_eV),
+               "norm_range_eV": list(norm_res.norm_range_eV), "nnorm": norm_res.nnorm}
+    if abs(e0 - norm_res.e0_eV) > 20:
+        _warn(msgs, f"half-height energy {e0:.2f} eV lies {e0 - norm_res.e0_eV:+.1f} eV from the "
+                    "normalization E0: check the normalization")
+    return e0, err, details
+
+
+def _e0_arctan(energy, mu, norm_res, level, window, peak, msgs) -> tuple:
+    if peak not in ("lorentzian", "gaussian", None):
+        raise InputError(f"peak must be 'lorentzian', 'gaussian' or None, got {peak!r}")
+    hh = half_height_rows(energy, norm_res.norm[None, :], np.array([norm_res.e0_eV]), level=level)
+    guess = float(hh["e0"][0]) if np.isfinite(hh["e0"][0]) else norm_res.e0_eV
+    sigma_norm = norm_res.noise_sigma / norm_res.edge_step
+    fit = _arctan_fit(energy, norm_res.norm, guess, sigma_norm, window, peak)
+    if fit["at_bound"]:
+        _warn(msgs, "arctan fit: a parameter sits at its bound; the E0 may not be meaningful")
+    names = ["e0_offset_eV", "gamma_eV", "step", "offset", "slope"] + \
+        ([] if peak is None else ["peak_amplitude", "peak_center_eV", "peak_width_eV"])
+    details = {"noise_norm": sigma_norm, "redchi": fit["redchi"], "npts": fit["npts"],
+               # lmfit-style error scaled by sqrt(redchi): includes the model misfit
+               "e0_err_scaled_eV": float(fit["err"] * np.sqrt(max(fit["redchi"], 1.0))),
+               "window_eV": list(window), "peak": peak, "start_eV": guess,
+               **{f"fit_{k}": float(v) for k, v in zip(names, fit["params"])}}
+    return float(fit["e0"]), fit["err"], details
+
+
+def find_e0(energy, mu, *, method: str = "max-derivative", normalization=None,
+            uncertainty: bool = True, n_boot: int = 30, seed: int = 0, level: float = 0.5,
+            window: tuple[float, float] = (-20.0, 30.0), peak: str | None = "lorentzian"
+            ) -> E0Estimate:
+    """Edge energy of one spectrum, with a noise-based uncertainty.
+
+    Parameters
+    ----------
+    energy : array-like, shape (M,)
+        Strictly increasing energy (eV).
+    mu : array-like, shape (M,)
+        Absorption.
+    method : {"max-derivative", "half-height", "zero-second-derivative", "arctan"}
+        E0 definition (module docstring). Default is ``"max-derivative"`` (larch ``find_e0``).
+    normalization : Normalization, optional
+        Used by ``"half-height"`` and ``"arctan"``. Default is None:
+        :func:`naheo_spec.xas.normalize.normalize` with larch defaults.
+    uncertainty : bool
+        Compute ``e0_err_eV`` (bootstrap for the derivative methods). Default is True.
+    n_boot : int
+        Bootstrap replicas. Default is 30.
+    seed : int
+        Seed of the bootstrap noise. Default is 0.
+    level : float
+        Normalized level for ``"half-height"`` (and the arctan start). Default is 0.5.
+    window : (float, float)
+        Arctan fit window, eV relative to the half-height energy. Default is (-20, 30).
+    peak : {"lorentzian", "gaussian", None}
+        White-line peak added to the arctan model. Default is ``"lorentzian"``.
+
+    Returns
+    -------
+    E0Estimate
+
+    Raises
+    ------
+    InputError
+        Unknown method or option, bad arrays.
+    ProcessingError
+        No edge (see :func:`~naheo_spec.xas.normalize.normalize`) or no half-height crossing.
+    FitError
+        The arctan fit failed.
+
+    References
+    ----------
+    See the module docstring.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> e = np.linspace(8200.0, 8800.0, 1201)
+    >>> mu = 1.0 / (1 + np.exp(-(e - 8333.0) / 1.5))
+    >>> r = find_e0(e, mu, method="half-height", uncertainty=False)
+    >>> bool(abs(r.e0_eV - 8333.0) < 0.05)
+    True
+    """
+    _check_method(method)
+    energy, mu = check_xy(energy, mu)
+    if mu.ndim != 1:
+        raise InputError(f"mu must be 1-D for find_e0(), got shape {mu.shape}; use find_e0_stack()")
+    msgs: list[str] = []
+    params: dict[str, Any] = {"method": method, "uncertainty": uncertainty}
+    if method in ("max-derivative", "zero-second-derivative"):
+        from naheo_spec.xas.normalize import _check_signal
+
+        _check_signal(mu[None, :], raise_=True)
+        e0, err, details = _e0_derivative(energy, mu, method, uncertainty, n_boot, seed, msgs)
+        params.update(n_boot=n_boot, seed=seed)
+    else:
+        norm_res = _normalization_for(energy, mu, normalization)
+        msgs.extend(norm_res.warnings)
+        params.update(level=level, normalization=norm_res.provenance.parameters)
+        if method == "half-height":
+            e0, err, details = _e0_half_height(energy, mu, norm_res, level, msgs)
+        else:
+            e0, err, details = _e0_arctan(energy, mu, norm_res, level, window, peak, msgs)
+            params.update(window_eV=list(window), peak=peak)
+        if not uncertainty:
+            err = float("nan")
+    return E0Estimate(e0_eV=e0, e0_err_eV=err, method=method, warnings=tuple(msgs),
+                      provenance=Provenance(step="xas.find_e0", parameters=params),
+                      details=details)
+
+
+def find_e0_stack(energy, mu_stack, *, method: str = "max-derivative", normalization=None,
+                  uncertainty: bool = True, n_boot: int = 30, seed: int = 0,
+                  level: float = 0.5, **opts) -> tuple[np.ndarray, np.ndarray]:
+    """Edge energies of N spectra on one grid, vectorized for the first three methods.
+
+    ``"max-derivative"``, ``"zero-second-derivative"`` and ``"half-height"`` run as
+    array operations over the whole stack (bootstrap replicas included, in chunks);
+    ``"arctan"`` loops over spectra with :func:`find_e0` (one nonlinear fit each).
+
+    Parameters
+    ----------
+    energy : array-like, shape (M,)
+        Common energy grid (eV).
+    mu_stack : array-like, shape (N, M)
+        One spectrum per row.
+    method : str
+        As in :func:`find_e0`. Default is ``"max-derivative"``.
+    normalization : StackNormalization, optional
+        For ``"half-height"``; default is None: :func:`normalize_stack` with larch defaults.
+    uncertainty, n_boot, seed, level
+        As in :func:`find_e0`. With ``uncertainty=False`` the errors are NaN (fastest).
+    **opts
+        Passed to :func:`find_e0` for ``"arctan"`` (``window``, ``peak``).
+
+    Returns
+    -------
+    e0_eV : ndarray of shape (N,)
+        NaN where a spectrum has no usable edge.
+    e0_err_eV : ndarray of shape (N,)
+
+    Raises
+    ------
+    InputError
+        Unknown method, bad arrays.
+    """
+    _check_method(method)
+    energy, mu = check_xy(energy, mu_stack, names=("energy", "mu_stack"))
+    if mu.ndim != 2:
+        raise InputError(f"mu_stack must be 2-D (N spectra, M points), got shape {mu.shape}")
+    if method == "arctan":
+        return _arctan_stack(energy, mu, level=level, **opts)
+    if opts:
+        raise InputError(f"unexpected options for method {method!r}: {sorted(opts)}")
+    if method == "half-height":
+        return _half_height_stack(energy, mu, normalization, uncertainty, level)
+    from naheo_spec.xas.normalize import _check_signal, _noise_rows
+
+    bad = _check_signal(mu, raise_=False)
+    e0 = np.full(mu.shape[0], np.nan)
+    err = np.full(mu.shape[0], np.nan)
+    good = np.flatnonzero(~bad)
+    res = _larch_e0(energy, mu[good], want_d2=(method == "zero-second-derivative"))
+    e0[good] = res[0] if method == "max-derivative" else res[2]
+    if uncertainty and n_boot >= 2 and good.size:
+        sigma = _noise_rows(energy, mu[good], res[0])
+        fn = max_derivative_rows if method == "max-derivative" else \
+            (lambda e, yy: _larch_e0(e, yy, want_d2=True)[2])
+        std = _bootstrap_std(fn, energy, mu[good], sigma, n_boot, seed)
+        quantum = _grid_quantum(energy, e0[good]) if method == "max-derivative" else 0.0
+        err[good] = np.hypot(std, quantum)
+    return e0, err
+
+
+def _half_height_stack(energy, mu, normalization, uncertainty, level):
+    from naheo_spec.xas.normalize import normalize_stack
+
+    if normalization is None:
+        with _warnings.catch_warnings(record=True) as caught:
+            _warnings.simplefilter("always")
+            normalization = normalize_stack(energy, mu)
+        for w in caught:                                   # re-emit from here
+            _warnings.warn(w.message, w.category, stacklevel=3)
+    elif normalization.norm.shape != mu.shape:
+        raise InputError(f"normalization has shape {normalization.norm.shape}, "
+                         f"mu_stack {mu.shape}")
+    e0_guess = np.where(normalization.valid, normalization.e0_eV, energy[energy.size // 2])
+    hh = half_height_rows(energy, np.nan_to_num(normalization.norm), e0_guess, level=level)
+    e0 = np.where(normalization.valid, hh["e0"], np.nan)
+    err = np.full(e0.shape, np.nan)
+    if uncertainty:
+        noise_norm = normalization.noise_sigma / normalization.edge_step
+        err = np.where(np.isfinite(e0),
+                       _half_height_err(hh, normalization.fit_leverage, noise_norm, level), np.nan)
+    return e0, err
+
+
+def _arctan_stack(energy, mu, *, level, **opts):
+    e0 = np.full(mu.shape[0], np.nan)
+    err = np.full(mu.shape[0], np.nan)
+    for i, row in enumerate(mu):                           # one nonlinear fit per spectrum
+        try:
+            r = find_e0(energy, row, method="arctan", level=level, **opts)
+        except (ProcessingError, FitError):
+            continue
+        e0[i], err[i] = r.e0_eV, r.e0_err_eV
+    return e0, err

@@ -1,0 +1,938 @@
+"""XANES normalization: pre-edge line, post-edge polynomial, edge step, flattening.
+
+The algorithm and every default rule are those of ``larch.xafs.pre_edge``
+(xraylarch 2026.3.1, ``larch/xafs/pre_edge.py``), re-implemented in vectorized
+numpy so that one spectrum and a stack of 10^4 spectra go through the same code:
+
+1. E0: given, or the larch maximum-derivative estimate (:func:`naheo_spec.xas.e0.find_e0`).
+2. A line is fitted to ``mu * E**nvict`` over ``[e0 + pre1, e0 + pre2]``
+   (``pre_edge = line * E**-nvict``).
+3. A polynomial of degree ``nnorm`` is fitted to ``mu - pre_edge`` over
+   ``[e0 + norm1, e0 + norm2]``; ``post_edge = pre_edge + polynomial``.
+4. ``edge_step = post_edge - pre_edge`` at the grid point nearest E0 (larch evaluates
+   it there, not at E0 itself); ``norm = (mu - pre_edge) / edge_step``.
+5. ``flat``: above E0 the post-edge curvature is removed, ``flat = norm - p(E)/step +
+   p(E0)/step`` with ``p`` the post-edge polynomial (larch's ``group.flat``), or, with
+   ``flat_method="quadratic"``, a polynomial of degree ``min(nnorm, 2)`` fitted to
+   ``norm`` over the normalization range (larch's ``group.flat_alt``, which larch fits
+   with lmfit; the model is linear in its coefficients, so a plain linear least-squares
+   solve gives the same minimum).
+
+Default rules when a value is None (larch's code, which differs from its docstring):
+
+* ``pre1`` = energy of the 2nd point relative to E0, rounded to 5 eV (to 2 eV when E0
+  lies within the first 20 points), and never below the first point;
+  ``pre2 = pre1 / 2``.
+* ``norm2`` = last energy relative to E0, rounded to 5 eV, never beyond the data;
+  ``norm1 = min(25, 5 * round(norm2 / 15))``; ``norm1 <= norm2 - 2``.
+* ``nnorm`` (polynomial **degree**) = 2 if ``norm2 - norm1 >= 300`` eV, 1 if ``>= 30``, else 0;
+  cut to 1 when the range holds fewer than 5 points and to 0 below 2.
+* Fewer than 3 points in the pre-edge range: a constant (mean) pre-edge, ``nvict = 0``.
+
+Noise: every result carries ``noise_sigma``, the white-noise level of mu estimated
+from the data (:func:`naheo_spec.xas._smooth.noise_sigma`), and ``edge_step_err``
+propagated from it through the two fits.
+
+larch applies the last rules, and clips user ranges to the data, silently. Here
+every change to a value the user (or the preset) asked for emits a
+:class:`~naheo_spec.errors.DefaultAdjustedWarning` recorded in ``warnings``; a range
+that is unusable on this scan (e.g. Athena's -150..-30 eV on a XANES-only scan that
+starts 24 eV below the edge) falls back to the larch default rule for that range.
+
+References
+----------
+.. [1] M. Newville, "Larch: an analysis package for XAFS and related spectroscopies",
+   J. Phys.: Conf. Ser. 430, 012007 (2013), doi:10.1088/1742-6596/430/1/012007;
+   ``larch.xafs.pre_edge`` documentation, https://xraypy.github.io/xraylarch/xafs_preedge.html
+.. [2] B. Ravel and M. Newville, "ATHENA, ARTEMIS, HEPHAESTUS", J. Synchrotron Rad. 12,
+   537 (2005), doi:10.1107/S0909049505012719 (Athena normalization defaults).
+"""
+from __future__ import annotations
+
+import warnings as _warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from naheo_spec._validation import check_xy
+from naheo_spec.errors import (DefaultAdjustedWarning, InputError, ProcessingError,
+                               QualityWarning)
+from naheo_spec.provenance import Provenance
+from naheo_spec.records import DataArray, Record
+from naheo_spec.xas._polyfit import (fit_rows, index_nearest, index_of, index_of_relative,
+                                     leverage_at)
+from naheo_spec.xas._smooth import (noise_columns, noise_from_residual, noise_sigma,
+                                     sg_abs_residual)
+
+#: Normalization presets. Ranges are eV relative to E0; a negative ``norm2`` counts
+#: from the end of the data (Athena's convention: -100 = "end - 100 eV").
+#: ``nnorm`` is the polynomial degree (Athena's project value 3 = 3 coefficients = 2 here).
+PRESETS: dict[str, dict[str, Any]] = {
+    "larch": {"pre_range": None, "norm_range": None, "nnorm": None},
+    "athena": {"pre_range": (-150.0, -30.0), "norm_range": (150.0, -100.0), "nnorm": 2},
+}
+
+FLAT_METHODS = ("polynomial", "quadratic")
+MAX_NNORM = 5
+#: A normalization range shorter than this (eV) makes the edge step depend on the
+#: range choice (XANES-only scans); a QualityWarning says so.
+SHORT_NORM_RANGE_EV = 100.0
+#: An edge step below this many noise standard deviations is not an edge.
+MIN_STEP_OVER_NOISE = 5.0
+#: Fewer points than this cannot hold a pre-edge line, an edge and a post-edge fit.
+MIN_XAS_POINTS = 12
+#: Windows (eV from E0) that must hold data on both sides of the edge, and over which
+#: the normalized mu must rise by at least MIN_RISE (mean above - mean below).
+EDGE_SIDE_EV = (10.0, 60.0)
+MIN_RISE = 0.5
+
+
+# --------------------------------------------------------------------------- results
+@dataclass(frozen=True, eq=False)
+class Normalization:
+    """Normalized XANES of one spectrum.
+
+    Attributes
+    ----------
+    energy, mu : ndarray of shape (M,)
+        Input energy (eV) and absorption.
+    e0_eV : float
+        Edge energy used (eV).
+    edge_step : float
+        ``post_edge - pre_edge`` at the grid point nearest E0 (units of ``mu``).
+    norm, flat, pre_edge, post_edge : ndarray of shape (M,)
+        Normalized and flattened mu (dimensionless), pre-edge line and post-edge curve
+        (units of ``mu``) on ``energy``.
+    pre_range_eV, norm_range_eV : tuple of float
+        Fit ranges actually used, eV relative to E0.
+    nnorm : int
+        Post-edge polynomial degree actually used.
+    nvict : int
+        Victoreen exponent actually used (0 when the pre-edge fell back to a constant).
+    preset : str
+        Preset the defaults came from.
+    warnings : tuple of str
+        Every automatic adjustment and quality flag.
+    provenance : Provenance
+        Step ``"xas.normalize"`` with every parameter resolved.
+    pre_degree : int
+        1 for a pre-edge line, 0 for the constant fallback.
+    flat_method : str
+        ``"polynomial"`` (larch ``flat``) or ``"quadratic"`` (larch ``flat_alt``).
+    noise_sigma : float
+        White-noise level of ``mu`` estimated from the data (units of ``mu``), NaN if unknown.
+    edge_step_err : float
+        Standard error of ``edge_step`` propagated from ``noise_sigma`` through the two fits.
+    fit_leverage : tuple of float
+        Variance factors of the pre-edge line and of the post-edge polynomial at E0
+        (the fitted value has variance ``noise_sigma**2 * factor``).
+    """
+
+    energy: np.ndarray
+    mu: np.ndarray
+    e0_eV: float
+    edge_step: float
+    norm: np.ndarray
+    flat: np.ndarray
+    pre_edge: np.ndarray
+    post_edge: np.ndarray
+    pre_range_eV: tuple[float, float]
+    norm_range_eV: tuple[float, float]
+    nnorm: int
+    nvict: int
+    preset: str
+    warnings: tuple[str, ...]
+    provenance: Provenance
+    pre_degree: int = 1
+    flat_method: str = "polynomial"
+    noise_sigma: float = float("nan")
+    edge_step_err: float = float("nan")
+    fit_leverage: tuple[float, float] = (float("nan"), float("nan"))
+
+    def to_record(self, name: str) -> Record:
+        """Return a :class:`~naheo_spec.records.Record` (kind ``"xanes_norm"``) for the store."""
+        summary = {"e0_eV": self.e0_eV, "edge_step": self.edge_step,
+                   "edge_step_err": self.edge_step_err,
+                   "pre1_eV": self.pre_range_eV[0], "pre2_eV": self.pre_range_eV[1],
+                   "norm1_eV": self.norm_range_eV[0], "norm2_eV": self.norm_range_eV[1],
+                   "nnorm": self.nnorm, "nvict": self.nvict, "preset": self.preset,
+                   "warnings": list(self.warnings)}
+        data = {"energy": DataArray(self.energy, "eV", "X-ray energy"),
+                "mu": DataArray(self.mu, "", "absorption"),
+                "norm": DataArray(self.norm, "", "normalized absorption"),
+                "flat": DataArray(self.flat, "", "flattened normalized absorption"),
+                "pre_edge": DataArray(self.pre_edge, "", "pre-edge line"),
+                "post_edge": DataArray(self.post_edge, "", "post-edge curve")}
+        return Record(name=name, kind="xanes_norm", summary=summary, data=data,
+                      signal="norm", axes=["energy"], provenance=self.provenance)
+
+
+@dataclass(frozen=True, eq=False)
+class StackNormalization:
+    """Normalized XANES of N spectra on one energy grid.
+
+    Attributes
+    ----------
+    energy : ndarray of shape (M,)
+        Common energy grid (eV).
+    e0_eV, edge_step, edge_step_err, noise_sigma : ndarray of shape (N,)
+        As in :class:`Normalization`, one value per spectrum.
+    norm, flat : ndarray of shape (N, M)
+    pre_edge, post_edge : ndarray of shape (N, M) or None
+        Only with ``keep_curves=True``.
+    pre_range_eV, norm_range_eV : ndarray of shape (N, 2)
+        Fit ranges used (eV relative to each spectrum's E0).
+    nnorm, nvict, pre_degree : ndarray of int, shape (N,)
+    valid : ndarray of bool, shape (N,)
+        False where no edge could be normalized (rows of NaN; the reason is in ``warnings``).
+    preset, flat_method : str
+    warnings : tuple of str
+        Adjustments, each with the number of spectra concerned.
+    provenance : Provenance
+    """
+
+    energy: np.ndarray
+    e0_eV: np.ndarray
+    edge_step: np.ndarray
+    norm: np.ndarray
+    flat: np.ndarray
+    pre_edge: np.ndarray
+    post_edge: np.ndarray
+    pre_range_eV: np.ndarray
+    norm_range_eV: np.ndarray
+    nnorm: np.ndarray
+    nvict: np.ndarray
+    pre_degree: np.ndarray
+    valid: np.ndarray
+    edge_step_err: np.ndarray
+    noise_sigma: np.ndarray
+    fit_leverage: np.ndarray
+    preset: str
+    flat_method: str
+    warnings: tuple[str, ...]
+    provenance: Provenance
+
+    def __len__(self) -> int:
+        return int(self.norm.shape[0])
+
+    def to_record(self, name: str) -> Record:
+        """Return a :class:`~naheo_spec.records.Record` (kind ``"xanes_norm_stack"``)."""
+        summary = {"n_spectra": len(self), "n_valid": int(self.valid.sum()),
+                   "e0_eV_median": float(np.nanmedian(self.e0_eV)),
+                   "edge_step_median": float(np.nanmedian(self.edge_step)),
+                   "preset": self.preset, "warnings": list(self.warnings)}
+        data = {"energy": DataArray(self.energy, "eV", "X-ray energy"),
+                "norm": DataArray(self.norm, "", "normalized absorption"),
+                "e0": DataArray(self.e0_eV, "eV", "edge energy"),
+                "edge_step": DataArray(self.edge_step, "", "edge step")}
+        return Record(name=name, kind="xanes_norm_stack", summary=summary, data=data,
+                      signal="norm", axes=["spectrum", "energy"], provenance=self.provenance)
+
+
+# --------------------------------------------------------------------------- options
+@dataclass(frozen=True)
+class _Request:
+    """User/preset request, before resolution against the data."""
+
+    pre1: float | None
+    pre2: float | None
+    norm1: float | None
+    norm2: float | None
+    nnorm: int | None
+    nvict: int
+    preset: str
+    flat_method: str
+
+
+def _as_pair(name: str, value) -> tuple[float | None, float | None]:
+    if value is None:
+        return None, None
+    try:
+        lo, hi = value
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a pair (low, high) in eV relative to E0, got {value!r}"
+                         ) from None
+    conv = [None if v is None else float(v) for v in (lo, hi)]
+    if any(v is not None and not np.isfinite(v) for v in conv):
+        raise InputError(f"{name} must hold finite numbers or None, got {value!r}")
+    return conv[0], conv[1]
+
+
+def _make_request(pre_range, norm_range, nnorm, nvict, preset, flat_method) -> _Request:
+    if preset not in PRESETS:
+        raise InputError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
+    if flat_method not in FLAT_METHODS:
+        raise InputError(f"flat_method must be one of {FLAT_METHODS}, got {flat_method!r}")
+    p = PRESETS[preset]
+    pre1, pre2 = _as_pair("pre_range", p["pre_range"] if pre_range is None else pre_range)
+    norm1, norm2 = _as_pair("norm_range", p["norm_range"] if norm_range is None else norm_range)
+    nnorm = p["nnorm"] if nnorm is None else nnorm
+    if nnorm is not None and (int(nnorm) != nnorm or not 0 <= nnorm <= MAX_NNORM):
+        raise InputError(f"nnorm is the post-edge polynomial degree, an integer 0..{MAX_NNORM}; "
+                         f"got {nnorm!r}")
+    if int(nvict) != nvict or not 0 <= nvict <= 4:
+        raise InputError(f"nvict must be an integer 0..4, got {nvict!r}")
+    return _Request(pre1, pre2, norm1, norm2, None if nnorm is None else int(nnorm),
+                    int(nvict), preset, flat_method)
+
+
+# --------------------------------------------------------------------------- resolution
+@dataclass
+class _Plan:
+    """Resolved ranges and fit indices for K edge energies (arrays of shape (K,))."""
+
+    e0: np.ndarray
+    ie0: np.ndarray
+    pre1: np.ndarray
+    pre2: np.ndarray
+    norm1: np.ndarray
+    norm2: np.ndarray
+    npre: np.ndarray
+    nvict: np.ndarray
+    nnorm: np.ndarray
+    p1: np.ndarray
+    p2: np.ndarray
+    q1: np.ndarray
+    q2: np.ndarray
+    f1: np.ndarray
+    f2: np.ndarray
+    norm_fallback: np.ndarray | None = None      # the requested norm range was replaced
+    nnorm_req: np.ndarray | None = None          # degree before the too-few-points cut
+    nnorm_rule: np.ndarray | None = None         # larch's degree for the resolved range
+    notes: list = field(default_factory=list)   # (mask (K,), category, code, message template)
+
+    def note(self, mask, category, code, message):
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            self.notes.append((mask, category, code, message))
+
+
+def _default_pre1(energy, e0, ie0):
+    rel = energy[1] - e0
+    return np.where(ie0 > 20, 5.0 * np.round(rel / 5.0), 2.0 * np.round(rel / 2.0))
+
+
+def _resolve_pre(energy, e0, ie0, req: _Request, plan: _Plan):
+    d1 = np.maximum(_default_pre1(energy, e0, ie0), energy[0] - e0)
+    user = req.pre1 is not None or req.pre2 is not None
+    pre1 = d1 if req.pre1 is None else np.maximum(req.pre1, energy[0] - e0)
+    pre2 = 0.5 * pre1 if req.pre2 is None else np.full_like(e0, req.pre2)
+    lo, hi = np.minimum(pre1, pre2), np.maximum(pre1, pre2)
+    bad = np.zeros(e0.shape, dtype=bool)
+    if user:
+        i1 = index_of_relative(energy, e0, lo)
+        i2 = index_of_relative(energy, e0, hi)
+        bad = (i2 - i1 < 3) | (hi <= energy[0] - e0)
+    if req.pre1 is not None:
+        plan.note((pre1 > req.pre1) & ~bad, DefaultAdjustedWarning, "pre1_clipped",
+                  f"pre1 = {req.pre1:g} eV lies below the first energy point; clipped to the data "
+                  "start ({pre1} eV)")
+    if user:
+        plan.note(bad, DefaultAdjustedWarning, "pre_range_fallback",
+                  f"pre_range ({req.pre1}, {req.pre2}) eV holds fewer than 3 points of this scan "
+                  "(data start {start} eV from E0); used the larch default ({dpre1}, {dpre2}) eV")
+        lo = np.where(bad, d1, lo)
+        hi = np.where(bad, 0.5 * d1, hi)
+        lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
+    ipre1 = index_of_relative(energy, e0, lo)
+    ipre2 = index_of_relative(energy, e0, hi)
+    npre = np.where(ipre2 - ipre1 < 3, 0, 1)
+    plan.note(npre == 0, DefaultAdjustedWarning, "pre_constant",
+              "the pre-edge range holds fewer than 3 points; used a constant pre-edge "
+              "(mean) and nvict = 0")
+    plan.pre1, plan.pre2, plan.npre = lo, hi, npre
+    plan.nvict = np.where(npre == 0, 0, req.nvict)
+    m = energy.size
+    p1 = index_of(energy, lo + e0)
+    p2 = index_nearest(energy, hi + e0)
+    p2 = np.where(npre == 0, np.where(p2 == p1, p2 + 1, p2),
+                  np.where(p2 - p1 < 2, np.minimum(m, p1 + 2), p2))
+    plan.p1, plan.p2 = p1, p2
+
+
+def _default_norm(energy, e0):
+    span = energy[-1] - e0
+    norm2 = np.minimum(5.0 * np.round(span / 5.0), span)
+    norm1 = np.minimum(25.0, 5.0 * np.round(norm2 / 15.0))
+    return norm1, norm2
+
+
+def _resolve_norm(energy, e0, req: _Request, plan: _Plan):
+    span = energy[-1] - e0
+    d1, d2 = _default_norm(energy, e0)
+    if req.norm2 is None:
+        norm2 = d2
+    else:
+        want = req.norm2 if req.norm2 >= 0 else span + req.norm2   # negative: from the end
+        norm2 = np.minimum(want, span)
+        plan.note(want > span + 1e-9, DefaultAdjustedWarning, "norm2_clipped",
+                  f"norm2 = {req.norm2:g} eV lies beyond the last energy point; clipped to "
+                  "the data end ({norm2} eV)")
+    norm1 = np.minimum(25.0, 5.0 * np.round(norm2 / 15.0)) if req.norm1 is None \
+        else np.full_like(e0, req.norm1)
+    if req.norm1 is not None or req.norm2 is not None:
+        lo, hi = np.minimum(norm1, norm2), np.maximum(norm1, norm2)
+        npts = index_nearest(energy, hi + e0) - index_of(energy, lo + e0)
+        bad = (norm1 >= norm2) | (lo >= span - 2.0) | (npts < 3)
+        plan.note(bad, DefaultAdjustedWarning, "norm_range_fallback",
+                  f"norm_range ({req.norm1}, {req.norm2}) eV does not fit this scan (data end "
+                  "{end} eV from E0); used the larch default ({dnorm1}, {dnorm2}) eV")
+        norm1, norm2 = np.where(bad, d1, norm1), np.where(bad, d2, norm2)
+        plan.norm_fallback = bad
+    norm1, norm2 = np.minimum(norm1, norm2), np.maximum(norm1, norm2)
+    norm1 = np.minimum(norm1, norm2 - 2.0)
+    plan.norm1, plan.norm2 = norm1, norm2
+
+
+def _resolve_nnorm(energy, e0, req: _Request, plan: _Plan):
+    width = plan.norm2 - plan.norm1
+    rule = np.where(width < 30, 0, np.where(width < 300, 1, 2))
+    if req.nnorm is None:
+        nnorm = rule
+    else:
+        # a range that fell back to the larch default takes the default degree too
+        fallback = plan.norm_fallback if plan.norm_fallback is not None \
+            else np.zeros(e0.shape, dtype=bool)
+        nnorm = np.where(fallback, rule, req.nnorm)
+        plan.note(fallback & (rule != req.nnorm), DefaultAdjustedWarning, "nnorm_fallback",
+                  f"nnorm = {req.nnorm} replaced by the larch default degree {{nnorm_rule}} that "
+                  "goes with the default normalization range")
+    m = energy.size
+    q1 = np.minimum(index_of(energy, plan.norm1 + e0), m - 3)
+    q2 = index_nearest(energy, plan.norm2 + e0)
+    few, some = (q2 - q1 < 2), (q2 - q1 < 5)
+    q1 = np.where(few, np.maximum(q1 - 2, 0), q1)
+    reduced = np.where(few, 0, np.where(some, np.minimum(1, nnorm), nnorm))
+    plan.note(reduced < nnorm, DefaultAdjustedWarning, "nnorm_reduced",
+              "the normalization range holds only {npts} points; post-edge polynomial degree "
+              "reduced from {nnorm_req} to {nnorm}")
+    plan.nnorm, plan.q1, plan.q2 = reduced, q1, q2
+    f1 = index_of(energy, plan.norm1 + e0)
+    f2 = index_nearest(energy, plan.norm2 + e0)
+    plan.f1, plan.f2 = f1, np.where(f2 - f1 < 2, np.minimum(m, f1 + 2), f2)
+    plan.note(width < SHORT_NORM_RANGE_EV, QualityWarning, "short_norm_range",
+              f"the normalization range spans less than {SHORT_NORM_RANGE_EV:g} eV "
+              "({norm1}..{norm2} eV): the edge step depends on this choice (XANES-only scan?); "
+              "report the ranges with the result")
+    plan.nnorm_req, plan.nnorm_rule = nnorm, rule
+
+
+def _resolve(energy: np.ndarray, e0: np.ndarray, req: _Request) -> _Plan:
+    """Resolve ranges and fit indices for each edge energy in ``e0`` (shape (K,))."""
+    ie0 = index_nearest(energy, e0)
+    empty = np.zeros(e0.shape, dtype=int)
+    plan = _Plan(e0=e0, ie0=ie0, pre1=e0 * 0, pre2=e0 * 0, norm1=e0 * 0, norm2=e0 * 0,
+                 npre=empty, nvict=empty, nnorm=empty, p1=empty, p2=empty, q1=empty, q2=empty,
+                 f1=empty, f2=empty)
+    _resolve_pre(energy, e0, ie0, req, plan)
+    _resolve_norm(energy, e0, req, plan)
+    _resolve_nnorm(energy, e0, req, plan)
+    return plan
+
+
+def _format_note(template: str, plan: _Plan, energy: np.ndarray, k: int) -> str:
+    e0 = plan.e0[k]
+    d1 = np.maximum(_default_pre1(energy, plan.e0[k:k + 1], plan.ie0[k:k + 1])[0],
+                    energy[0] - e0)
+    dn1, dn2 = _default_norm(energy, plan.e0[k:k + 1])
+    values = {"pre1": plan.pre1[k], "norm2": plan.norm2[k], "norm1": plan.norm1[k],
+              "start": energy[0] - e0, "end": energy[-1] - e0, "dpre1": d1, "dpre2": 0.5 * d1,
+              "dnorm1": dn1[0], "dnorm2": dn2[0], "npts": int(plan.q2[k] - plan.q1[k]),
+              "nnorm": int(plan.nnorm[k]), "nnorm_req": int(plan.nnorm_req[k]),
+              "nnorm_rule": int(plan.nnorm_rule[k])}
+    return template.format(**{key: (f"{v:.4g}" if isinstance(v, (float, np.floating)) else v)
+                              for key, v in values.items()})
+
+
+# --------------------------------------------------------------------------- core
+_KEY_FIELDS = ("ie0", "p1", "p2", "npre", "nvict", "q1", "q2", "nnorm", "f1", "f2")
+#: Rows normalized together: small enough for the working arrays to stay in cache.
+_CHUNK = 256
+
+
+def _noise_rows(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray) -> np.ndarray:
+    """Noise level of each row (:func:`naheo_spec.xas._smooth.noise_sigma`), with the
+    edge at the grid point nearest its E0 (as in the normalization groups)."""
+    return noise_sigma(energy, mu, energy[index_nearest(energy, e0)])
+
+
+class _GroupFit:
+    """Design matrices of one set of fit indices, applied to chunks of spectra."""
+
+    def __init__(self, energy: np.ndarray, key: dict, flat_method: str):
+        self.key, self.energy, self.flat_method = key, energy, flat_method
+        self.ie0 = ie0 = key["ie0"]
+        self.pre_rows = slice(key["p1"], key["p2"])
+        self.post_rows = slice(key["q1"], key["q2"])
+        self.flat_rows = slice(key["f1"], key["f2"])
+        self.w = energy ** key["nvict"] if key["nvict"] else None
+        if key["npre"] == 0:
+            lev_pre = 1.0 / max(1, key["p2"] - key["p1"])
+        else:
+            lev_pre = leverage_at(energy, self.pre_rows, 1, energy[ie0])
+        self.lev = (lev_pre, leverage_at(energy, self.post_rows, key["nnorm"], energy[ie0]))
+        self.noise_cols = noise_columns(energy, float(energy[ie0]))
+        rel = energy - energy[ie0]
+        self.below = slice(*_span(rel, -EDGE_SIDE_EV[1], -EDGE_SIDE_EV[0]))
+        self.above = slice(*_span(rel, EDGE_SIDE_EV[0], EDGE_SIDE_EV[1]))
+
+    def _pre_edge(self, mu):
+        energy, key = self.energy, self.key
+        if key["npre"] == 0:
+            return np.repeat(mu[:, self.pre_rows].mean(axis=1, keepdims=True), energy.size, axis=1)
+        if self.w is not None:
+            return fit_rows(energy, self.pre_rows, 1, mu, weight=self.w) / self.w
+        return fit_rows(energy, self.pre_rows, 1, mu)
+
+    def apply(self, mu: np.ndarray, out: dict) -> None:
+        """Normalize the rows of ``mu`` (G, M), writing into the (G, ...) views in ``out``."""
+        energy, key, ie0 = self.energy, self.key, self.ie0
+        pre = self._pre_edge(mu)
+        norm = np.subtract(mu, pre, out=out["norm"])        # mu - pre, made norm in place
+        poly = fit_rows(energy, self.post_rows, key["nnorm"], norm)
+        step = poly[:, ie0].copy()
+        if out.get("pre") is not None:
+            out["pre"][...] = pre
+            np.add(pre, poly, out=out["post"])
+        out["step"][...] = step
+        with np.errstate(divide="ignore", invalid="ignore"):
+            norm /= step[:, None]
+            if self.flat_method == "polynomial":
+                resid = poly
+                resid /= step[:, None]
+            else:
+                resid = fit_rows(energy, self.flat_rows, min(key["nnorm"], 2), norm)
+        flat = out["flat"]
+        flat[:, :ie0] = norm[:, :ie0]
+        np.subtract(norm[:, ie0:], resid[:, ie0:], out=flat[:, ie0:])
+        flat[:, ie0:] += resid[:, ie0:ie0 + 1]
+        out["sigma"][...] = noise_from_residual(sg_abs_residual(mu), self.noise_cols)
+        if self.below.stop > self.below.start and self.above.stop > self.above.start:
+            out["rise"][...] = norm[:, self.above].mean(axis=1) - norm[:, self.below].mean(axis=1)
+        else:
+            out["rise"][...] = np.nan
+
+
+def _span(rel: np.ndarray, lo: float, hi: float) -> tuple[int, int]:
+    """Index range of the sorted ``rel`` within [lo, hi]."""
+    return int(np.searchsorted(rel, lo, side="left")), int(np.searchsorted(rel, hi, side="right"))
+
+
+def _normalize_rows(energy, mu, plan: _Plan, row_plan: np.ndarray, flat_method: str,
+                    keep_curves: bool = True) -> dict:
+    """Group rows by identical fit indices; fit each group chunk by chunk with shared
+    design matrices (one pseudo-inverse per group, matrix products per chunk)."""
+    plan_keys = np.stack([getattr(plan, f) for f in _KEY_FIELDS], axis=1)   # (K, 10)
+    uniq, inv_plan = np.unique(plan_keys, axis=0, return_inverse=True)
+    group = inv_plan.reshape(-1)[row_plan]
+    n, m = mu.shape
+    arrays = ("norm", "flat") + (("pre", "post") if keep_curves else ())
+    out = {name: np.empty((n, m)) for name in arrays}
+    out.update(step=np.empty(n), sigma=np.empty(n), rise=np.empty(n), lev=np.empty((n, 2)))
+    scalars = ("step", "sigma", "rise")
+    for g, row in enumerate(uniq):
+        fit = _GroupFit(energy, dict(zip(_KEY_FIELDS, map(int, row))), flat_method)
+        rows = np.flatnonzero(group == g)
+        out["lev"][rows] = fit.lev
+        contiguous = rows.size == rows[-1] - rows[0] + 1
+        for c in range(0, rows.size, _CHUNK):
+            if contiguous:                              # write straight into the outputs
+                r = slice(rows[0] + c, rows[0] + min(c + _CHUNK, rows.size))
+                fit.apply(mu[r], {name: out[name][r] for name in arrays + scalars})
+            else:
+                r = rows[c:c + _CHUNK]
+                tmp = {name: np.empty((r.size, m)) for name in arrays}
+                tmp.update({name: np.empty(r.size) for name in scalars})
+                fit.apply(mu[r], tmp)
+                for name in arrays + scalars:
+                    out[name][r] = tmp[name]
+    if not keep_curves:
+        out["pre"] = out["post"] = None
+    return out
+
+
+# --------------------------------------------------------------------------- public API
+def normalize(energy, mu, *, e0: float | None = None, pre_range=None, norm_range=None,
+              nnorm: int | None = None, nvict: int = 0, preset: str = "larch",
+              flatten: bool = True, flat_method: str = "polynomial") -> Normalization:
+    """Pre-edge subtraction and normalization of one XANES spectrum (larch ``pre_edge``).
+
+    Parameters
+    ----------
+    energy : array-like, shape (M,)
+        Strictly increasing X-ray energy (eV).
+    mu : array-like, shape (M,)
+        Absorption coefficient (any scale).
+    e0 : float, optional
+        Edge energy (eV). Default is None: the larch maximum-derivative estimate
+        (:func:`naheo_spec.xas.e0.find_e0` with ``method="max-derivative"``).
+    pre_range : (float or None, float or None), optional
+        Pre-edge fit range ``(pre1, pre2)``, eV relative to E0. Default is None: the
+        preset's value; for ``"larch"`` the default rule in the module docstring.
+    norm_range : (float or None, float or None), optional
+        Post-edge fit range ``(norm1, norm2)``, eV relative to E0; a negative ``norm2``
+        counts back from the last point (Athena convention; larch instead clips it to
+        the end). Default is None: the preset's value.
+    nnorm : int, optional
+        Post-edge polynomial **degree** (0-5). Athena's project value is the number of
+        coefficients: subtract 1. Default is None: the preset's value (larch: from the
+        normalization range width).
+    nvict : int
+        Fit the pre-edge line to ``mu * E**nvict``. Default is 0.
+    preset : {"larch", "athena"}
+        Source of defaults: ``"larch"`` (xraylarch ``pre_edge``) or ``"athena"``
+        (pre -150..-30 eV, norm +150 eV..end-100 eV, quadratic). Default is ``"larch"``.
+    flatten : bool
+        Compute ``flat``; if False, ``flat`` is a copy of ``norm``. Default is True.
+    flat_method : {"polynomial", "quadratic"}
+        ``"polynomial"`` removes the post-edge polynomial (larch ``flat``);
+        ``"quadratic"`` fits ``norm`` (larch ``flat_alt``). Default is ``"polynomial"``.
+
+    Returns
+    -------
+    Normalization
+
+    Raises
+    ------
+    InputError
+        Bad shapes, non-increasing energy, unknown preset, ``e0`` outside the data.
+    ProcessingError
+        No absorption edge in the scan: constant or all-zero ``mu``; fewer than
+        12 points; fewer than 3 points 10-60 eV below or above E0 (edge outside the
+        energy range); a non-positive edge step or one below 5x the noise level; or
+        normalized mu rising by less than 0.5 across E0 (mean over 10-60 eV above
+        minus below).
+
+    Warns
+    -----
+    DefaultAdjustedWarning
+        A requested range was clipped to the data or replaced by the default rule,
+        ``nnorm`` was reduced, or the pre-edge fell back to a constant.
+    QualityWarning
+        The normalization range is shorter than 100 eV (XANES-only scan), or the
+        result does not look like a K edge (|norm| > 0.2 below E0 - 15 eV, norm < 0.3
+        above E0 + 15 eV, or norm > 3; 90th/10th/99th percentiles) -- typically a
+        scan cut before or after its edge. These checks catch most, not all, such
+        scans.
+
+    References
+    ----------
+    See the module docstring (larch ``pre_edge``; Athena defaults).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> e = np.linspace(8200.0, 8800.0, 601)
+    >>> mu = 0.1 + 1e-5 * (e - 8200) + 1.0 / (1 + np.exp(-(e - 8333.0) / 1.5))
+    >>> r = normalize(e, mu, e0=8333.0)
+    >>> bool(abs(r.edge_step - 1.0) < 0.01), r.nnorm
+    (True, 2)
+    """
+    energy, mu = check_xy(energy, mu)
+    if mu.ndim != 1:
+        raise InputError(f"mu must be 1-D for normalize(), got shape {mu.shape}; "
+                         "use normalize_stack() for several spectra")
+    req = _make_request(pre_range, norm_range, nnorm, nvict, preset, flat_method)
+    _check_npts(energy)
+    _check_signal(mu[None, :], raise_=True)
+    e0_method = "given"
+    if e0 is None:
+        from naheo_spec.xas.e0 import max_derivative_rows
+
+        e0_arr = max_derivative_rows(energy, mu[None, :])
+        e0_method = "max-derivative"
+    else:
+        e0_arr = np.array([_check_e0(energy, e0)])
+    _check_edge_position(energy, e0_arr, raise_=True)
+    plan = _resolve(energy, e0_arr, req)
+    res = _normalize_rows(energy, mu[None, :], plan, np.zeros(1, dtype=int), flat_method)
+    sigma = res["sigma"]
+    _check_step(res["step"], sigma, _signal_scale(mu[None, :])[1], raise_=True)
+    _check_rise(res["rise"], plan, np.zeros(1, dtype=int), raise_=True)
+    _shape_warning(res, energy, float(e0_arr[0]), plan)
+    msgs = _emit(plan, energy, stacklevel=3)
+    lev = res["lev"][0]
+    step = float(res["step"][0])
+    prov = Provenance(step="xas.normalize", parameters={
+        "e0_eV": float(e0_arr[0]), "e0_method": e0_method, "preset": preset,
+        "pre_range_eV": [float(plan.pre1[0]), float(plan.pre2[0])],
+        "norm_range_eV": [float(plan.norm1[0]), float(plan.norm2[0])],
+        "nnorm": int(plan.nnorm[0]), "nvict": int(plan.nvict[0]), "pre_degree": int(plan.npre[0]),
+        "flatten": bool(flatten), "flat_method": flat_method,
+        "requested": {"pre_range": pre_range, "norm_range": norm_range, "nnorm": nnorm,
+                      "nvict": nvict, "e0": e0},
+        "edge_step_at": "grid point nearest E0 (larch rule)"})
+    return Normalization(
+        energy=energy, mu=mu, e0_eV=float(e0_arr[0]), edge_step=step, norm=res["norm"][0],
+        flat=res["flat"][0] if flatten else res["norm"][0].copy(),
+        pre_edge=res["pre"][0], post_edge=res["post"][0],
+        pre_range_eV=(float(plan.pre1[0]), float(plan.pre2[0])),
+        norm_range_eV=(float(plan.norm1[0]), float(plan.norm2[0])),
+        nnorm=int(plan.nnorm[0]), nvict=int(plan.nvict[0]), preset=preset, warnings=msgs,
+        provenance=prov, pre_degree=int(plan.npre[0]), flat_method=flat_method,
+        noise_sigma=float(sigma[0]), edge_step_err=float(sigma[0] * np.sqrt(lev.sum())),
+        fit_leverage=(float(lev[0]), float(lev[1])))
+
+
+def normalize_stack(energy, mu_stack, *, e0=None, pre_range=None, norm_range=None,
+                    nnorm: int | None = None, nvict: int = 0, preset: str = "larch",
+                    flatten: bool = True, flat_method: str = "polynomial",
+                    on_invalid: str = "nan", keep_curves: bool = False) -> StackNormalization:
+    """Normalize N spectra sharing one energy grid, vectorized (same numbers as :func:`normalize`).
+
+    Ranges are resolved per spectrum exactly as in :func:`normalize`; spectra whose
+    resolved fit indices coincide (all of them when E0 is common) are fitted together
+    with one pseudo-inverse and one matrix product, so the cost grows with the number
+    of distinct E0 grid points, not with N.
+
+    Parameters
+    ----------
+    energy : array-like, shape (M,)
+        Common strictly increasing energy grid (eV).
+    mu_stack : array-like, shape (N, M)
+        One spectrum per row.
+    e0 : float or array-like of shape (N,), optional
+        Edge energies (eV). Default is None: the vectorized larch maximum-derivative
+        estimate per row (:func:`naheo_spec.xas.e0.find_e0_stack`).
+    pre_range, norm_range, nnorm, nvict, preset, flatten, flat_method
+        As in :func:`normalize`.
+    on_invalid : {"nan", "raise"}
+        What to do with a row that has no usable edge (the ProcessingError cases of
+        :func:`normalize`): fill it with NaN, flag it in ``valid`` and warn
+        (``"nan"``), or raise ProcessingError (``"raise"``). Default is ``"nan"``.
+        The edge-shape QualityWarning of :func:`normalize` is not computed for stacks.
+    keep_curves : bool
+        Also return the pre-edge and post-edge curves (two more (N, M) arrays).
+        Default is False (``pre_edge`` and ``post_edge`` are None).
+
+    Returns
+    -------
+    StackNormalization
+
+    Raises
+    ------
+    InputError
+        Bad shapes or options, or a given E0 outside the data.
+    ProcessingError
+        ``on_invalid="raise"`` and a row has no usable edge, or no row has one.
+
+    References
+    ----------
+    See :func:`normalize`.
+    """
+    energy, mu = check_xy(energy, mu_stack, names=("energy", "mu_stack"))
+    if mu.ndim != 2:
+        raise InputError(f"mu_stack must be 2-D (N spectra, M points), got shape {mu.shape}")
+    if on_invalid not in ("nan", "raise"):
+        raise InputError(f"on_invalid must be 'nan' or 'raise', got {on_invalid!r}")
+    req = _make_request(pre_range, norm_range, nnorm, nvict, preset, flat_method)
+    _check_npts(energy)
+    n = mu.shape[0]
+    strict = on_invalid == "raise"
+    scale = _signal_scale(mu)
+    bad = _check_signal(mu, raise_=strict, scale=scale)
+    e0_arr, e0_method = _stack_e0(energy, mu, e0, bad)
+    bad |= _check_edge_position(energy, e0_arr, raise_=strict)
+    e0_fit = np.where(bad, energy[energy.size // 2], e0_arr)
+    uniq_e0, row_plan = np.unique(e0_fit, return_inverse=True)
+    plan = _resolve(energy, uniq_e0, req)
+    res = _normalize_rows(energy, mu, plan, row_plan.reshape(-1), flat_method, keep_curves)
+    sigma = res["sigma"]
+    bad |= _check_step(res["step"], sigma, scale[1], raise_=strict)
+    bad |= _check_rise(np.where(bad, np.inf, res["rise"]), plan, row_plan.reshape(-1),
+                       raise_=strict)
+    if bad.all():
+        raise ProcessingError(f"none of the {n} spectra in mu_stack has a usable absorption edge")
+    msgs = _emit_stack(plan, energy, row_plan.reshape(-1), bad, n)
+    return _stack_result(energy, e0_arr, res, plan, row_plan.reshape(-1), bad, sigma, msgs,
+                         preset=preset, flatten=flatten, flat_method=flat_method,
+                         e0_method=e0_method, requested={"pre_range": pre_range,
+                                                         "norm_range": norm_range,
+                                                         "nnorm": nnorm, "nvict": nvict})
+
+
+def _stack_e0(energy, mu, e0, bad):
+    n = mu.shape[0]
+    if e0 is None:
+        from naheo_spec.xas.e0 import max_derivative_rows
+
+        out = np.full(n, np.nan)
+        good = ~bad
+        if good.any():
+            out[good] = max_derivative_rows(energy, mu[good])
+        return out, "max-derivative"
+    e0 = np.asarray(e0, dtype=float)
+    if e0.ndim == 0:
+        return np.full(n, _check_e0(energy, float(e0))), "given"
+    if e0.shape != (n,):
+        raise InputError(f"e0 must be a scalar or have shape ({n},), got {e0.shape}")
+    lo, hi = energy[1], energy[-2]
+    out = (e0 < lo) | (e0 > hi) | ~np.isfinite(e0)
+    if out.any():
+        i = int(np.flatnonzero(out)[0])
+        raise InputError(f"e0[{i}] = {e0[i]:.2f} eV lies outside the energy range "
+                         f"{lo:.2f}..{hi:.2f} eV (2nd to next-to-last point) of "
+                         f"{int(out.sum())} spectra")
+    return e0.copy(), "given"
+
+
+def _stack_result(energy, e0_arr, res, plan, row_plan, bad, sigma, msgs, *, preset, flatten,
+                  flat_method, e0_method, requested) -> StackNormalization:
+    def per_row(name):
+        return getattr(plan, name)[row_plan]
+
+    norm = res["norm"]
+    flat = res["flat"] if flatten else norm.copy()
+    for arr in (norm, flat, res["pre"], res["post"]):
+        if arr is not None and bad.any():
+            arr[bad] = np.nan
+    step = np.where(bad, np.nan, res["step"])
+    lev = res["lev"]
+    prov = Provenance(step="xas.normalize_stack", parameters={
+        "n_spectra": int(e0_arr.size), "e0_method": e0_method, "preset": preset,
+        "flatten": bool(flatten), "flat_method": flat_method, "nvict": requested["nvict"],
+        "requested": requested,
+        "pre_range_eV": "per spectrum, see pre_range_eV", "norm_range_eV": "per spectrum",
+        "edge_step_at": "grid point nearest E0 (larch rule)"})
+    return StackNormalization(
+        energy=energy, e0_eV=e0_arr, edge_step=step, norm=norm, flat=flat,
+        pre_edge=res["pre"], post_edge=res["post"],
+        pre_range_eV=np.stack([per_row("pre1"), per_row("pre2")], axis=1),
+        norm_range_eV=np.stack([per_row("norm1"), per_row("norm2")], axis=1),
+        nnorm=per_row("nnorm"), nvict=per_row("nvict"), pre_degree=per_row("npre"),
+        valid=~bad, edge_step_err=sigma * np.sqrt(lev.sum(axis=1)), noise_sigma=sigma,
+        fit_leverage=lev, preset=preset, flat_method=flat_method, warnings=msgs,
+        provenance=prov)
+
+
+# --------------------------------------------------------------------------- checks
+def _check_e0(energy: np.ndarray, e0: float) -> float:
+    e0 = float(e0)
+    if not np.isfinite(e0) or e0 < energy[1] or e0 > energy[-2]:
+        raise InputError(f"e0 = {e0} eV lies outside the energy range {energy[1]:.2f}.."
+                         f"{energy[-2]:.2f} eV (2nd to next-to-last point); the edge must be "
+                         "inside the scan")
+    return e0
+
+
+def _check_npts(energy: np.ndarray) -> None:
+    if energy.size < MIN_XAS_POINTS:
+        raise ProcessingError(f"only {energy.size} energy points "
+                              f"({energy[0]:.1f}..{energy[-1]:.1f} "
+                              f"eV); normalization needs at least {MIN_XAS_POINTS}")
+
+
+def _raise_or_mask(mask: np.ndarray, raise_: bool, message: str) -> np.ndarray:
+    if raise_ and mask.any():
+        i = int(np.flatnonzero(mask)[0])
+        prefix = "" if mask.size == 1 else f"spectrum {i}: "
+        raise ProcessingError(prefix + message)
+    return mask
+
+
+def _signal_scale(mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row peak-to-peak and largest magnitude of ``mu`` (N, M)."""
+    lo, hi = mu.min(axis=1), mu.max(axis=1)
+    return hi - lo, np.maximum(np.abs(lo), np.abs(hi))
+
+
+def _check_signal(mu: np.ndarray, *, raise_: bool, scale=None) -> np.ndarray:
+    ptp, mag = _signal_scale(mu) if scale is None else scale
+    flat = ptp <= 1e-12 * np.maximum(mag, 1e-300)
+    what = "all zero" if flat.any() and np.all(mu[np.flatnonzero(flat)[0]] == 0) else "constant"
+    return _raise_or_mask(flat, raise_, f"mu is {what}: there is no absorption edge to normalize")
+
+
+def _check_edge_position(energy: np.ndarray, e0: np.ndarray, *, raise_: bool) -> np.ndarray:
+    e0c = np.nan_to_num(e0, nan=energy[0])
+    below = (np.searchsorted(energy, e0c - EDGE_SIDE_EV[0], side="right")
+             - np.searchsorted(energy, e0c - EDGE_SIDE_EV[1], side="left"))
+    above = (np.searchsorted(energy, e0c + EDGE_SIDE_EV[1], side="right")
+             - np.searchsorted(energy, e0c + EDGE_SIDE_EV[0], side="left"))
+    edge = (below < 3) | (above < 3) | ~np.isfinite(e0)
+    where = f"E0 = {float(e0[0]):.2f} eV" if e0.size == 1 else "E0"
+    return _raise_or_mask(edge, raise_, (
+        f"the edge ({where}) is not inside the scan {energy[0]:.2f}..{energy[-1]:.2f} eV: "
+        f"need at least 3 points {EDGE_SIDE_EV[0]:g}-{EDGE_SIDE_EV[1]:g} eV below and above E0 "
+        "(is the absorption edge outside the energy range?)"))
+
+
+def _check_step(step, sigma, scale, *, raise_: bool) -> np.ndarray:
+    nonpos = ~(step > 1e-9 * scale)
+    _raise_or_mask(nonpos, raise_, "edge step = {s} is not positive: mu does not rise at E0 "
+                   "(no absorption edge, or the edge lies outside the scan)"
+                   .replace("{s}", f"{float(step[0]):.3g}" if step.size == 1 else "?"))
+    noisy = ~nonpos & np.isfinite(sigma) & (step < MIN_STEP_OVER_NOISE * sigma)
+    _raise_or_mask(noisy, raise_, (
+        f"edge step is below {MIN_STEP_OVER_NOISE:g} times the noise level"
+        + (f" ({float(step[0]):.3g} vs noise {float(sigma[0]):.3g})" if step.size == 1 else "")
+        + ": no absorption edge in the scan"))
+    return nonpos | noisy
+
+
+def _check_rise(rise: np.ndarray, plan: _Plan, row_plan: np.ndarray, *,
+                raise_: bool) -> np.ndarray:
+    low = ~(rise >= MIN_RISE)
+    if raise_ and low.any():
+        i = int(np.flatnonzero(low)[0])
+        k = int(row_plan[i])
+        prefix = "" if low.size == 1 else f"spectrum {i}: "
+        raise ProcessingError(
+            f"{prefix}normalized mu rises by only {float(rise[i]):.2f} across E0 = "
+            f"{plan.e0[k]:.2f} eV (mean {EDGE_SIDE_EV[0]:g}-{EDGE_SIDE_EV[1]:g} eV above minus "
+            "below; an edge gives ~1): either there is no absorption edge at this E0 (edge "
+            "outside the energy range?) or the fit ranges do not describe the data "
+            f"(pre_range {plan.pre1[k]:.4g}..{plan.pre2[k]:.4g} eV, norm_range "
+            f"{plan.norm1[k]:.4g}..{plan.norm2[k]:.4g} eV, nnorm {int(plan.nnorm[k])})")
+    return low
+
+
+def _shape_warning(res: dict, energy: np.ndarray, e0: float, plan: _Plan) -> None:
+    """Flag a normalization that does not look like a K edge (single-spectrum path)."""
+    norm = res["norm"][0]
+    pre = norm[energy < e0 - 15.0]
+    post = norm[energy > e0 + 15.0]
+    problems = []
+    if pre.size >= 3 and np.percentile(np.abs(pre), 90) > 0.2:
+        problems.append(f"|norm| reaches {np.percentile(np.abs(pre), 90):.2f} below E0 - 15 eV")
+    if post.size >= 3 and np.percentile(post, 10) < 0.3:
+        problems.append(f"norm drops to {np.percentile(post, 10):.2f} above E0 + 15 eV")
+    if np.percentile(norm, 99) > 3.0:
+        problems.append(f"norm reaches {np.percentile(norm, 99):.2f}")
+    if problems:
+        plan.note(np.ones(1, dtype=bool), QualityWarning, "edge_shape",
+                  "normalized mu does not look like an absorption edge (" + "; ".join(problems)
+                  .replace("{", "{{").replace("}", "}}")
+                  + "): check E0 and the ranges, or whether the edge lies outside the scan")
+
+
+# --------------------------------------------------------------------------- warnings
+def _emit(plan: _Plan, energy: np.ndarray, *, stacklevel: int) -> tuple[str, ...]:
+    msgs = []
+    for mask, category, _code, template in plan.notes:
+        k = int(np.flatnonzero(mask)[0])
+        msg = _format_note(template, plan, energy, k)
+        _warnings.warn(msg, category, stacklevel=stacklevel + 1)
+        msgs.append(msg)
+    return tuple(msgs)
+
+
+def _emit_stack(plan: _Plan, energy, row_plan, bad, n) -> tuple[str, ...]:
+    msgs = []
+    for mask, category, _code, template in plan.notes:
+        rows = np.flatnonzero(mask[row_plan] & ~bad)
+        if rows.size == 0:
+            continue
+        msg = (f"{rows.size} of {n} spectra (first: {rows[0]}): "
+               + _format_note(template, plan, energy, int(row_plan[rows[0]])))
+        _warnings.warn(msg, category, stacklevel=3)
+        msgs.append(msg)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        msg = (f"{rows.size} of {n} spectra have no usable absorption edge (constant mu, "
+               f"edge outside the scan, step <= {MIN_STEP_OVER_NOISE:g} x noise, or normalized "
+               f"mu rising by < {MIN_RISE:g} across E0); their rows are NaN (first: {rows[0]})")
+        _warnings.warn(msg, QualityWarning, stacklevel=3)
+        msgs.append(msg)
+    return tuple(msgs)
