@@ -87,7 +87,6 @@ def run_larch(energy, stack, e0, step, n):
 
 
 def run_ours(energy, stack, e0, step):
-    import numpy as np
 
     from naheo_spec.xas.autobk import autobk_stack
     from naheo_spec.xas.fourier import xftf

@@ -3,9 +3,7 @@
 Fenced ```python blocks run in order in one namespace, with the working directory set
 to a temporary folder and NAHEO_SHARED_DATA pointing at ../shared/data.
 """
-import os
 import re
-from pathlib import Path
 
 import pytest
 

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from naheo_spec._validation import check_xy
+from naheo_spec.io.edges import tabulated_edge_energy  # re-exported: part of this API
 from naheo_spec.errors import CalibrationError, InputError, NaheoError, QualityWarning
 from naheo_spec.provenance import Provenance
 
@@ -116,34 +117,6 @@ class EnergyCalibration:
         return Record(name=name or f"{self.element}_{self.edge}_foil_calibration",
                       kind="energy_calibration", summary=self.to_json_dict(),
                       provenance=self.provenance)
-
-
-def tabulated_edge_energy(element: str, edge: str = "K") -> float:
-    """Tabulated absorption-edge energy (eV).
-
-    Uses :func:`naheo_spec.io.edges.tabulated_edge_energy` when that module exists,
-    otherwise ``xraydb.xray_edge`` (Bearden & Burr values), imported lazily.
-
-    Raises
-    ------
-    InputError
-        Unknown element or edge.
-    """
-    try:
-        from naheo_spec.io.edges import tabulated_edge_energy as _tab
-    except ImportError:
-        _tab = None
-    if _tab is not None:
-        return float(_tab(element, edge))
-    import xraydb
-
-    try:
-        info = xraydb.xray_edge(element, edge)
-    except (ValueError, KeyError) as exc:
-        raise InputError(f"no tabulated {edge} edge for element {element!r}: {exc}") from exc
-    if info is None:
-        raise InputError(f"no tabulated {edge} edge for element {element!r}")
-    return float(info.energy)
 
 
 def _rises_at(energy: np.ndarray, mu: np.ndarray, e0: float) -> bool:

@@ -34,6 +34,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from naheo_spec._json import finite_or_none as _num
 from naheo_spec.errors import (DefaultAdjustedWarning, InputError, NaheoError, ProcessingError,
                                QualityWarning)
 from naheo_spec.provenance import Provenance
@@ -51,11 +52,6 @@ KMAX_MARGIN = 1.0
 MIN_FT_RANGE = 1.0
 
 
-def _num(x):
-    if x is None:
-        return None
-    x = float(x)
-    return x if np.isfinite(x) else None
 
 
 @dataclass(frozen=True)

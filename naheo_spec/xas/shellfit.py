@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from naheo_spec._json import finite_or_none as _num
 from naheo_spec.errors import DefaultAdjustedWarning, FitError, InputError, QualityWarning
 from naheo_spec.provenance import Provenance
 from naheo_spec.records import DataArray, Record
@@ -185,11 +186,6 @@ class ShellFitResult:
         return "\n".join(lines)
 
 
-def _num(x):
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def _fmt(x, nd):

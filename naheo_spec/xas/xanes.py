@@ -41,6 +41,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from naheo_spec._json import finite_or_none as _num
 from naheo_spec.errors import (CalibrationError, InputError, NaheoError, ProcessingError,
                                QualityWarning)
 from naheo_spec.provenance import Provenance
@@ -60,11 +61,6 @@ E0_TABULATED_TOLERANCE_EV = 30.0
 _NORM_OPTIONS = ("preset", "pre_range", "norm_range", "nnorm", "nvict")
 
 
-def _num(x) -> float | None:
-    if x is None:
-        return None
-    x = float(x)
-    return x if np.isfinite(x) else None
 
 
 def _record_name(file: str | None, scan: str | None, suffix: str) -> str:
@@ -310,7 +306,7 @@ def _foil_step(spectrum: Spectrum, foil, element, edge, foil_e0_method, max_offs
 def _check_edge_in_range(spectrum, energy, element, edge, msgs):
     if element is None:
         return None
-    from naheo_spec.xas.energy_calibration import tabulated_edge_energy
+    from naheo_spec.io.edges import tabulated_edge_energy
 
     tab = tabulated_edge_energy(element, edge)
     if not energy[0] < tab < energy[-1]:

@@ -11,7 +11,7 @@ import pytest
 from conftest import CERIC, LARCH, XDL
 
 from naheo_spec.errors import QualityWarning
-from naheo_spec.io import read_spectra, read_spectrum
+from naheo_spec.io import read_spectrum
 from naheo_spec.io.edges import estimate_e0
 
 # Facts copied from shared/data/xas/SOURCES.md (not computed here).
