@@ -28,8 +28,12 @@ The model of μ(E), on the foil-calibrated (true) energy scale
   ``wl_height`` at ``wl_offset_eV`` above E_c; P(E): a weak 1s→3d pre-edge peak.
   Heights and widths were tuned so that the 10–90 % rise and the normalized maximum
   resemble the real NiO, FeO_311 and MnO spectra of ``shared/data/xas``;
-- χ(k): the single-scattering EXAFS model of :mod:`naheo_spec.demo.exafs_model`
-  (model amplitudes/phases, not FEFF) with k from E_c.
+- χ(k): two single-scattering shells (TM–O, TM–TM) summed by
+  :mod:`naheo_spec.demo.exafs_model` from FEFF6 amplitudes, phases and mean free paths
+  of the O3 template ``DEMO_O3_SPEC`` (the paths the demo's shell fit uses) at the true
+  N, R, σ², with k from E_c and FEFF's k = 0 at E_c − 2 eV; model amplitudes/linear
+  phases if FEFF is unavailable or ``exafs_model="model"`` (``truth_exafs_model``).
+  The metal foil's χ always uses the model (only its edge is used, for calibration).
 
 The recorded energy axis carries a per-scan monochromator drift d: the sample and
 the foil reference are both evaluated at E_rec − d, so the foil's maximum-derivative
@@ -55,8 +59,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from naheo_spec.demo.exafs_model import (DEFAULT_S02, KTOE, Shell, as_shells,
-                                         chi_single_scattering)
+from naheo_spec.demo.exafs_model import (DEFAULT_FEFF_E0_SHIFT_EV, DEFAULT_S02, DEMO_O3_SPEC,
+                                         KTOE, ChiModel, Shell, as_shells,
+                                         chi_single_scattering, make_chi_model)
 from naheo_spec.errors import InputError
 from naheo_spec.spectrum import SourceInfo, Spectrum
 
@@ -64,7 +69,7 @@ from naheo_spec.spectrum import SourceInfo, Spectrum
 DEMO_LABEL = "SYNTHETIC DEMO DATA - not a measurement"
 
 #: Version of the generator model; bump when the physics or defaults change.
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 
 #: K-level natural widths (FWHM, eV), Krause & Oliver (1979) = xraydb ``core_width``.
 CORE_HOLE_WIDTH_EV = {"Mn": 1.16, "Fe": 1.25, "Ni": 1.44}
@@ -291,8 +296,8 @@ def _argmax_refined(x: np.ndarray, y: np.ndarray) -> float:
 
 # --------------------------------------------------------------------------- XANES shapes
 def _sample_norm(energy, e_c: float, model: EdgeModel, valence: float, e_tab: float,
-                 shells, s02: float, with_chi: bool = True) -> np.ndarray:
-    """Noise-free normalized sample μ (edge-step units, pre-edge removed)."""
+                 chi_model: ChiModel | None) -> np.ndarray:
+    """Noise-free normalized sample μ (edge-step units, pre-edge removed); no χ if None."""
     e = np.asarray(energy, dtype=float)
     gam = CORE_HOLE_WIDTH_EV[model.element]
     post = (e_c / e) ** POST_EDGE_POWER
@@ -301,8 +306,8 @@ def _sample_norm(energy, e_c: float, model: EdgeModel, valence: float, e_tab: fl
     dv = valence - 2.0
     pre_pos = e_tab + model.prepeak_offset_eV + 0.8 * dv
     n = n + model.prepeak_height * (1 + 0.3 * dv) * _voigt_peak(e - pre_pos, PREPEAK_GAUSS_FWHM_EV, gam)
-    if with_chi:
-        n = n + post * chi_single_scattering(_k_of(e, e_c), shells, s02=s02)
+    if chi_model is not None:
+        n = n + post * chi_model(_k_of(e, e_c))
     return n
 
 
@@ -318,12 +323,12 @@ def _foil_norm(energy, e_c: float, model: EdgeModel, *, with_chi: bool = True) -
     return n
 
 
-def _solve_sample_centre(target: float, model, valence, e_tab, shells, s02) -> float:
+def _solve_sample_centre(target: float, model, valence, e_tab, chi_model) -> float:
     """Arctan centre giving a half-height crossing at ``target`` (two fixed-point steps)."""
     grid = target + np.arange(-25.0, 25.0, 0.01)
     e_c = target
     for _ in range(2):
-        n = _sample_norm(grid, e_c, model, valence, e_tab, shells, s02)
+        n = _sample_norm(grid, e_c, model, valence, e_tab, chi_model)
         e_c += target - _first_crossing(grid, n, 0.5)
     return e_c
 
@@ -368,11 +373,13 @@ class SyntheticXAS:
     k_invA : ndarray
         Photo-electron wavenumber (Å⁻¹) of each point from the true edge centre (0 below).
     chi : ndarray
-        Model χ(k) at each point (including the low-k switch).
+        χ(k) at each point, from ``chi_model`` (including the low-k switch).
     foil_clean : ndarray or None
         Noise-free foil μ.
     edge_center_eV : float
         Arctan centre (the E0 of k) on the calibrated scale (eV).
+    chi_model : ChiModel or None
+        The χ(k) model used (``chi_model.kind`` is ``"feff6l"`` or ``"model"``).
     """
 
     spectrum: Spectrum
@@ -385,6 +392,7 @@ class SyntheticXAS:
     chi: np.ndarray
     foil_clean: np.ndarray | None
     edge_center_eV: float
+    chi_model: ChiModel | None = None
 
 
 def _check_inputs(element, valence, energy, noise):
@@ -418,7 +426,8 @@ def _nuisance(rng: np.random.Generator) -> dict[str, float]:
 def simulate_xas(element: str, *, valence: float, energy=None, shells=DEFAULT_SHELLS,
                  noise: float = 0.002, seed=0, foil: bool = True, drift_eV: float | None = None,
                  edge_step: float | None = None, s02: float = DEFAULT_S02,
-                 name: str | None = None, metadata: dict[str, Any] | None = None) -> SyntheticXAS:
+                 exafs_model: str = "feff6l", name: str | None = None,
+                 metadata: dict[str, Any] | None = None) -> SyntheticXAS:
     """Compute one synthetic K-edge spectrum and keep its noise-free components.
 
     Same parameters as :func:`make_xas_spectrum`; see there. Returns a
@@ -436,12 +445,13 @@ def simulate_xas(element: str, *, valence: float, energy=None, shells=DEFAULT_SH
         raise InputError(f"edge_step={edge_step!r} must be > 0 and drift_eV={drift_eV!r} finite")
     e_tab = tabulated_edge(model.element)
     e = e_rec - drift                      # the true (calibrated) energy of each point
-    e_c = _solve_sample_centre(e0, model, v, e_tab, shells_t, s02)
+    chi_model = make_chi_model(model.element, shells_t, kind=exafs_model, s02=s02)
+    e_c = _solve_sample_centre(e0, model, v, e_tab, chi_model)
     pre = step * (nz["pre_c0"] + nz["pre_c1"] * (e_tab / e) ** 3)
     post = (e_c / e) ** POST_EDGE_POWER
     k = _k_of(e, e_c)
-    chi = chi_single_scattering(k, shells_t, s02=s02)
-    smooth = pre + step * _sample_norm(e, e_c, model, v, e_tab, shells_t, s02, with_chi=False)
+    chi = chi_model(k)
+    smooth = pre + step * _sample_norm(e, e_c, model, v, e_tab, None)
     clean = smooth + step * post * chi
     mu = clean + rng.normal(0.0, noise * step, e.size)
     foil_clean = ref = None
@@ -450,7 +460,7 @@ def simulate_xas(element: str, *, valence: float, energy=None, shells=DEFAULT_SH
         fc = _solve_foil_centre(e_tab, model)
         foil_clean = fstep * (nz["foil_c0"] + 1.3 * (e_tab / e) ** 3 + _foil_norm(e, fc, model))
         ref = foil_clean + rng.normal(0.0, noise * fstep, e.size)
-    meta = _truth_metadata(model, v, e0, e_c, drift, step, shells_t, s02, noise, seed, e_tab)
+    meta = _truth_metadata(model, v, e0, e_c, drift, step, chi_model, noise, seed, e_tab)
     meta.update(metadata or {})
     label = name or f"synthetic_{model.element}_v{v:g}"
     cols = {"mu": "synthetic sample mu(E)"}
@@ -460,12 +470,18 @@ def simulate_xas(element: str, *, valence: float, energy=None, shells=DEFAULT_SH
                     metadata=meta, source=SourceInfo(format="synthetic", scan=label, columns=cols))
     return SyntheticXAS(spectrum=spec, mu_clean=clean, mu_smooth=smooth, pre_edge=pre,
                         post_edge=post, edge_step=step, k_invA=k, chi=chi, foil_clean=foil_clean,
-                        edge_center_eV=e_c)
+                        edge_center_eV=e_c, chi_model=chi_model)
 
 
-def _truth_metadata(model, v, e0, e_c, drift, step, shells, s02, noise, seed, e_tab) -> dict:
-    o = [s for s in shells if s.scatterer == "O"]
-    tm = [s for s in shells if s.scatterer == "TM"]
+def _truth_metadata(model, v, e0, e_c, drift, step, chi_model, noise, seed, e_tab) -> dict:
+    o = [s for s in chi_model.shells if s.scatterer == "O"]
+    tm = [s for s in chi_model.shells if s.scatterer == "TM"]
+    exafs = chi_model.truth_metadata()
+    exafs["truth_exafs_e0_eV"] = round(e_c + chi_model.e0_shift_eV, 4)
+    exafs["truth_exafs_e0_definition"] = (
+        "energy (foil-calibrated scale) where the k of the EXAFS scattering functions is 0: "
+        "the edge centre plus truth_exafs_e0_shift_eV; a shell fit on the recorded axis with "
+        "pipeline E0 E0p should find Delta E0 = truth_exafs_e0_eV + truth_drift_eV - E0p")
     return {
         "synthetic": True,
         "label": DEMO_LABEL,
@@ -479,27 +495,29 @@ def _truth_metadata(model, v, e0, e_c, drift, step, shells, s02, noise, seed, e_
         "truth_foil_e0_eV": round(e_tab + drift, 4),
         "truth_tabulated_edge_eV": e_tab,
         "truth_edge_step": round(step, 6),
-        "truth_s02": s02,
+        "truth_s02": chi_model.s02,
         "truth_noise_rel": float(noise),
-        "truth_shells": tuple(s.to_dict() for s in shells),
+        "truth_shells": tuple(s.to_dict() for s in chi_model.shells),
         "truth_r_tm_o_A": o[0].r_A if o else None,
         "truth_r_tm_tm_A": tm[0].r_A if tm else None,
         "truth_slope_eV_per_valence": model.slope_eV,
         "seed": seed if isinstance(seed, (int, np.integer)) else str(seed),
+        **exafs,
     }
 
 
 def make_xas_spectrum(element: str, *, valence: float, energy=None, shells=DEFAULT_SHELLS,
                       noise: float = 0.002, seed=0, foil: bool = True,
                       drift_eV: float | None = None, edge_step: float | None = None,
-                      s02: float = DEFAULT_S02, name: str | None = None,
+                      s02: float = DEFAULT_S02, exafs_model: str = "feff6l",
+                      name: str | None = None,
                       metadata: dict[str, Any] | None = None) -> Spectrum:
     """One SYNTHETIC K-edge XAS spectrum (μ and foil reference) with known ground truth.
 
     See the module docstring for the model: Victoreen pre-edge, Voigt-broadened arctan
     step at the demo edge position E0(valence), white line, pre-edge peak, post-edge
-    decay, single-scattering EXAFS with model amplitudes/phases, monochromator drift
-    and seeded Gaussian noise.
+    decay, single-scattering EXAFS from FEFF6 paths (or model amplitudes/phases),
+    monochromator drift and seeded Gaussian noise.
 
     Parameters
     ----------
@@ -530,6 +548,14 @@ def make_xas_spectrum(element: str, *, valence: float, energy=None, shells=DEFAU
         Edge step in μ units. Default None: drawn uniformly in 0.6–1.2.
     s02 : float
         EXAFS amplitude reduction factor. Default is 0.85.
+    exafs_model : {"feff6l", "model"}
+        Source of the EXAFS scattering amplitudes, phases and mean free path
+        (:func:`~naheo_spec.demo.exafs_model.make_chi_model`): ``"feff6l"`` (default) uses
+        the FEFF6 TM–O / TM–TM paths of the O3 template
+        :data:`~naheo_spec.demo.exafs_model.DEMO_O3_SPEC` (FEFF runs once per element,
+        then its on-disk cache is read), falling back to ``"model"`` with a
+        DefaultAdjustedWarning when FEFF cannot run; ``"model"`` uses model amplitudes
+        and linear phases.
     name : str, optional
         Scan name (``source.scan``). Default ``"synthetic_<el>_v<valence>"``.
     metadata : dict, optional
@@ -543,7 +569,11 @@ def make_xas_spectrum(element: str, *, valence: float, energy=None, shells=DEFAU
         ``truth_e0_eV`` (half-height, calibrated scale), ``truth_edge_center_eV``,
         ``truth_drift_eV``, ``truth_foil_e0_eV`` (= E_tab + drift, recorded scale),
         ``truth_shells`` (tuple of dicts), ``truth_r_tm_o_A``, ``truth_r_tm_tm_A``,
-        ``truth_edge_step``, ``truth_s02``, ``seed``.
+        ``truth_edge_step``, ``truth_s02``, ``seed``, and for the EXAFS part
+        ``truth_exafs_model`` (``"feff6l"`` or ``"model"``), ``truth_exafs_e0_eV`` (k = 0
+        of the scattering functions, calibrated scale), ``truth_exafs_e0_shift_eV``
+        (its offset from ``truth_edge_center_eV``) and, for FEFF, ``truth_feff_structure``,
+        ``truth_feff_cache_key``, ``truth_feff_reff_tm_o_A``, ``truth_feff_reff_tm_tm_A``.
 
     Raises
     ------
@@ -555,7 +585,8 @@ def make_xas_spectrum(element: str, *, valence: float, energy=None, shells=DEFAU
     ----------
     Edge positions: ``shared/notes/xas.md`` §3; core-hole widths: Krause and Oliver,
     J. Phys. Chem. Ref. Data 8, 329 (1979); EXAFS equation: Stern, Phys. Rev. B 10,
-    3027 (1974).
+    3027 (1974); FEFF6: Zabinsky et al., Phys. Rev. B 52, 2995 (1995),
+    doi:10.1103/PhysRevB.52.2995.
 
     Examples
     --------
@@ -565,7 +596,7 @@ def make_xas_spectrum(element: str, *, valence: float, energy=None, shells=DEFAU
     """
     return simulate_xas(element, valence=valence, energy=energy, shells=shells, noise=noise,
                         seed=seed, foil=foil, drift_eV=drift_eV, edge_step=edge_step, s02=s02,
-                        name=name, metadata=metadata).spectrum
+                        exafs_model=exafs_model, name=name, metadata=metadata).spectrum
 
 
 # --------------------------------------------------------------------------- standards
@@ -623,7 +654,7 @@ def _derived_seed(seed, *keys: int) -> int:
 
 
 def make_standards(element: str, *, valences: Sequence[float] = (2, 3, 4), seed: int = 0,
-                   noise: float = 0.002) -> list[Spectrum]:
+                   noise: float = 0.002, exafs_model: str = "feff6l") -> list[Spectrum]:
     """SYNTHETIC reference oxides of ``element`` at known formal valences.
 
     Same physics as :func:`make_xas_spectrum`, with the shells of
@@ -640,6 +671,9 @@ def make_standards(element: str, *, valences: Sequence[float] = (2, 3, 4), seed:
         Seed of the set. Default is 0.
     noise : float
         Noise relative to the edge step. Default is 0.002.
+    exafs_model : {"feff6l", "model"}
+        Source of the EXAFS scattering functions (see :func:`make_xas_spectrum`).
+        Default is ``"feff6l"``.
 
     Returns
     -------
@@ -673,7 +707,7 @@ def make_standards(element: str, *, valences: Sequence[float] = (2, 3, 4), seed:
         name = f"{model.element}_std_v{float(v):g}"
         out.append(make_xas_spectrum(
             model.element, valence=float(v), shells=shells, noise=noise,
-            seed=_derived_seed(seed, z, 1000 + i), name=name,
+            seed=_derived_seed(seed, z, 1000 + i), name=name, exafs_model=exafs_model,
             metadata={"kind": "standard",
                       "formula": f"synthetic {model.element}{float(v):g}+ oxide ({kind})"}))
     return out
@@ -729,7 +763,8 @@ def series_shells(element: str, x: float) -> tuple[Shell, ...]:
 
 
 def make_operando_series(*, n_scans: int = 12, elements: Sequence[str] = ("Ni", "Fe", "Mn"),
-                         seed: int = 0, noise: float = 0.002) -> dict[str, list[Spectrum]]:
+                         seed: int = 0, noise: float = 0.002,
+                         exafs_model: str = "feff6l") -> dict[str, list[Spectrum]]:
     """A SYNTHETIC first charge/discharge cycle measured at several K edges.
 
     State of charge x runs 0 → 1 → 0 (:func:`state_of_charge_path`). At each x the
@@ -749,6 +784,9 @@ def make_operando_series(*, n_scans: int = 12, elements: Sequence[str] = ("Ni", 
         Seed of the whole series. Default is 0.
     noise : float
         Noise relative to the edge step. Default is 0.002.
+    exafs_model : {"feff6l", "model"}
+        Source of the EXAFS scattering functions (see :func:`make_xas_spectrum`).
+        Default is ``"feff6l"``.
 
     Returns
     -------
@@ -794,14 +832,16 @@ def make_operando_series(*, n_scans: int = 12, elements: Sequence[str] = ("Ni", 
                 model.element, valence=round(float(v), 6), energy=grid,
                 shells=series_shells(model.element, float(x)), noise=noise,
                 seed=_derived_seed(seed, z, i), drift_eV=drift, edge_step=float(steps[i]),
-                name=f"{model.element}_operando_{i:02d}", metadata=meta))
+                exafs_model=exafs_model, name=f"{model.element}_operando_{i:02d}", metadata=meta))
         out[model.element] = scans
     return out
 
 
 # --------------------------------------------------------------------------- files
 TRUTH_COLUMNS = ("file", "element", "scan_index", "state_of_charge", "valence", "e0_eV",
-                 "drift_eV", "R_TM-O", "R_TM-TM", "kind", "voltage_V", "foil_e0_eV")
+                 "drift_eV", "R_TM-O", "R_TM-TM", "kind", "voltage_V", "foil_e0_eV",
+                 "N_TM-O", "sigma2_TM-O", "N_TM-TM", "sigma2_TM-TM", "s02", "exafs_model",
+                 "exafs_e0_eV")
 
 
 def _for_file(spec: Spectrum) -> Spectrum:
@@ -817,12 +857,20 @@ def _for_file(spec: Spectrum) -> Spectrum:
 
 def _truth_row(relpath: str, spec: Spectrum) -> dict[str, Any]:
     m = spec.metadata
+    first = {}
+    for sh in m["truth_shells"]:
+        first.setdefault(sh["scatterer"], sh)
+    o, tm = first.get("O", {}), first.get("TM", {})
     return {"file": relpath, "element": spec.element, "scan_index": m.get("scan_index", ""),
             "state_of_charge": m.get("state_of_charge", ""), "valence": m["truth_valence"],
             "e0_eV": m["truth_e0_eV"], "drift_eV": m["truth_drift_eV"],
             "R_TM-O": m["truth_r_tm_o_A"], "R_TM-TM": m["truth_r_tm_tm_A"],
             "kind": m.get("kind", ""), "voltage_V": m.get("voltage_V", ""),
-            "foil_e0_eV": m["truth_foil_e0_eV"]}
+            "foil_e0_eV": m["truth_foil_e0_eV"],
+            "N_TM-O": o.get("n", ""), "sigma2_TM-O": o.get("sigma2_A2", ""),
+            "N_TM-TM": tm.get("n", ""), "sigma2_TM-TM": tm.get("sigma2_A2", ""),
+            "s02": m["truth_s02"], "exafs_model": m["truth_exafs_model"],
+            "exafs_e0_eV": m["truth_exafs_e0_eV"]}
 
 
 def _standards_toml(element: str, entries: list[tuple[str, Spectrum]]) -> str:
@@ -839,6 +887,25 @@ def _standards_toml(element: str, entries: list[tuple[str, Spectrum]]) -> str:
                   f"formula = {json.dumps(m.get('formula', 'synthetic'))}",
                   f"note = {json.dumps(DEMO_LABEL + '; truth e0 %.2f eV' % m['truth_e0_eV'])}", ""]
     return "\n".join(lines)
+
+
+def _readme_chi(rows: list[dict[str, Any]]) -> str:
+    kinds = {r["exafs_model"] for r in rows}
+    feff = ("- chi(k): sum of two single-scattering shells (first TM-O, first TM-TM) computed\n"
+            "  with xraylarch's feffpath/path2chi from FEFF6 (feff6l) scattering amplitudes,\n"
+            f"  phases and mean free paths of an O3 layered template\n  ({DEMO_O3_SPEC}),\n"
+            "  at the true N, R, sigma^2 of each scan (columns N_/R_/sigma2_ of truth.csv),\n"
+            f"  S0^2 = {DEFAULT_S02}, with FEFF's k = 0 placed {-DEFAULT_FEFF_E0_SHIFT_EV:g} eV below the edge centre\n"
+            "  (column exafs_e0_eV, calibrated scale). These are the same FEFF paths the demo's\n"
+            "  shell fit uses, so a fit can recover R, N*S0^2 and sigma^2 up to noise and\n"
+            "  background-removal errors; its Delta E0 also absorbs the E0 the pipeline picks.\n"
+            "  No multiple scattering and no further shells: real spectra have both. The\n"
+            "  chi(k) of the metal-foil channel uses simple MODEL phases (only its edge matters).")
+    model = ("- chi(k) of the rows with exafs_model = model: single-scattering EXAFS equation with\n"
+             "  MODEL backscattering amplitudes (Teo-Lee-type envelopes) and linear phases\n"
+             "  (apparent FT distances about 0.4 A short), a model mean free path, S0^2 = 0.85.\n"
+             "  NOT FEFF: a FEFF-based shell fit returns distances biased by ~0.1 A on these.")
+    return "\n".join(([feff] if "feff6l" in kinds else []) + ([model] if "model" in kinds else []))
 
 
 def _readme(rows: list[dict[str, Any]], seed: int, n_scans: int) -> str:
@@ -862,9 +929,7 @@ How they were made (naheo_spec.demo.synthetic, model version {GENERATOR_VERSION}
 - The half-height edge position follows a demo calibration line E0 = a + b*valence with
   b = 5.5 (Fe), 3.65 (Mn), 3.7 (Ni) eV per valence unit, taken from measured standards
   (shared/notes/xas.md, section 3).
-- chi(k): single-scattering EXAFS equation with MODEL backscattering amplitudes
-  (Teo-Lee-type envelopes) and linear phases (apparent FT distances about 0.4 A short),
-  a model mean free path, S0^2 = 0.85. Not FEFF.
+{_readme_chi(rows)}
 - Every scan has a monochromator drift (drift_eV): the recorded energies of the sample
   AND of the metal-foil reference channel (column murefer) are offset by it. The foil's
   maximum-derivative edge sits at tabulated edge + drift; foil calibration recovers it.
@@ -881,6 +946,11 @@ Expected accuracy: e0_eV is defined on the ideal (noise-free, exactly normalized
 A larch-style normalization of the noisy data recovers it within about 0.3 eV (EXAFS
 wiggles in the post-edge fit change the edge step by up to ~4 %), and a foil E0 taken
 on the 0.5 eV grid without sub-grid refinement adds up to 0.25 eV.
+EXAFS (rows with exafs_model = feff6l): `naheo-spec demo` (AUTOBK rbkg 1 A, FT k 3-12,
+fit R 1.2-3.1 A with the same FEFF paths) recovers R(TM-O) and R(TM-TM) within 0.01 A,
+about one standard error; N*S0^2 comes out up to ~25 % high and sigma^2 up to
+0.0025 A^2 high, because the normalization divides chi by the edge step at E0 (its
+estimate and the (E0/E)^2.7 decay of the model are not undone).
 
 File columns: energy (recorded, i.e. drifted, eV), mu (sample), murefer (metal foil).
 Truth is repeated in each file header as Meta.truth_* fields.
@@ -903,7 +973,8 @@ def _plan(series, standards) -> tuple[list[tuple[str, Spectrum]], dict, dict]:
 
 
 def write_demo_dataset(out_dir, *, overwrite: bool = False, seed: int = 0, n_scans: int = 12,
-                       elements: Sequence[str] = ("Ni", "Fe", "Mn")) -> dict[str, Any]:
+                       elements: Sequence[str] = ("Ni", "Fe", "Mn"),
+                       exafs_model: str = "feff6l") -> dict[str, Any]:
     """Write the SYNTHETIC demo data set (operando series + standards) to ``out_dir``.
 
     Layout::
@@ -932,11 +1003,15 @@ def write_demo_dataset(out_dir, *, overwrite: bool = False, seed: int = 0, n_sca
         Operando scans per element. Default is 12.
     elements : sequence of str
         Edges. Default ("Ni", "Fe", "Mn").
+    exafs_model : {"feff6l", "model"}
+        Source of the EXAFS scattering functions (see :func:`make_xas_spectrum`). Default
+        is ``"feff6l"``: the first call runs FEFF6 once per element (a few s) and caches it.
 
     Returns
     -------
     dict
-        ``out_dir``, ``label``, ``seed``, ``elements``, ``series`` (element → list of
+        ``out_dir``, ``label``, ``seed``, ``elements``, ``exafs_model`` (per element, the
+        model actually used: ``"feff6l"``, or ``"model"`` after a FEFF failure), ``series`` (element → list of
         paths), ``standards`` (element → list of paths), ``standards_toml`` (element →
         path), ``truth_csv``, ``readme``, ``n_spectra`` and ``files`` (all paths), as str.
 
@@ -965,8 +1040,9 @@ def write_demo_dataset(out_dir, *, overwrite: bool = False, seed: int = 0, n_sca
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise StoreError(f"{out}: exists and is not a folder; expected an output folder")
-    series = make_operando_series(n_scans=n_scans, elements=elements, seed=seed)
-    standards = {el: make_standards(el, seed=seed) for el in series}
+    series = make_operando_series(n_scans=n_scans, elements=elements, seed=seed,
+                                  exafs_model=exafs_model)
+    standards = {el: make_standards(el, seed=seed, exafs_model=exafs_model) for el in series}
     files, ser, std = _plan(series, standards)
     texts = {"README.txt": None, "truth.csv": None}
     texts.update({f"standards_{el}.toml": None for el in standards})
@@ -990,7 +1066,10 @@ def write_demo_dataset(out_dir, *, overwrite: bool = False, seed: int = 0, n_sca
     for rel, text in texts.items():
         with atomic_path(out / rel, overwrite=overwrite) as tmp:
             tmp.write_text(text, encoding="utf-8")
+    used = {el: sorted({s.metadata["truth_exafs_model"] for s in scans + standards[el]})
+            for el, scans in series.items()}
     return {"out_dir": str(out), "label": DEMO_LABEL, "seed": seed, "elements": list(series),
+            "exafs_model": {el: "+".join(kinds) for el, kinds in used.items()},
             "series": {el: [str(out / p) for p in ps] for el, ps in ser.items()},
             "standards": {el: [str(out / p) for p in ps] for el, ps in std.items()},
             "standards_toml": {el: str(out / f"standards_{el}.toml") for el in standards},
