@@ -48,15 +48,15 @@ from naheo_spec.errors import InputError, QualityWarning, ReadError
 __all__ = [
     "Lattice", "Site", "Structure", "rocksalt", "o3_layered", "from_cif", "cluster",
     "parse_structure_spec", "reference_structures", "reference_structure",
-    "REFERENCE_TABLE", "TRANSITION_METALS",
+    "REFERENCE_TABLE_PARTS", "TRANSITION_METALS",
 ]
 
 #: Elements counted as transition metals when picking the metal--metal path.
 TRANSITION_METALS = frozenset(
     "Sc Ti V Cr Mn Fe Co Ni Cu Zn Y Zr Nb Mo Tc Ru Rh Pd Ag Cd Hf Ta W Re Os Ir Pt Au Hg".split())
 
-#: Default location of the literature table of template parameters (repository checkout).
-REFERENCE_TABLE = Path(__file__).resolve().parents[2] / "reference_spectra" / "structures" / "structures.toml"
+#: Location of the literature table of template parameters inside ``reference_spectra``.
+REFERENCE_TABLE_PARTS = ("structures", "structures.toml")
 
 _ELEMENT = re.compile(r"^([A-Z][a-z]?)")
 _POSITION_TOL = 1e-3  # fractional; merges symmetry-equivalent positions in from_cif
@@ -676,7 +676,8 @@ def reference_structures(table: str | Path | None = None) -> dict[str, dict]:
     Parameters
     ----------
     table : str or Path, optional
-        TOML file. None (default) uses :data:`REFERENCE_TABLE` in the repository checkout.
+        TOML file. None (default) uses ``reference_spectra/structures/structures.toml``
+        (source checkout, or the copy a wheel installs; see :mod:`naheo_spec.resources`).
 
     Returns
     -------
@@ -690,7 +691,9 @@ def reference_structures(table: str | Path | None = None) -> dict[str, dict]:
     """
     import tomllib
 
-    p = Path(table) if table is not None else REFERENCE_TABLE
+    from naheo_spec.resources import reference_file
+
+    p = Path(table) if table is not None else reference_file(*REFERENCE_TABLE_PARTS)
     try:
         with open(p, "rb") as fh:
             return tomllib.load(fh)
