@@ -56,11 +56,16 @@ def _failure_entry(file, scan, error, warnings):
               help="Results store (.h5); a summary table is written beside it (.csv).")
 @click.option("--plot", "plot_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for figures (PNG): per-scan normalization, stack, calibration, E0 vs scan.")
+@click.option("--stack", "stack_mode", is_flag=True,
+              help="Each SCAN is an HDF5 file holding one [nScan, nEnergy] stack: process it "
+                   "vectorized, block by block (never whole in memory); one entry per scan.")
+@click.option("--chunk", type=click.IntRange(min=1), default=None, metavar="N",
+              help="With --stack: scans per block (default 20000).")
 @overwrite_option
 @json_option
 @click.pass_context
 def xanes(ctx, scans, standards, data_root, foil_path, e0_method, preset, pre_range, norm_range, nnorm,
-          max_foil_offset, mu_expr, output, plot_dir, overwrite, as_json):
+          max_foil_offset, mu_expr, output, plot_dir, stack_mode, chunk, overwrite, as_json):
     """XANES of each SCAN: energy calibration on the simultaneous foil, normalization, E0 with a
     noise-based uncertainty and, with --standards, the oxidation state from the calibration line.
 
@@ -70,6 +75,10 @@ def xanes(ctx, scans, standards, data_root, foil_path, e0_method, preset, pre_ra
     from naheo_spec.xas.xanes import analyze_xanes
 
     debug = ctx.obj.get("debug", False) if ctx.obj else False
+    if chunk is not None and not stack_mode:
+        raise click.UsageError("--chunk only applies with --stack")
+    if stack_mode and (mu_expr or plot_dir):
+        raise click.UsageError("--mu and --plot are not available with --stack")
     calibration = None
     if standards:
         from naheo_spec.xas.valence import build_calibration
@@ -82,6 +91,9 @@ def xanes(ctx, scans, standards, data_root, foil_path, e0_method, preset, pre_ra
                 norm_range=_range(norm_range), nnorm=nnorm, max_foil_offset_eV=max_foil_offset)
     if foil is not None:
         opts["foil"] = foil
+    if stack_mode:
+        return _stacks(scans, opts, chunk or 20000, calibration, output=output, overwrite=overwrite,
+                       as_json=as_json, debug=debug)
     read = run_batch(scans, lambda f: read_spectra(f, mu=mu_expr), desc="reading", debug=debug)
     items = [s for o in read if o.ok for s in o.value]
     outcomes = run_batch(items, lambda s: analyze_xanes(s, **opts), label=lambda s: s.name,
@@ -118,6 +130,56 @@ def xanes(ctx, scans, standards, data_root, foil_path, e0_method, preset, pre_ra
     return report_failures(read + [o for o in outcomes if not o.ok])
 
 
+def _stacks(files, opts, chunk, calibration, *, output, overwrite, as_json, debug):
+    """--stack: xanes_hdf5_stack on each file; one JSON entry per scan, in file order."""
+    from naheo_spec.xas.outofcore import xanes_hdf5_stack
+
+    outcomes = run_batch(files, lambda f: xanes_hdf5_stack(f, chunk_scans=chunk, **opts),
+                         desc="xanes stack", debug=debug)
+    entries, results, n_failed = [], [], 0
+    for o in outcomes:
+        if not o.ok:
+            entries.append(_failure_entry(o.file, None, o.error, o.warnings))
+            continue
+        res = o.value
+        results.append(res)
+        entries.extend(d if "error" not in d else   # the shape of a failed scan without --stack
+                       _failure_entry(d["file"], d["scan"], _strip_type(d["error"]), [])
+                       for d in res.to_json_list())
+        bad = [e for e in res.errors if e is not None]
+        n_failed += len(bad)
+        if bad:
+            echo_err(f"error: {o.file}: {len(bad)} of {len(res)} scans failed "
+                     f"(first: {bad[0]})")
+        if not as_json:
+            for w in res.warnings:
+                echo_err(f"  warning ({Path(o.file).name}): {w}")
+    if output and results:
+        from naheo_spec.cli._output import write_results
+
+        to_store = list(results)
+        names = [Path(r.files[0] or "stack").stem + "_xanes_stack" for r in results]
+        if calibration is not None:
+            to_store.append(calibration)
+            names.append("valence_calibration")
+        write_results(to_store, output, overwrite=overwrite, names=names)
+    if as_json:
+        print_json(entries)
+    else:
+        _print_table(entries, show_warnings=False)
+    rc = report_failures(outcomes)
+    return 1 if n_failed else rc
+
+
+def _strip_type(error: str) -> str:
+    """'ProcessingError: msg' -> 'msg' (run_batch reports naheo_spec errors without the type)."""
+    from naheo_spec import errors
+
+    kind, sep, msg = error.partition(": ")
+    cls = getattr(errors, kind, None)
+    return msg if sep and isinstance(cls, type) and issubclass(cls, errors.NaheoError) else error
+
+
 def _describe(cal) -> str:
     if not getattr(cal, "has_line", False):
         return "no line (fewer than 2 distinct valences)"
@@ -129,7 +191,7 @@ def _fmt(v, nd):
     return "-" if v is None else f"{v:.{nd}f}"
 
 
-def _print_table(entries):
+def _print_table(entries, show_warnings=True):
     click.echo(f"{'scan':40s} {'el':>2s} {'E0 (eV)':>10s} {'±':>5s} {'step':>7s} {'foil shift':>10s} "
                f"{'valence':>7s} {'±':>5s}")
     for d in entries:
@@ -140,7 +202,7 @@ def _print_table(entries):
                    f"{_fmt(d['e0_err_eV'], 2):>5s} {_fmt(d['edge_step'], 3):>7s} "
                    f"{_fmt(d['foil_shift_eV'], 2):>10s} {_fmt(d['oxidation_state'], 2):>7s} "
                    f"{_fmt(d['oxidation_state_err'], 2):>5s}")
-        for w in d["warnings"]:
+        for w in d["warnings"] if show_warnings else ():
             echo_err(f"  warning ({name}): {w}")
 
 
