@@ -54,9 +54,12 @@ def scaled_vander(x: np.ndarray, deg: int, lo: float, hi: float) -> np.ndarray:
     return np.vander(t, deg + 1, increasing=True)
 
 
-def fit_rows(energy: np.ndarray, rows: slice, deg: int, y: np.ndarray,
-             *, weight: np.ndarray | None = None) -> np.ndarray:
-    """Least-squares polynomial of degree ``deg`` fitted to ``y[:, rows]`` for every row.
+class PolyFit:
+    """Least-squares polynomial of degree ``deg`` over ``energy[rows]``, precomputed.
+
+    The fit is linear in the data, so one pseudo-inverse serves every spectrum fitted
+    over these points: the coefficients of all rows of ``y`` are ``y[:, rows] @ proj``
+    and the fitted curves on the whole grid are ``coefs @ basis.T``.
 
     Parameters
     ----------
@@ -66,24 +69,40 @@ def fit_rows(energy: np.ndarray, rows: slice, deg: int, y: np.ndarray,
         Points of the grid used by the fit.
     deg : int
         Polynomial degree (0 = constant).
-    y : ndarray of shape (G, M)
-        Signals (one spectrum per row).
     weight : ndarray of shape (M,), optional
-        Multiplies ``y`` before the fit (used for the ``E**nvict`` pre-edge form).
+        The fit is to ``y * weight`` and the curve is divided by ``weight`` again (the
+        ``E**nvict`` pre-edge form); both are folded into ``proj`` and ``basis``.
 
-    Returns
-    -------
-    curve : ndarray of shape (G, M)
-        The fitted polynomials evaluated on the whole grid.
+    Attributes
+    ----------
+    rows : slice
+    proj : ndarray of shape (n_rows, deg + 1)
+        Transposed pseudo-inverse of the scaled Vandermonde matrix.
+    basis : ndarray of shape (M, deg + 1)
+        Scaled Vandermonde matrix on the whole grid.
     """
-    x = energy[rows]
-    lo, hi = float(x[0]), float(x[-1])
-    a = scaled_vander(x, deg, lo, hi)
-    pinv = np.linalg.pinv(a)                      # (deg+1, n)
-    yy = y[:, rows] if weight is None else y[:, rows] * weight[rows]
-    coefs = yy @ pinv.T                           # (G, deg+1)
-    full = scaled_vander(energy, deg, lo, hi)     # (M, deg+1)
-    return coefs @ full.T
+
+    def __init__(self, energy: np.ndarray, rows: slice, deg: int,
+                 weight: np.ndarray | None = None):
+        x = energy[rows]
+        lo, hi = float(x[0]), float(x[-1])
+        self.rows = rows
+        self.proj = np.linalg.pinv(scaled_vander(x, deg, lo, hi)).T
+        self.basis = scaled_vander(energy, deg, lo, hi)
+        if weight is not None:
+            self.proj = self.proj * weight[rows][:, None]
+            self.basis = self.basis / weight[:, None]
+
+    def coefs(self, y: np.ndarray) -> np.ndarray:
+        """Coefficients (G, deg + 1) of the fits to the rows of ``y`` (G, M)."""
+        return y[:, self.rows] @ self.proj
+
+    def leverage(self, index: int) -> float:
+        """Variance factor of the fitted value at grid point ``index`` (unweighted fits):
+        ``b (A^T A)^-1 b = |pinv(A)^T b|^2`` with ``b`` the basis there, i.e.
+        :func:`leverage_at` without a second pseudo-inverse."""
+        v = self.proj @ self.basis[index]
+        return float(v @ v)
 
 
 def leverage_at(energy: np.ndarray, rows: slice, deg: int, at: float) -> float:
