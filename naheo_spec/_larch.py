@@ -7,7 +7,10 @@ which restores the warning filters afterwards.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
+import sys
 import warnings
 
 
@@ -24,3 +27,19 @@ def larch_module(name: str = "larch"):
     """
     with warnings.catch_warnings():
         return importlib.import_module(name)
+
+
+@contextlib.contextmanager
+def stdout_with_encoding():
+    """Give larch a ``sys.stdout`` with an ``encoding`` for the duration of the block.
+
+    larch decodes FEFF files and hashes path geometries with ``sys.stdout.encoding``, which
+    is None when stdout is redirected to a ``StringIO`` (notebook capture,
+    ``contextlib.redirect_stdout``); larch then raises TypeError. Anything printed inside
+    the block in that case is discarded (it would have gone to the StringIO).
+    """
+    if getattr(sys.stdout, "encoding", None):
+        yield
+        return
+    with contextlib.redirect_stdout(io.TextIOWrapper(io.BytesIO(), encoding="utf-8")):
+        yield

@@ -23,6 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from naheo_spec._json import finite_or_none as _num
+from naheo_spec._larch import stdout_with_encoding
 from naheo_spec.errors import DefaultAdjustedWarning, FitError, InputError, QualityWarning
 from naheo_spec.provenance import Provenance
 from naheo_spec.records import DataArray, Record
@@ -528,11 +529,12 @@ def fit_shells(k_invA, chi, paths, *, kmin: float = 3.0, kmax: float = 12.0, kwe
     trans = feffit_transform(kmin=float(kmin), kmax=kmax, kweight=kweight, dk=float(dk), window=window,
                              rmin=float(rmin_A), rmax=float(rmax_A), fitspace=fit_space)
     data = Group(k=k, chi=chi_arr) if dchi is None else Group(k=k, chi=chi_arr, delta_chi=dchi)
-    dset = feffit_dataset(data=data, pathlist=_make_paths(specs), transform=trans,
-                          epsilon_k=epsilon_k)
     n_var = 1 + len(specs) * (3 if vary_n else 2) + int(bool(vary_s02))
     n_idp = 1 + 2 * (float(rmax_A) - float(rmin_A)) * (kmax - float(kmin)) / math.pi
-    out = _run_feffit(pars, dset, undetermined=n_var >= n_idp)
+    with stdout_with_encoding():
+        dset = feffit_dataset(data=data, pathlist=_make_paths(specs), transform=trans,
+                              epsilon_k=epsilon_k)
+        out = _run_feffit(pars, dset, undetermined=n_var >= n_idp)
     quality: list[str] = []
     _quality(out, specs, out.params, quality, undetermined=n_var >= n_idp)
     resolved = {"kmin": float(kmin), "kmax": kmax, "kweight": kweight, "dk": float(dk), "window": window,

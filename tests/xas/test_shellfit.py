@@ -243,3 +243,14 @@ def test_fixed_n_with_varied_s02(nio_chi, shell_cache):
         res = fit_shells(*nio_chi, paths, vary_n=False, vary_s02=True)
     assert [p.n for p in res.paths] == [6.0, 12.0] and res.paths[0].n_err == 0.0
     assert 0.6 < res.s02 < 1.2
+
+
+def test_fit_works_with_stdout_redirected_to_stringio(xas_data, feo_paths):
+    """larch reads FEFF files with sys.stdout.encoding; a StringIO stdout has none."""
+    import contextlib
+    import io
+
+    k, chi = chi_of(xas_data / LARCH / "feo_xafs.dat", **DOC4_BKG)
+    with contextlib.redirect_stdout(io.StringIO()):
+        res = fit_shells(k, chi, feo_paths, **DOC4_FIT)
+    assert res.paths[0].r_A == pytest.approx(published_doc4(xas_data)[0][0], abs=0.005)
