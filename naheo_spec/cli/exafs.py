@@ -95,7 +95,15 @@ def exafs(ctx, scans, rbkg, bkg_kweight, preset, kweight, kmin, kmax, dk, window
     if output and results:
         from naheo_spec.cli._output import write_results
 
+        from naheo_spec.store.atomic import check_writable
+
+        fitted = [r for r in results if r.shell_fit is not None]
+        if fitted:  # refuse before writing anything
+            check_writable(Path(output).with_name(Path(output).stem + "_distances.csv"),
+                           overwrite=overwrite)
         write_results(results, output, overwrite=overwrite)
+        if fitted:
+            _write_distances(fitted, Path(output), overwrite=overwrite)
     if plot_dir and results:
         _plots(results, Path(plot_dir), overwrite=overwrite)
     if as_json:
@@ -103,6 +111,29 @@ def exafs(ctx, scans, rbkg, bkg_kweight, preset, kweight, kmin, kmax, dk, window
     else:
         _print_table(entries)
     return report_failures(read + failures)
+
+
+def _write_distances(results, output: Path, *, overwrite: bool) -> Path:
+    """Distances vs scan (one row per fitted scan) as CSV next to the store: OUT_distances.csv."""
+    import csv
+
+    from naheo_spec.store.atomic import atomic_path
+    from naheo_spec.xas.shellfit import distances_table
+
+    rows = distances_table([r.shell_fit for r in results],
+                           names=[r.scan or Path(r.file or "?").name for r in results])
+    for row, r in zip(rows, results):
+        row["file"] = r.file
+        row["state_of_charge"] = r.metadata.get("state_of_charge")
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    target = output.with_name(output.stem + "_distances.csv")
+    with atomic_path(target, overwrite=overwrite) as tmp:
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(rows)
+    echo_err(f"wrote {target}")
+    return target
 
 
 def _print_table(entries):

@@ -114,6 +114,11 @@ def test_exafs_fit_from_template(xas_data, tmp_path, capsys, monkeypatch):
     assert r["Ni-Ni"]["r_A"] == pytest.approx(4.1769 / 2 ** 0.5, abs=0.04)   # 2.954 Å
     assert 0 < r["Ni-O"]["r_err_A"] < 0.05
     assert (tmp_path / "figs" / "distances_vs_scan.png").is_file()
+    import csv
+
+    table = list(csv.DictReader(open(tmp_path / "e_distances.csv")))
+    assert len(table) == 11 and table[-1]["scan"] == "NiO"
+    assert float(table[-1]["Ni-O_r_A"]) == pytest.approx(r["Ni-O"]["r_A"], abs=1e-9)
 
 
 def test_exafs_short_data_is_flagged(xas_data, tmp_path, capsys):
