@@ -70,9 +70,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from naheo_spec.errors import DefaultAdjustedWarning, InputError, NaheoError
-
-#: ħ²/(2mₑ) in eV·Å²: E − E0 = KTOE · k² (same constant as xraylarch's ``KTOE``).
-KTOE = 3.8099819442818976
+from naheo_spec.xas.autobk import KTOE  # ħ²/(2mₑ) in eV·Å²: one value project-wide
 
 #: Amplitude reduction factor S0² used by default (typical 3d-oxide value).
 DEFAULT_S02 = 0.85

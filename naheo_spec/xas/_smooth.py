@@ -186,7 +186,9 @@ NOISE_EXCLUDE_EV = (-15.0, 40.0)
 #: Above the edge, a 5-point window must span at most this many 1/A in k, i.e. sample
 #: the EXAFS finely enough for a local quadratic (coarse 20 eV tails do not).
 NOISE_MAX_DK = 0.3
-_ETOK = 0.2624682917                              # 2 m_e / hbar^2 in 1/(eV A^2)
+# 2 m_e / hbar^2 in 1/(eV A^2), rounded as in the noise-window rule (not the k grid of
+# autobk, which uses naheo_spec.xas.autobk.KTOE); only decides which points are "fine".
+_ETOK = 0.2624682917
 
 
 def noise_columns(energy: np.ndarray, e_edge: float) -> tuple[slice, slice]:
