@@ -104,11 +104,15 @@ def run_batch(items: Iterable[Any], fn: Callable[[Any], Any], *, label: Callable
     return outcomes
 
 
-def report_failures(outcomes: list[Outcome]) -> int:
-    """Print one line per failed input on stderr; return the exit code (1 if any failed)."""
+def report_failures(outcomes: list[Outcome], *, total: int | None = None, unit: str = "input") -> int:
+    """Print one line per failure on stderr; return the exit code (1 if any failed).
+
+    ``total`` is what the count is out of (default ``len(outcomes)``); pipelines pass the
+    number of files that could not be read plus the number of scans, with ``unit="file/scan"``.
+    """
     bad = [o for o in outcomes if not o.ok]
     for o in bad:
         echo_err(f"error: {o.error}" if o.file in (o.error or "") else f"error: {o.file}: {o.error}")
     if bad:
-        echo_err(f"{len(bad)} of {len(outcomes)} input(s) failed")
+        echo_err(f"{len(bad)} of {len(outcomes) if total is None else total} {unit}(s) failed")
     return 1 if bad else 0

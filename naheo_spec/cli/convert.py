@@ -1,7 +1,6 @@
 """``naheo-spec convert``: spectra to the HDF5 store, XDI or CSV."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import click
@@ -12,8 +11,10 @@ from naheo_spec.cli._common import (echo_err, json_option, overwrite_option, pri
 FORMATS = ("h5", "xdi", "csv")
 
 
-def _safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "spectrum"
+def _stem(spectrum) -> str:
+    """File stem (without extension) plus the scan name for multi-scan files."""
+    stem = Path(spectrum.source.path).stem if spectrum.source.path else "spectrum"
+    return f"{stem}_{spectrum.source.scan}" if spectrum.source.scan else stem
 
 
 @click.command()
@@ -44,28 +45,29 @@ def convert(ctx, files, output, fmt, mu_expr, ref_expr, overwrite, as_json):
     spectra = [s for o in outcomes if o.ok for s in o.value]
     written: list[str] = []
     if spectra:
+        from naheo_spec.cli._output import unique_names
+        from naheo_spec.store.atomic import check_writable
+
+        # Two inputs may share a file name (run1/scan.xdi, run2/scan.xdi): suffix _2, _3...
+        names = unique_names([_stem(s) for s in spectra])
         if fmt == "h5":
             from naheo_spec.store import spectrum_to_record, write_records
 
-            names: set[str] = set()
-            records = []
-            for s in spectra:
-                name = _safe_name(s.name)
-                base, i = name, 1
-                while name in names:
-                    i += 1
-                    name = f"{base}_{i}"
-                names.add(name)
-                records.append(spectrum_to_record(s, name=name))
-            write_records(out, records, overwrite=overwrite)
+            write_records(out, [spectrum_to_record(s, name=n) for s, n in zip(spectra, names)],
+                          overwrite=overwrite)
             written.append(str(out))
         else:
             from naheo_spec.io.writers import write_csv, write_xdi
 
+            if out.exists() and not out.is_dir():
+                raise click.UsageError(f"-o {out}: exists and is not a directory (xdi/csv output "
+                                       "writes one file per spectrum into a folder)")
             writer = write_xdi if fmt == "xdi" else write_csv
+            targets = [out / f"{n}.{fmt}" for n in names]
+            for t in targets:  # refuse before writing anything
+                check_writable(t, overwrite=overwrite)
             out.mkdir(parents=True, exist_ok=True)
-            for s in spectra:
-                target = out / f"{_safe_name(s.name)}.{fmt}"
+            for s, target in zip(spectra, targets):
                 writer(s, target, overwrite=overwrite)
                 written.append(str(target))
     if as_json:

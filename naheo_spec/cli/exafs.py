@@ -11,9 +11,9 @@ from naheo_spec.cli._common import (echo_err, json_option, overwrite_option, pri
 WINDOWS = ("hanning", "kaiser", "parzen", "welch", "sine", "gaussian")
 
 
-def _failure_entry(file, error, warnings):
+def _failure_entry(file, error, warnings, scan=None):
     return {"file": file, "element": None, "e0_eV": None, "kmax_data": None, "ft_peaks": [],
-            "shell_fit": None, "warnings": list(warnings), "error": error}
+            "shell_fit": None, "warnings": list(warnings), "scan": scan, "error": error}
 
 
 @click.command()
@@ -28,6 +28,10 @@ def _failure_entry(file, error, warnings):
 @click.option("--kmax", type=float, default=None, help="FT k end, Å⁻¹ (default: min(kmax_data-1, 12)).")
 @click.option("--dk", type=float, default=1.0, show_default=True, help="FT window sill, Å⁻¹.")
 @click.option("--window", type=click.Choice(WINDOWS), default="hanning", show_default=True)
+@click.option("--peak-windows", type=click.Choice(["oxide", "metal"]), default="oxide",
+              show_default=True,
+              help="Where to look for FT peaks: oxide (TM-O 1.1-2.0 Å, TM-TM 2.2-3.3 Å) or metal "
+                   "(TM-TM 1.8-2.7 Å, foils).")
 @click.option("--fit", "fit_spec", default=None, metavar="CIF_OR_TEMPLATE",
               help="Shell fit from a CIF file or a template: 'rocksalt:a=4.177', "
                    "'o3:a=2.96,c=16.0,z=0.26,Ni=0.25,Mn=0.49,Fe=0.26', 'ref:NiO'.")
@@ -44,7 +48,8 @@ def _failure_entry(file, error, warnings):
 @overwrite_option
 @json_option
 @click.pass_context
-def exafs(ctx, scans, rbkg, bkg_kweight, preset, kweight, kmin, kmax, dk, window, fit_spec, absorber,
+def exafs(ctx, scans, rbkg, bkg_kweight, preset, kweight, kmin, kmax, dk, window, peak_windows,
+          fit_spec, absorber,
           rmin, rmax, s02, mu_expr, output, plot_dir, overwrite, as_json):
     """EXAFS of each SCAN: background (AUTOBK), chi(k), Fourier transform, apparent TM–O and
     TM–TM peak positions and, with --fit, first- and second-shell distances from FEFF paths.
@@ -63,7 +68,8 @@ def exafs(ctx, scans, rbkg, bkg_kweight, preset, kweight, kmin, kmax, dk, window
     def process(item):
         _, spec = item
         res = analyze_exafs(spec, rbkg=rbkg, bkg_kweight=bkg_kweight, preset=preset, kmin=kmin,
-                            kmax=kmax, kweight=kweight, dk=dk, window=window)
+                            kmax=kmax, kweight=kweight, dk=dk, window=window,
+                            peak_windows=peak_windows)
         if fit_spec:
             from naheo_spec.xas.exafs_fit import fit_exafs_result, structure_paths
 
@@ -90,8 +96,8 @@ def exafs(ctx, scans, rbkg, bkg_kweight, preset, kweight, kmin, kmax, dk, window
                 entries.append(d)
             else:
                 failures.append(out)
-                entries.append({**_failure_entry(str(spec.source.path), out.error, out.warnings),
-                                "scan": spec.source.scan})
+                entries.append(_failure_entry(str(spec.source.path), out.error, out.warnings,
+                                              scan=spec.source.scan))
     if output and results:
         from naheo_spec.cli._output import write_results
 
@@ -110,7 +116,8 @@ def exafs(ctx, scans, rbkg, bkg_kweight, preset, kweight, kmin, kmax, dk, window
         print_json(entries)
     else:
         _print_table(entries)
-    return report_failures(read + failures)
+    failed_reads = [o for o in read if not o.ok]
+    return report_failures(failures, total=len(failed_reads) + len(items), unit="file/scan")
 
 
 def _write_distances(results, output: Path, *, overwrite: bool) -> Path:

@@ -15,14 +15,37 @@ JSON_KEYS = ("file", "scan", "element", "edge", "e0_method", "e0_eV", "e0_err_eV
              "foil_shift_eV", "oxidation_state", "oxidation_state_err", "warnings")
 
 
-def _range(text):
+def _range(text, name, side):
+    """Parse 'LO,HI' (eV relative to E0); the pre-edge range must lie below E0 (side -1),
+    the post-edge range above it (side +1)."""
     if text is None:
         return None
     try:
         lo, hi = (float(v) for v in text.split(","))
     except ValueError:
-        raise click.BadParameter(f"expected two numbers 'LO,HI' (eV relative to E0), got {text!r}")
+        raise click.BadParameter(f"expected two numbers 'LO,HI' (eV relative to E0), got {text!r}",
+                                 param_hint=name) from None
+    if not lo < hi:
+        raise click.BadParameter(f"LO must be below HI, got {text!r}", param_hint=name)
+    if (side < 0 and hi > 0) or (side > 0 and lo < 0):
+        where = "below E0 (negative values)" if side < 0 else "above E0 (positive values)"
+        raise click.BadParameter(f"the range must lie {where}, got {text!r}", param_hint=name)
     return (lo, hi)
+
+
+def _read_foil(path, scan):
+    """Read the separate foil scan, keeping its read warnings for every entry."""
+    import warnings
+
+    if not path:
+        return None, []
+    from naheo_spec.io import read_spectrum
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        foil = read_spectrum(path, scan=scan)
+    msgs = [str(w.message) for w in caught]
+    return foil, [m if str(path) in m else f"foil {path}: {m}" for m in msgs]
 
 
 def _failure_entry(file, scan, error, warnings):
@@ -38,10 +61,13 @@ def _failure_entry(file, scan, error, warnings):
                    "for the edge-position vs valence line.")
 @click.option("--data-root", type=click.Path(file_okay=False), default=None,
               help="Folder that standards' relative paths are resolved against when the TOML "
-                   "says so (default: $NAHEO_SHARED_DATA, else the TOML's folder).")
+                   "says so (default: $NAHEO_SHARED_DATA). Paths in a TOML without that setting "
+                   "are relative to the TOML's folder.")
 @click.option("--reference", "foil_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Separate foil scan for the energy calibration of every SCAN "
                    "(default: each scan's own reference channel).")
+@click.option("--reference-scan", "foil_scan", default=None,
+              help="Group/scan of --reference to use when it holds several (Athena project).")
 @click.option("--e0-method", type=click.Choice(E0_METHOD_CHOICES), default=None,
               help="E0 definition (default: the standards' method, else half-height).")
 @click.option("--preset", type=click.Choice(["larch", "athena"]), default=None,
@@ -64,14 +90,14 @@ def _failure_entry(file, scan, error, warnings):
 @overwrite_option
 @json_option
 @click.pass_context
-def xanes(ctx, scans, standards, data_root, foil_path, e0_method, preset, pre_range, norm_range, nnorm,
+def xanes(ctx, scans, standards, data_root, foil_path, foil_scan, e0_method, preset, pre_range, norm_range, nnorm,
           max_foil_offset, mu_expr, output, plot_dir, stack_mode, chunk, overwrite, as_json):
     """XANES of each SCAN: energy calibration on the simultaneous foil, normalization, E0 with a
     noise-based uncertainty and, with --standards, the oxidation state from the calibration line.
 
     Bad scans are reported and skipped; the others are still processed (exit code 1).
     """
-    from naheo_spec.io import read_spectra, read_spectrum
+    from naheo_spec.io import read_spectra
     from naheo_spec.xas.xanes import analyze_xanes
 
     debug = ctx.obj.get("debug", False) if ctx.obj else False
@@ -86,9 +112,11 @@ def xanes(ctx, scans, standards, data_root, foil_path, e0_method, preset, pre_ra
         calibration = build_calibration(standards, e0_method=e0_method, data_root=data_root)
         if not as_json:
             echo_err(f"calibration from {standards}: {_describe(calibration)}")
-    foil = read_spectrum(foil_path) if foil_path else None
-    opts = dict(e0_method=e0_method, calibration=calibration, preset=preset, pre_range=_range(pre_range),
-                norm_range=_range(norm_range), nnorm=nnorm, max_foil_offset_eV=max_foil_offset)
+    foil, foil_warnings = _read_foil(foil_path, foil_scan)
+    opts = dict(e0_method=e0_method, calibration=calibration, preset=preset,
+                pre_range=_range(pre_range, "--pre-range", -1),
+                norm_range=_range(norm_range, "--norm-range", +1), nnorm=nnorm,
+                max_foil_offset_eV=max_foil_offset)
     if foil is not None:
         opts["foil"] = foil
     if stack_mode:
@@ -109,7 +137,7 @@ def xanes(ctx, scans, standards, data_root, foil_path, e0_method, preset, pre_ra
             if out.ok:
                 results.append(out.value)
                 d = out.value.to_json_dict()
-                d["warnings"] = list(dict.fromkeys(d["warnings"] + out.warnings))
+                d["warnings"] = list(dict.fromkeys(foil_warnings + d["warnings"] + out.warnings))
                 entries.append(d)
             else:
                 entries.append(_failure_entry(spec.source.path, spec.source.scan, out.error, out.warnings))
@@ -127,7 +155,9 @@ def xanes(ctx, scans, standards, data_root, foil_path, e0_method, preset, pre_ra
         print_json(entries)
     else:
         _print_table(entries)
-    return report_failures(read + [o for o in outcomes if not o.ok])
+    failed_reads = [o for o in read if not o.ok]
+    return report_failures(failed_reads + [o for o in outcomes if not o.ok],
+                           total=len(failed_reads) + len(items), unit="file/scan")
 
 
 def _stacks(files, opts, chunk, calibration, *, output, overwrite, as_json, debug):
