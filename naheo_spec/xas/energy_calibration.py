@@ -71,6 +71,9 @@ class EnergyCalibration:
         Why the foil was rejected or questionable.
     provenance : Provenance
         Step ``"xas.calibrate_energy"`` with every parameter used.
+    shift_err_eV : float or None
+        Uncertainty of the shift (eV): the foil E0's noise-based error from
+        :func:`naheo_spec.xas.e0.find_e0` (bootstrap for max-derivative). None when rejected.
     """
 
     shift_eV: float | None
@@ -82,6 +85,7 @@ class EnergyCalibration:
     max_offset_eV: float
     warnings: tuple[str, ...]
     provenance: Provenance
+    shift_err_eV: float | None = None
 
     @property
     def valid(self) -> bool:
@@ -105,7 +109,8 @@ class EnergyCalibration:
         """JSON-safe summary (None stays None)."""
         return {
             "element": self.element, "edge": self.edge, "method": self.method,
-            "shift_eV": self.shift_eV, "foil_e0_eV": self.foil_e0_eV,
+            "shift_eV": self.shift_eV, "shift_err_eV": self.shift_err_eV,
+            "foil_e0_eV": self.foil_e0_eV,
             "tabulated_e0_eV": self.tabulated_e0_eV, "max_offset_eV": self.max_offset_eV,
             "valid": self.valid, "warnings": list(self.warnings),
         }
@@ -128,13 +133,15 @@ def _rises_at(energy: np.ndarray, mu: np.ndarray, e0: float) -> bool:
     return float(np.mean(mu[above])) > float(np.mean(mu[below]))
 
 
-def _foil_e0(energy, mu, method: str) -> float:
+def _foil_e0(energy, mu, method: str) -> tuple[float, float]:
+    """Foil E0 and its noise-based error (eV)."""
     from naheo_spec.xas.e0 import find_e0
 
     with warnings.catch_warnings():
         # a foil's own E0 quirks are summarised by the offset test below
         warnings.simplefilter("ignore")
-        return float(find_e0(energy, mu, method=method).e0_eV)
+        est = find_e0(energy, mu, method=method)
+    return float(est.e0_eV), float(est.e0_err_eV)
 
 
 def calibrate_energy(energy, foil_mu, *, element: str, edge: str = "K",
@@ -203,14 +210,15 @@ def calibrate_energy(energy, foil_mu, *, element: str, edge: str = "K",
               "tabulated_e0_eV": tab, "foil_scan": source_scan}
     prov = Provenance(step="xas.calibrate_energy", parameters=params,
                       source_file=source_file, source_sha256=source_sha256)
-    problem, foil_e0 = _foil_problem(energy, foil_mu, element, edge, e0_method, tab,
-                                     max_offset_eV)
+    problem, foil_e0, foil_err = _foil_problem(energy, foil_mu, element, edge, e0_method, tab,
+                                               max_offset_eV)
 
     def _result(shift, msgs):
         return EnergyCalibration(shift_eV=shift, foil_e0_eV=foil_e0, tabulated_e0_eV=tab,
                                  element=element, edge=edge, method=e0_method,
                                  max_offset_eV=float(max_offset_eV), warnings=tuple(msgs),
-                                 provenance=prov)
+                                 provenance=prov,
+                                 shift_err_eV=None if shift is None else foil_err)
 
     if problem is None:
         return _result(tab - foil_e0, ())
@@ -223,23 +231,23 @@ def calibrate_energy(energy, foil_mu, *, element: str, edge: str = "K",
 
 
 def _foil_problem(energy, mu, element, edge, method, tab, max_offset):
-    """Return (reason the channel is not a usable foil or None, foil E0 or None)."""
+    """Return (reason the channel is not a usable foil or None, foil E0 or None, its error)."""
     if np.ptp(mu) <= 0 or not np.any(np.diff(mu)):
-        return "the channel is constant (no edge)", None
+        return "the channel is constant (no edge)", None, None
     try:
-        e0 = _foil_e0(energy, mu, method)
+        e0, err = _foil_e0(energy, mu, method)
     except NaheoError as exc:
-        return f"no edge found in the channel ({exc})", None
+        return f"no edge found in the channel ({exc})", None, None
     if not np.isfinite(e0):
-        return "no edge found in the channel (E0 is not finite)", None
+        return "no edge found in the channel (E0 is not finite)", None, None
     if abs(e0 - tab) > max_offset:
         return (f"its {method} E0 is {e0:.2f} eV, {e0 - tab:+.2f} eV from the tabulated "
                 f"{element} {edge} edge {tab:.2f} eV (limit ±{max_offset:g} eV): not a "
-                f"{element} foil (e.g. a filter or another sample)"), e0
+                f"{element} foil (e.g. a filter or another sample)"), e0, err
     if not _rises_at(energy, mu, e0):
         return (f"the channel does not rise at its E0 {e0:.2f} eV (inverted or not an "
-                "absorption edge)"), e0
-    return None, e0
+                "absorption edge)"), e0, err
+    return None, e0, err
 
 
 def calibrate_energy_from_foil(foil, *, element: str | None = None, edge: str | None = None,

@@ -108,3 +108,17 @@ def test_synthetic_arctan_foil():
         foil = 0.2 + np.arctan((e - true) / 1.0) / np.pi
         cal = calibrate_energy(e, foil, element="Fe")
         assert cal.shift_eV == pytest.approx(7112.0 - true, abs=0.15)
+
+
+def test_shift_error_reported(xas_data):
+    """The foil E0's noise-based error travels with the shift (None when rejected)."""
+    s = read_spectrum(xas_data / CERIC / "MnO.xdi")
+    cal = calibrate_energy(s.energy, s.reference, element="Mn")
+    assert cal.shift_eV == pytest.approx(1.0, abs=0.3)        # foil 6538.0 -> 6539.0 eV
+    assert 0 < cal.shift_err_eV < 0.5
+    assert cal.to_json_dict()["shift_err_eV"] == cal.shift_err_eV
+    bad = read_spectrum(xas_data / XDL / "MnO_rt_01.xdi")       # "Mn filter", not a foil
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", QualityWarning)
+        rej = calibrate_energy(bad.energy, bad.reference, element="Mn", strict=False)
+    assert rej.shift_eV is None and rej.shift_err_eV is None
