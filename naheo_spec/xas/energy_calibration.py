@@ -113,6 +113,9 @@ class EnergyCalibration:
             "foil_e0_eV": self.foil_e0_eV,
             "tabulated_e0_eV": self.tabulated_e0_eV, "max_offset_eV": self.max_offset_eV,
             "valid": self.valid, "warnings": list(self.warnings),
+            "foil_file": self.provenance.source_file,
+            "foil_sha256": self.provenance.source_sha256,
+            "foil_scan": self.provenance.parameters.get("foil_scan"),
         }
 
     def to_record(self, name: str | None = None):
@@ -243,7 +246,8 @@ def _foil_problem(energy, mu, element, edge, method, tab, max_offset):
     if abs(e0 - tab) > max_offset:
         return (f"its {method} E0 is {e0:.2f} eV, {e0 - tab:+.2f} eV from the tabulated "
                 f"{element} {edge} edge {tab:.2f} eV (limit ±{max_offset:g} eV): not a "
-                f"{element} foil (e.g. a filter or another sample)"), e0, err
+                f"{element} foil (e.g. a filter or another sample; a real foil on an "
+                "uncalibrated beamline needs a larger max_offset_eV / --max-foil-offset)"), e0, err
     if not _rises_at(energy, mu, e0):
         return (f"the channel does not rise at its E0 {e0:.2f} eV (inverted or not an "
                 "absorption edge)"), e0, err

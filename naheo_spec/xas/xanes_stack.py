@@ -485,7 +485,8 @@ def _reference_rows(ctx, rows, refs, shift, foil_e0) -> None:
     _reject(ctx, fast[far], lambda i: (
         f"its {ctx.foil_e0_method} E0 is {foil_e0[i]:.2f} eV, {foil_e0[i] - ctx.tab:+.2f} eV "
         f"from the tabulated {ctx.element} {ctx.edge} edge {ctx.tab:.2f} eV (limit "
-        f"±{ctx.max_offset:g} eV): not a {ctx.element} foil (e.g. a filter or another sample)"),
+        f"±{ctx.max_offset:g} eV): not a {ctx.element} foil (e.g. a filter or another sample; a "
+        "real foil on an uncalibrated beamline needs a larger max_offset_eV / --max-foil-offset)"),
         "offset")
     near, e0n = fast[~far], e0v[~far]
     rises = _rises(energy, refs, near, e0n)
