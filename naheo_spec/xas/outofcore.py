@@ -336,9 +336,34 @@ class _Run:
             mu = mu[:, self.keep]
             ref = None if ref is None else ref[:, self.keep]
         element, edge = self.lay.metadata["element_edge"]
+        if element is None:
+            element, edge = self._guess_element(mu)
         meta = tuple({"scan": f"{self.lay.group}[{start + i}]"} for i in range(mu.shape[0]))
         return SpectrumStack(axis=self.axis, signals=mu, references=ref, element=element,
                              edge=edge, scan_metadata=meta, source=self.source)
+
+    def _guess_element(self, mu):
+        """Element/edge from the first usable scan when the file does not say (as the
+        per-file readers do), reported as a warning; cached for the following blocks."""
+        import warnings
+
+        import numpy as np
+
+        from naheo_spec.errors import DefaultAdjustedWarning
+        from naheo_spec.io.edges import guess_edge
+
+        rows = [r for r in mu if np.all(np.isfinite(r)) and np.ptp(r) > 0]
+        if not rows:
+            return None, None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            el, ed, e0, _ = guess_edge(self.axis, rows[0])
+        if el is not None:
+            warnings.warn(f"{self.source.path}: element/edge not in the file; guessed {el} {ed} "
+                          f"from the edge position (E0 ~ {e0:.1f} eV)", DefaultAdjustedWarning,
+                          stacklevel=2)
+            self.lay.metadata["element_edge"] = (el, ed)
+        return el, ed
 
     def execute(self, scratch):
         from naheo_spec.xas import xanes_stack as xs
