@@ -15,8 +15,9 @@ Defaults and their sources
 * background: :func:`naheo_spec.xas.autobk.autobk`, rbkg 1 A, kweight from the preset
   (larch 1, athena 2) unless ``bkg_kweight`` is given.
 * transform: k 3 to ``min(kmax_data - 1, 12)`` A^-1, kweight 2, hanning, dk 1 A^-1
-  (the settings of the reference peak table in the project XAS notes; Athena's own
-  FT default kmax is ``kmax_data - 2``).
+  (the transform settings of the reference peak table in the project XAS notes, which
+  also used a background kweight of 2: pass ``bkg_kweight=2`` or ``preset="athena"`` to
+  reproduce that table; Athena's own FT default kmax is ``kmax_data - 2``).
 
 References
 ----------

@@ -38,6 +38,7 @@ QUALITY_LIMITS = {
     "sigma2_min_A2": 0.0,       # below: unphysical
     "sigma2_max_A2": 0.03,      # above: shell essentially not seen
     "bound_fraction": 0.01,     # within this fraction of the allowed range: "at a bound"
+    "n_ratio": (0.5, 1.5),      # fitted N / structural N outside: amplitude absorbs something else
 }
 
 _WINDOWS = ("hanning", "kaiser", "parzen", "welch", "gaussian", "sine", "bes")
@@ -369,6 +370,12 @@ def _quality(out, specs, params, msgs, *, undetermined):
         if abs(dr) > lim["abs_delr_A"]:
             msgs.append(f"{s.label}: |Delta R| = {abs(dr):.3f} A > {lim['abs_delr_A']} A from the FEFF "
                         f"reff {s.reff_A:.3f} A: check the structure model")
+        n = params[f"n_{i}"]
+        lo, hi = lim["n_ratio"]
+        if n.vary and s.degeneracy > 0 and not lo <= n.value / s.degeneracy <= hi:
+            msgs.append(f"{s.label}: N = {n.value:.2f} is {n.value / s.degeneracy:.2f}x the structural "
+                        f"{s.degeneracy:g} (outside {lo}-{hi}x): N, sigma2 and S0^2 are trading off or "
+                        "the background/k range is off; treat R with care")
         if s2 < lim["sigma2_min_A2"] or s2 > lim["sigma2_max_A2"]:
             msgs.append(f"{s.label}: sigma2 = {s2:.4f} A^2 outside [{lim['sigma2_min_A2']}, "
                         f"{lim['sigma2_max_A2']}] A^2")

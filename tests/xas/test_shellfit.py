@@ -254,3 +254,13 @@ def test_fit_works_with_stdout_redirected_to_stringio(xas_data, feo_paths):
     with contextlib.redirect_stdout(io.StringIO()):
         res = fit_shells(k, chi, feo_paths, **DOC4_FIT)
     assert res.paths[0].r_A == pytest.approx(published_doc4(xas_data)[0][0], abs=0.005)
+
+
+def test_implausible_coordination_number_is_flagged(xas_data, feo_paths):
+    """larch-preset background (kweight 1) on feo_xafs leaves N(Fe-O) far above 6: say so."""
+    k, chi = chi_of(xas_data / LARCH / "feo_xafs.dat", kweight=1)
+    res = fit_shells(k, chi, feo_paths, kmin=3, kmax=12, kweight=2, window="hanning", dk=1)
+    assert res.paths[0].n > 9.0                      # 6 in wuestite
+    assert any("Fe-O: N =" in w and "structural" in w for w in res.warnings), res.warnings
+    good = fit_shells(*chi_of(xas_data / LARCH / "feo_xafs.dat", **DOC4_BKG), feo_paths, **DOC4_FIT)
+    assert not any("structural" in w for w in good.warnings)
