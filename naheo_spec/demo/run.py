@@ -87,9 +87,9 @@ def _xanes(element, files, toml, out, figs, overwrite, report):
     report.failures += [f"{r.name}: {r.error}" for r in results if not isinstance(r, XanesResult)]
     report.files += _store(good + [cal], [Path(r.file).stem for r in good] + ["valence_calibration"],
                            out / f"xanes_{element}.h5", overwrite)
-    for fig, name in ((plot_stack(good, color_by="state_of_charge"), "xanes_stack"),
-                      (plot_edge_vs_scan(good, x="state_of_charge"), "edge_vs_soc"),
-                      (plot_calibration(cal, samples=good), "valence_calibration")):
+    for fig, name in ((plot_stack(good, color_by="state_of_charge", synthetic=True), "xanes_stack"),
+                      (plot_edge_vs_scan(good, x="state_of_charge", synthetic=True), "edge_vs_soc"),
+                      (plot_calibration(cal, samples=good, synthetic=True), "valence_calibration")):
         report.files.append(str(save_figure(fig, figs / f"{element}_{name}.png", overwrite=overwrite)))
     return {Path(r.file).name: r for r in good}
 
@@ -114,11 +114,11 @@ def _exafs(element, files, out, figs, overwrite, report):
     good = list(results.values())
     report.files += _store(good, [Path(r.file).stem for r in good], out / f"exafs_{element}.h5", overwrite)
     if good:
-        report.files.append(str(save_figure(plot_chir(good[0]), figs / f"{element}_chir_fit_scan00.png",
-                                            overwrite=overwrite)))
-        report.files.append(str(save_figure(plot_distances_vs_scan([r.shell_fit for r in good]),
-                                            figs / f"{element}_distances_vs_scan.png",
-                                            overwrite=overwrite)))
+        figures = {f"{element}_chir_fit_scan00.png": plot_chir(good[0], synthetic=True),
+                   f"{element}_distances_vs_scan.png":
+                       plot_distances_vs_scan([r.shell_fit for r in good], synthetic=True)}
+        for fname, fig in figures.items():
+            report.files.append(str(save_figure(fig, figs / fname, overwrite=overwrite)))
     return results
 
 
