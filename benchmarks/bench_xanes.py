@@ -94,7 +94,7 @@ def run_larch(energy, stack, n):
 
 
 def run_ours(energy, stack, cold=False):
-    from naheo_spec.xas._smooth import clear_operator_cache
+    from naheo_spec.numerics.smooth import clear_operator_cache
     from naheo_spec.xas.e0 import find_e0_stack
     from naheo_spec.xas.normalize import normalize_stack
 

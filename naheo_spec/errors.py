@@ -15,7 +15,20 @@ class NaheoError(Exception):
 
 
 class InputError(NaheoError, ValueError):
-    """A function argument is invalid (wrong shape, out of range, unknown option)."""
+    """A function argument is invalid (wrong shape, out of range, unknown option).
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, naming the argument, the value given and what was expected.
+    parameter : str, optional
+        The keyword argument at fault (``"mu"``); the CLI names its own flag (``--mu``)
+        instead when it reports the error.
+    """
+
+    def __init__(self, message: str = "", *, parameter: str | None = None):
+        super().__init__(message)
+        self.parameter = parameter
 
 
 class ReadError(NaheoError):
@@ -66,7 +79,22 @@ class StoreError(NaheoError):
 
 
 class NaheoWarning(UserWarning):
-    """Base class of every warning emitted by naheo_spec."""
+    """Base class of every warning emitted by naheo_spec.
+
+    A warning emitted through :mod:`naheo_spec.diagnostics` carries its structured
+    record: ``w.message.record`` (a :class:`~naheo_spec.diagnostics.WarningRecord`) and
+    ``w.message.code`` (its stable code, e.g. ``"xas.foil.rejected"``). Branch on the
+    code, never on the text.
+    """
+
+    def __init__(self, message="", record=None):
+        super().__init__(message)
+        self.record = record
+
+    @property
+    def code(self) -> str | None:
+        """Stable code of the warning, or None for a warning emitted without a record."""
+        return None if self.record is None else self.record.code
 
 
 class RepairWarning(NaheoWarning):

@@ -202,7 +202,7 @@ def test_feff_chi_equals_larch_path_sum_even_with_stdout_redirected():
     import contextlib
     import io
 
-    from naheo_spec._larch import larch_module
+    from naheo_spec.xas.larch_bridge import larch_module
     from naheo_spec.demo.exafs_model import chi_feff
 
     xafs = larch_module("larch.xafs")

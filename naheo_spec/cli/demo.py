@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from naheo_spec.cli._common import echo_err, json_option, overwrite_option, print_json
+from naheo_spec.cli.common import echo_err, json_option, overwrite_option, print_json
 
 
 @click.command()

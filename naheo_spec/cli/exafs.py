@@ -5,15 +5,24 @@ from pathlib import Path
 
 import click
 
-from naheo_spec.cli._common import (echo_err, json_option, overwrite_option, print_json,
-                                    report_failures, run_batch)
+from naheo_spec.cli.common import (
+    debug_flag,
+    echo_err,
+    echo_warnings,
+    json_option,
+    merge_warnings,
+    overwrite_option,
+    print_json,
+    report_failures,
+    run_batch,
+)
 
 WINDOWS = ("hanning", "kaiser", "parzen", "welch", "sine", "gaussian")
 
 
 def _failure_entry(file, error, warnings, scan=None):
     return {"file": file, "element": None, "e0_eV": None, "kmax_data": None, "ft_peaks": [],
-            "shell_fit": None, "warnings": list(warnings), "scan": scan, "error": error}
+            "shell_fit": None, "warnings": merge_warnings(warnings), "scan": scan, "error": error}
 
 
 @click.command()
@@ -57,11 +66,19 @@ def exafs(ctx, scans, rbkg, bkg_kweight, preset, kweight, kmin, kmax, dk, window
     FT peak positions are apparent (not phase-corrected): 0.3–0.5 Å below the bond lengths.
     Only --fit gives distances. Multi-scan files (Athena projects) give one entry per scan.
     """
+    from naheo_spec.cli.outputs import OutputPlan
     from naheo_spec.io import read_spectra
     from naheo_spec.xas.exafs import analyze_exafs
 
-    debug = ctx.obj.get("debug", False) if ctx.obj else False
-    read = run_batch(scans, lambda f: read_spectra(f, mu=mu_expr), desc="reading", debug=debug)
+    debug = debug_flag(ctx)
+    plan = OutputPlan(overwrite=overwrite)
+    store = plan.store("-o", output) if output else None
+    distances = plan.file("-o", Path(output).with_name(Path(output).stem + "_distances.csv")) \
+        if output and fit_spec else None
+    figures = plan.folder("--plot", plot_dir) if plot_dir else None
+    plan.check()
+    read = run_batch(scans, lambda f: read_spectra(f, technique="xas", mu=mu_expr),
+                     desc="reading", debug=debug)
     items = [(o, s) for o in read if o.ok for s in o.value]
     paths_cache: dict[str, tuple] = {}
 
@@ -92,26 +109,29 @@ def exafs(ctx, scans, rbkg, bkg_kweight, preset, kweight, kmin, kmax, dk, window
                 results.append(out.value)
                 d = out.value.to_json_dict()
                 d["scan"] = spec.source.scan
-                d["warnings"] = list(dict.fromkeys(list(spec.warnings) + d["warnings"] + out.warnings))
+                d["warnings"] = merge_warnings(spec.warnings, out.value.warnings, out.warnings)
                 entries.append(d)
             else:
                 failures.append(out)
                 entries.append(_failure_entry(str(spec.source.path), out.error, out.warnings,
                                               scan=spec.source.scan))
-    if output and results:
-        from naheo_spec.cli._output import write_results
-
-        from naheo_spec.store.atomic import check_writable
+    written = []
+    if results and (store or figures):
+        from naheo_spec.cli.outputs import write_results
 
         fitted = [r for r in results if r.shell_fit is not None]
-        if fitted:  # refuse before writing anything
-            check_writable(Path(output).with_name(Path(output).stem + "_distances.csv"),
-                           overwrite=overwrite)
-        write_results(results, output, overwrite=overwrite)
-        if fitted:
-            _write_distances(fitted, Path(output), overwrite=overwrite)
-    if plot_dir and results:
-        _plots(results, Path(plot_dir), overwrite=overwrite)
+        with plan.writing() as tx:
+            if store:
+                written += write_results(tx, results, *store,
+                                         names=[r.default_name() for r in results])
+                if fitted:
+                    _write_distances(fitted, tx.path(distances))
+                    written.append(distances)
+            if figures:
+                _plots(results, tx.folder(figures))
+                written.append(figures)
+    for w in written:
+        echo_err(f"wrote {w}")
     if as_json:
         print_json(entries)
     else:
@@ -120,11 +140,10 @@ def exafs(ctx, scans, rbkg, bkg_kweight, preset, kweight, kmin, kmax, dk, window
     return report_failures(failures, total=len(failed_reads) + len(items), unit="file/scan")
 
 
-def _write_distances(results, output: Path, *, overwrite: bool) -> Path:
+def _write_distances(results, target: Path) -> Path:
     """Distances vs scan (one row per fitted scan) as CSV next to the store: OUT_distances.csv."""
     import csv
 
-    from naheo_spec.store.atomic import atomic_path
     from naheo_spec.xas.shellfit import distances_table
 
     rows = distances_table([r.shell_fit for r in results],
@@ -133,13 +152,10 @@ def _write_distances(results, output: Path, *, overwrite: bool) -> Path:
         row["file"] = r.file
         row["state_of_charge"] = r.metadata.get("state_of_charge")
     keys = list(dict.fromkeys(k for row in rows for k in row))
-    target = output.with_name(output.stem + "_distances.csv")
-    with atomic_path(target, overwrite=overwrite) as tmp:
-        with open(tmp, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=keys)
-            writer.writeheader()
-            writer.writerows(rows)
-    echo_err(f"wrote {target}")
+    with open(target, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
     return target
 
 
@@ -159,23 +175,25 @@ def _print_table(entries):
                 click.echo(f"    {p['label']:8s} R = {p['r_A']:.3f} ± {err} Å  N = {p['n']:.2f}  "
                            f"σ² = {p['sigma2_A2']:.4f} Å²")
             click.echo(f"    ΔE0 = {fit['e0_shift_eV']:.2f} eV, R-factor = {fit['r_factor']:.4f}")
-        for w in d["warnings"]:
-            echo_err(f"  warning: {w}")
+        echo_warnings(d["warnings"])
 
 
-def _plots(results, folder: Path, *, overwrite: bool):
-    from naheo_spec.cli._output import unique_names
+def _plots(results, folder: Path):
+    from naheo_spec.cli.outputs import unique_names
     from naheo_spec.plot import save_figure
-    from naheo_spec.plot.exafs import plot_chik, plot_chir, plot_distances_vs_scan, plot_shell_fit
+    from naheo_spec.plot.exafs import (
+        plot_chik,
+        plot_chir,
+        plot_distances_vs_scan,
+        plot_shell_fit,
+    )
 
-    folder.mkdir(parents=True, exist_ok=True)
     names = unique_names([r.default_name() for r in results])
     for r, n in zip(results, names):
-        save_figure(plot_chik(r), folder / f"{n}_chik.png", overwrite=overwrite)
-        save_figure(plot_chir(r), folder / f"{n}_chir.png", overwrite=overwrite)
+        save_figure(plot_chik(r), folder / f"{n}_chik.png")
+        save_figure(plot_chir(r), folder / f"{n}_chir.png")
         if r.shell_fit is not None:
-            save_figure(plot_shell_fit(r), folder / f"{n}_fit.png", overwrite=overwrite)
+            save_figure(plot_shell_fit(r), folder / f"{n}_fit.png")
     fitted = [r for r in results if r.shell_fit is not None]
     if len(fitted) > 1:
-        save_figure(plot_distances_vs_scan(fitted), folder / "distances_vs_scan.png", overwrite=overwrite)
-    echo_err(f"figures in {folder}")
+        save_figure(plot_distances_vs_scan(fitted), folder / "distances_vs_scan.png")

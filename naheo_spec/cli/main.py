@@ -14,7 +14,8 @@ from naheo_spec import __version__
 
 #: subcommand name -> ("module:attribute", one-line help shown by --help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "info": ("naheo_spec.cli.info:info", "Show what was read from each file (format, edge, columns, range)."),
+    "info": ("naheo_spec.cli.info:info", "Show what was read from each file, block by block."),
+    "formats": ("naheo_spec.cli.formats:formats", "List the registered file formats."),
     "convert": ("naheo_spec.cli.convert:convert", "Convert spectra to the HDF5 store, XDI or CSV."),
     "xanes": ("naheo_spec.cli.xanes:xanes", "XANES: normalize, E0, foil calibration, oxidation state."),
     "exafs": ("naheo_spec.cli.exafs:exafs", "EXAFS: background, chi(k), Fourier transform, shell fits."),
@@ -55,6 +56,16 @@ def cli(ctx, debug):
     ctx.obj["debug"] = debug
 
 
+def cli_message(exc: Exception) -> str:
+    """The error message in the CLI's words: an API keyword ``name=`` named by the error
+    (``InputError.parameter``) becomes its flag ``--name``."""
+    text = str(exc)
+    param = getattr(exc, "parameter", None)
+    if param:
+        text = text.replace(f"{param}=", f"--{param.replace('_', '-')} ")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: sys.argv[1:]) and return the exit code.
 
@@ -78,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     except NaheoError as exc:
         if debug:
             raise
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {cli_message(exc)}", err=True)
         return 1
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

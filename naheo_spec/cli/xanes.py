@@ -5,8 +5,17 @@ from pathlib import Path
 
 import click
 
-from naheo_spec.cli._common import (echo_err, json_option, overwrite_option, print_json,
-                                    report_failures, run_batch)
+from naheo_spec.cli.common import (
+    debug_flag,
+    echo_err,
+    echo_warnings,
+    json_option,
+    merge_warnings,
+    overwrite_option,
+    print_json,
+    report_failures,
+    run_batch,
+)
 
 # Kept literal so that `naheo-spec xanes --help` does not import numpy/scipy;
 # tests check it equals naheo_spec.xas.e0.E0_METHODS.
@@ -35,22 +44,19 @@ def _range(text, name, side):
 
 def _read_foil(path, scan):
     """Read the separate foil scan, keeping its read warnings for every entry."""
-    import warnings
-
     if not path:
         return None, []
+    from naheo_spec.diagnostics import capture
     from naheo_spec.io import read_spectrum
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with capture() as caught:
         foil = read_spectrum(path, scan=scan)
-    msgs = [str(w.message) for w in caught]
-    return foil, [m if str(path) in m else f"foil {path}: {m}" for m in msgs]
+    return foil, [m if str(path) in m.message else m.prefixed(f"foil {path}") for m in caught]
 
 
 def _failure_entry(file, scan, error, warnings):
     d = {k: None for k in JSON_KEYS}
-    d.update(file=file, scan=scan, warnings=list(warnings), error=error)
+    d.update(file=file, scan=scan, warnings=merge_warnings(warnings), error=error)
     return d
 
 
@@ -97,14 +103,19 @@ def xanes(ctx, scans, standards, data_root, foil_path, foil_scan, e0_method, pre
 
     Bad scans are reported and skipped; the others are still processed (exit code 1).
     """
+    from naheo_spec.cli.outputs import OutputPlan
     from naheo_spec.io import read_spectra
     from naheo_spec.xas.xanes import analyze_xanes
 
-    debug = ctx.obj.get("debug", False) if ctx.obj else False
+    debug = debug_flag(ctx)
     if chunk is not None and not stack_mode:
         raise click.UsageError("--chunk only applies with --stack")
     if stack_mode and (mu_expr or plot_dir):
         raise click.UsageError("--mu and --plot are not available with --stack")
+    plan = OutputPlan(overwrite=overwrite)
+    store = plan.store("-o", output) if output else None
+    figures = plan.folder("--plot", plot_dir) if plot_dir else None
+    plan.check()
     calibration = None
     if standards:
         from naheo_spec.xas.valence import build_calibration
@@ -120,9 +131,10 @@ def xanes(ctx, scans, standards, data_root, foil_path, foil_scan, e0_method, pre
     if foil is not None:
         opts["foil"] = foil
     if stack_mode:
-        return _stacks(scans, opts, chunk or 20000, calibration, output=output, overwrite=overwrite,
+        return _stacks(scans, opts, chunk or 20000, calibration, plan=plan, store=store,
                        as_json=as_json, debug=debug)
-    read = run_batch(scans, lambda f: read_spectra(f, mu=mu_expr), desc="reading", debug=debug)
+    read = run_batch(scans, lambda f: read_spectra(f, technique="xas", mu=mu_expr),
+                     desc="reading", debug=debug)
     items = [s for o in read if o.ok for s in o.value]
     outcomes = run_batch(items, lambda s: analyze_xanes(s, **opts), label=lambda s: s.name,
                          desc="xanes", debug=debug)
@@ -137,20 +149,26 @@ def xanes(ctx, scans, standards, data_root, foil_path, foil_scan, e0_method, pre
             if out.ok:
                 results.append(out.value)
                 d = out.value.to_json_dict()
-                d["warnings"] = list(dict.fromkeys(foil_warnings + d["warnings"] + out.warnings))
+                d["warnings"] = merge_warnings(foil_warnings, out.value.warnings, out.warnings)
                 entries.append(d)
             else:
                 entries.append(_failure_entry(spec.source.path, spec.source.scan, out.error, out.warnings))
-    if output and results:
-        from naheo_spec.cli._output import write_results
+    written = []
+    if results and (store or figures):
+        from naheo_spec.cli.outputs import write_results
 
-        to_store, names = list(results), [r.name for r in results]
-        if calibration is not None:
-            to_store.append(calibration)
-            names.append("valence_calibration")
-        write_results(to_store, output, overwrite=overwrite, names=names)
-    if plot_dir and results:
-        _plots(results, calibration, Path(plot_dir), overwrite=overwrite)
+        with plan.writing() as tx:
+            if store:
+                to_store, names = list(results), [r.name for r in results]
+                if calibration is not None:
+                    to_store.append(calibration)
+                    names.append("valence_calibration")
+                written += write_results(tx, to_store, *store, names=names)
+            if figures:
+                _plots(results, calibration, tx.folder(figures))
+                written.append(figures)
+    for w in written:
+        echo_err(f"wrote {w}")
     if as_json:
         print_json(entries)
     else:
@@ -160,7 +178,7 @@ def xanes(ctx, scans, standards, data_root, foil_path, foil_scan, e0_method, pre
                            total=len(failed_reads) + len(items), unit="file/scan")
 
 
-def _stacks(files, opts, chunk, calibration, *, output, overwrite, as_json, debug):
+def _stacks(files, opts, chunk, calibration, *, plan, store, as_json, debug):
     """--stack: xanes_hdf5_stack on each file; one JSON entry per scan, in file order."""
     from naheo_spec.xas.outofcore import xanes_hdf5_stack
 
@@ -182,17 +200,18 @@ def _stacks(files, opts, chunk, calibration, *, output, overwrite, as_json, debu
             echo_err(f"error: {o.file}: {len(bad)} of {len(res)} scans failed "
                      f"(first: {bad[0]})")
         if not as_json:
-            for w in res.warnings:
-                echo_err(f"  warning ({Path(o.file).name}): {w}")
-    if output and results:
-        from naheo_spec.cli._output import write_results
+            echo_warnings([w.prefixed(Path(o.file).name) for w in res.warnings])
+    if store and results:
+        from naheo_spec.cli.outputs import write_results
 
         to_store = list(results)
         names = [Path(r.files[0] or "stack").stem + "_xanes_stack" for r in results]
         if calibration is not None:
             to_store.append(calibration)
             names.append("valence_calibration")
-        write_results(to_store, output, overwrite=overwrite, names=names)
+        with plan.writing() as tx:
+            written = write_results(tx, to_store, *store, names=names)
+        echo_err(f"wrote {written[0]} and {written[1]}")
     if as_json:
         print_json(entries)
     else:
@@ -232,22 +251,24 @@ def _print_table(entries, show_warnings=True):
                    f"{_fmt(d['e0_err_eV'], 2):>5s} {_fmt(d['edge_step'], 3):>7s} "
                    f"{_fmt(d['foil_shift_eV'], 2):>10s} {_fmt(d['oxidation_state'], 2):>7s} "
                    f"{_fmt(d['oxidation_state_err'], 2):>5s}")
-        for w in d["warnings"] if show_warnings else ():
-            echo_err(f"  warning ({name}): {w}")
+        if show_warnings:
+            echo_warnings(d["warnings"])
 
 
-def _plots(results, calibration, folder: Path, *, overwrite: bool, max_single: int = 24):
-    from naheo_spec.cli._output import unique_names
+def _plots(results, calibration, folder: Path, *, max_single: int = 24):
+    from naheo_spec.cli.outputs import unique_names
     from naheo_spec.plot import save_figure
-    from naheo_spec.plot.xanes import plot_calibration, plot_edge_vs_scan, plot_normalization, plot_stack
+    from naheo_spec.plot.xanes import (
+        plot_calibration,
+        plot_edge_vs_scan,
+        plot_normalization,
+        plot_stack,
+    )
 
-    folder.mkdir(parents=True, exist_ok=True)
     if len(results) <= max_single:  # one figure per scan is useless for a 1000-scan series
         for r, n in zip(results, unique_names([r.name for r in results])):
-            save_figure(plot_normalization(r), folder / f"{n}_norm.png", overwrite=overwrite)
-    save_figure(plot_stack(results), folder / "stack.png", overwrite=overwrite)
-    save_figure(plot_edge_vs_scan(results), folder / "e0_vs_scan.png", overwrite=overwrite)
+            save_figure(plot_normalization(r), folder / f"{n}_norm.png")
+    save_figure(plot_stack(results), folder / "stack.png")
+    save_figure(plot_edge_vs_scan(results), folder / "e0_vs_scan.png")
     if calibration is not None and getattr(calibration, "has_line", False):
-        save_figure(plot_calibration(calibration, samples=results), folder / "calibration.png",
-                    overwrite=overwrite)
-    echo_err(f"figures in {folder}")
+        save_figure(plot_calibration(calibration, samples=results), folder / "calibration.png")

@@ -378,8 +378,8 @@ def _feff_tables(filename: str, mtime_ns: int):
     """
     from scipy.interpolate import UnivariateSpline
 
-    from naheo_spec._larch import larch_module
     from naheo_spec.errors import ProcessingError
+    from naheo_spec.xas.larch_bridge import larch_module
 
     fdat = larch_module("larch.xafs.feffdat").FeffDatFile(filename=filename)
     k = getattr(fdat, "k", None)

@@ -194,8 +194,8 @@ def run_demo(out_dir: str | Path, *, overwrite: bool = False, seed: int = 0,
     ----------
     M. Newville, J. Synchrotron Rad. 8, 322 (2001), doi:10.1107/S0909049500016964 (feffit).
     """
+    from naheo_spec.atomic import atomic_path, check_writable
     from naheo_spec.demo import write_demo_dataset
-    from naheo_spec.store.atomic import atomic_path, check_writable
 
     say = progress or (lambda msg: None)
     out = Path(out_dir)

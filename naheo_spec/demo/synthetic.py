@@ -59,11 +59,19 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from naheo_spec.demo.exafs_model import (DEFAULT_FEFF_E0_SHIFT_EV, DEFAULT_S02, DEMO_O3_SPEC,
-                                         KTOE, ChiModel, Shell, as_shells,
-                                         chi_single_scattering, make_chi_model)
+from naheo_spec.demo.exafs_model import (
+    DEFAULT_FEFF_E0_SHIFT_EV,
+    DEFAULT_S02,
+    DEMO_O3_SPEC,
+    KTOE,
+    ChiModel,
+    Shell,
+    as_shells,
+    chi_single_scattering,
+    make_chi_model,
+)
 from naheo_spec.errors import InputError
-from naheo_spec.spectrum import SourceInfo, Spectrum
+from naheo_spec.model import SourceInfo, Spectrum
 
 #: Label written into every synthetic spectrum, file and README.
 DEMO_LABEL = "SYNTHETIC DEMO DATA - not a measurement"
@@ -166,14 +174,14 @@ def _edge_model(element: str) -> EdgeModel:
 
 
 def tabulated_edge(element: str) -> float:
-    """Tabulated K-edge energy (eV) via :func:`naheo_spec.io.edges.tabulated_edge_energy`.
+    """Tabulated K-edge energy (eV) via :func:`naheo_spec.xas.edges.tabulated_edge_energy`.
 
     Falls back to the built-in table (Mn 6539.0, Fe 7112.0, Ni 8333.0 eV; the same
     xraydb values) when that module or xraydb cannot be imported.
     """
     el = _edge_model(element).element
     try:
-        from naheo_spec.io.edges import tabulated_edge_energy
+        from naheo_spec.xas.edges import tabulated_edge_energy
     except ImportError:
         return _TABULATED_K_EV[el]
     try:
@@ -1033,9 +1041,9 @@ def write_demo_dataset(out_dir, *, overwrite: bool = False, seed: int = 0, n_sca
     import io
     from pathlib import Path
 
+    from naheo_spec.atomic import atomic_path
     from naheo_spec.errors import StoreError
     from naheo_spec.io.writers import write_xdi
-    from naheo_spec.store.atomic import atomic_path
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from naheo_spec.atomic import atomic_path
+from naheo_spec.model import Spectrum
 from naheo_spec.provenance import package_version, utc_now
-from naheo_spec.spectrum import Spectrum
-from naheo_spec.store.atomic import atomic_path
 
 _NUMBER_FORMAT = "%.12g"
 _XDI_KEY = re.compile(r"^[A-Za-z_]\w*\.[\w.\-]+$")
@@ -110,7 +110,7 @@ def write_xdi(spectrum: Spectrum, path: str | Path, *, overwrite: bool = False) 
     header += [f"{k}: {v}" for k, v in _metadata_lines(spectrum)]
     header += [f"{k}: {v}" for k, v in _provenance_lines(spectrum)]
     header.append("///")
-    header += [_clean(w) for w in spectrum.warnings] or ["written by naheo_spec"]
+    header += [_clean(f"[{w.code}] {w.message}") for w in spectrum.warnings] or ["written by naheo_spec"]
     header.append("-" * 24)
     header.append("  ".join(names))
     with atomic_path(path, overwrite=overwrite) as tmp:

@@ -28,7 +28,7 @@ def save_figure(fig, path: str | Path, *, overwrite: bool = False, dpi: int = 15
     naheo_spec.errors.StoreError
         If ``path`` exists and ``overwrite`` is False.
     """
-    from naheo_spec.store.atomic import atomic_path
+    from naheo_spec.atomic import atomic_path
 
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower() or "png"

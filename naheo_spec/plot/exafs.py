@@ -25,7 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from naheo_spec.errors import InputError
-from naheo_spec.plot import _style as st
+from naheo_spec.plot import style as st
 
 #: Default upper R of χ(R) plots, Å.
 RMAX_PLOT_A = 6.0

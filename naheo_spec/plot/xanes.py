@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from naheo_spec.errors import CalibrationError, InputError, QualityWarning
-from naheo_spec.plot import _style as st
+from naheo_spec.plot import style as st
 
 #: Default window of the zoomed normalized panel and the stack, eV relative to E0.
 XANES_WINDOW_EV = (-40.0, 90.0)

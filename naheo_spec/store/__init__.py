@@ -3,9 +3,12 @@ CSV/JSON summary tables, and the Spectrum <-> Record conversion.
 
 h5py is imported only inside the functions that touch HDF5 files.
 """
-from naheo_spec.store.atomic import atomic_path, check_writable
+from naheo_spec.atomic import atomic_path, check_writable
 from naheo_spec.store.convert import (
-    dumps_lossless, loads_lossless, record_to_spectrum, spectrum_to_record,
+    dumps_lossless,
+    loads_lossless,
+    record_to_spectrum,
+    spectrum_to_record,
 )
 from naheo_spec.store.nexus import read_records, write_records
 from naheo_spec.store.table import summary_rows, write_summary_table

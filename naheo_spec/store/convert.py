@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from naheo_spec.errors import StoreError
+from naheo_spec.model import SourceInfo, Spectrum
 from naheo_spec.provenance import Provenance
 from naheo_spec.records import DataArray, Record
-from naheo_spec.spectrum import SourceInfo, Spectrum
 
 #: Record.kind of a stored spectrum.
 SPECTRUM_KIND = "spectrum"
@@ -174,11 +174,11 @@ def _data_key(label: str, taken: set[str], default: str) -> str:
 
 
 def spectrum_to_record(spectrum: Spectrum, name: str | None = None) -> Record:
-    """Pack a :class:`~naheo_spec.spectrum.Spectrum` into a :class:`~naheo_spec.records.Record`.
+    """Pack a :class:`~naheo_spec.model.Spectrum` into a :class:`~naheo_spec.records.Record`.
 
-    Everything needed to rebuild the spectrum exactly is stored: the arrays in
-    ``data`` (axis, signal and, when present, ``reference``), and the units,
-    labels, element, edge, metadata, source information and read warnings in
+    Everything needed to rebuild the spectrum exactly is stored: the arrays in ``data``
+    (axis, signal, sigma and every channel), and the axis kind, units, labels, element, edge,
+    acquisition settings, header, metadata, source information and read warnings in
     ``provenance.parameters`` (written losslessly by the store).
 
     Parameters
@@ -187,13 +187,13 @@ def spectrum_to_record(spectrum: Spectrum, name: str | None = None) -> Record:
         The spectrum to store.
     name : str, optional
         Entry name. Default is None: derived from ``spectrum.name`` (file name and scan) with
-        characters other than letters, digits, ``_`` and ``.`` replaced by ``_``.
+        characters other than letters, digits and ``_`` replaced by ``_``.
 
     Returns
     -------
     Record
-        ``kind="spectrum"``; ``summary`` holds element, edge, npts, axis_min, axis_max (in
-        ``axis_unit``), axis_unit, signal_label, has_reference, format and scan.
+        ``kind="spectrum"``; ``summary`` holds element, edge, npts, axis_kind, axis_min,
+        axis_max (in ``axis_unit``), axis_unit, signal_label, channels, format and scan.
 
     Raises
     ------
@@ -211,34 +211,47 @@ def spectrum_to_record(spectrum: Spectrum, name: str | None = None) -> Record:
     axis_key = "energy" if spectrum.axis_unit in ("eV", "keV") else "axis"
     sig_key = _data_key(spectrum.signal_label, {axis_key}, "signal")
     data = {
-        axis_key: DataArray(spectrum.axis, spectrum.axis_unit, axis_key.replace("_", " ")),
-        sig_key: DataArray(spectrum.signal, "", spectrum.signal_label),
+        axis_key: DataArray(spectrum.axis, spectrum.axis_unit,
+                            spectrum.axis_kind.value.replace("_", " ")),
+        sig_key: DataArray(spectrum.signal, spectrum.signal_unit, spectrum.signal_label),
     }
-    ref_key = None
-    if spectrum.reference is not None:
-        ref_key = _data_key("reference", {axis_key, sig_key}, "reference")
-        data[ref_key] = DataArray(spectrum.reference, "", "reference")
+    keys = {"axis": axis_key, "signal": sig_key, "sigma": None, "channels": {}}
+    if spectrum.sigma is not None:
+        keys["sigma"] = _data_key(f"{sig_key}_errors", set(data), "sigma")
+        data[keys["sigma"]] = DataArray(spectrum.sigma, spectrum.signal_unit,
+                                        f"standard deviation ({spectrum.sigma_source})")
+    for ch, values in spectrum.channels.items():
+        k = _data_key(ch, set(data), "channel")
+        keys["channels"][ch] = k
+        data[k] = DataArray(values, "", ch)
     src = spectrum.source
+    acq = spectrum.acquisition
     params = {
+        "axis_kind": spectrum.axis_kind.value,
         "axis_unit": spectrum.axis_unit,
         "signal_label": spectrum.signal_label,
+        "signal_unit": spectrum.signal_unit,
+        "sigma_source": spectrum.sigma_source,
         "element": spectrum.element,
         "edge": spectrum.edge,
-        "keys": {"axis": axis_key, "signal": sig_key, "reference": ref_key},
+        "acquisition": None if acq is None else {"type": type(acq).__name__, **acq.to_dict()},
+        "keys": keys,
         "source": {"path": src.path, "sha256": src.sha256, "format": src.format,
-                   "scan": src.scan, "columns": dict(src.columns)},
+                   "scan": src.scan, "columns": dict(src.columns), "aliases": list(src.aliases)},
         "metadata": dict(spectrum.metadata),
-        "warnings": tuple(spectrum.warnings),
+        "header": spectrum.header,
+        "warnings": [[w.code, w.message] for w in spectrum.warnings],
     }
     summary = {
         "element": spectrum.element,
         "edge": spectrum.edge,
         "npts": spectrum.npts,
+        "axis_kind": spectrum.axis_kind.value,
         "axis_min": float(spectrum.axis[0]) if spectrum.npts else None,
         "axis_max": float(spectrum.axis[-1]) if spectrum.npts else None,
         "axis_unit": spectrum.axis_unit,
         "signal_label": spectrum.signal_label,
-        "has_reference": spectrum.reference is not None,
+        "channels": list(spectrum.channels),
         "format": src.format,
         "scan": src.scan,
     }
@@ -249,8 +262,18 @@ def spectrum_to_record(spectrum: Spectrum, name: str | None = None) -> Record:
                   signal=sig_key, axes=[axis_key])
 
 
+def _acquisition(d):
+    if d is None:
+        return None
+    from naheo_spec.model import acquisition as acq
+
+    d = dict(d)
+    cls = getattr(acq, d.pop("type"))
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
 def record_to_spectrum(record: Record) -> Spectrum:
-    """Rebuild the :class:`~naheo_spec.spectrum.Spectrum` stored by :func:`spectrum_to_record`.
+    """Rebuild the :class:`~naheo_spec.model.Spectrum` stored by :func:`spectrum_to_record`.
 
     Parameters
     ----------
@@ -268,6 +291,8 @@ def record_to_spectrum(record: Record) -> Spectrum:
     StoreError
         ``record`` is not a spectrum record or lacks a field (the message names the record).
     """
+    from naheo_spec.diagnostics import WarningRecord
+
     if record.kind != SPECTRUM_KIND:
         raise StoreError(f"record '{record.name}' has kind '{record.kind}', expected "
                          f"'{SPECTRUM_KIND}'")
@@ -275,15 +300,20 @@ def record_to_spectrum(record: Record) -> Spectrum:
     try:
         keys = p["keys"]
         src = p["source"]
-        axis = record.data[keys["axis"]].values
-        signal = record.data[keys["signal"]].values
-        ref = None if keys["reference"] is None else record.data[keys["reference"]].values
         source = SourceInfo(path=src["path"], sha256=src["sha256"], format=src["format"],
-                            scan=src["scan"], columns=dict(src["columns"]))
-        return Spectrum(axis=axis, signal=signal, axis_unit=p["axis_unit"],
-                        signal_label=p["signal_label"], reference=ref, element=p["element"],
-                        edge=p["edge"], metadata=dict(p["metadata"]), source=source,
-                        warnings=tuple(p["warnings"]))
-    except (KeyError, TypeError) as exc:
+                            scan=src["scan"], columns=dict(src["columns"]),
+                            aliases=tuple(src.get("aliases", ())))
+        sigma = None if keys.get("sigma") is None else record.data[keys["sigma"]].values
+        return Spectrum(record.data[keys["axis"]].values, record.data[keys["signal"]].values,
+                        axis_kind=p.get("axis_kind", "photon_energy"), axis_unit=p["axis_unit"],
+                        signal_label=p["signal_label"], signal_unit=p.get("signal_unit", ""),
+                        sigma=sigma, sigma_source=p.get("sigma_source"),
+                        channels={ch: record.data[k].values
+                                  for ch, k in keys.get("channels", {}).items()},
+                        element=p["element"], edge=p["edge"],
+                        acquisition=_acquisition(p.get("acquisition")),
+                        metadata=dict(p["metadata"]), header=p.get("header"), source=source,
+                        warnings=tuple(WarningRecord(c, m) for c, m in p["warnings"]))
+    except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"record '{record.name}': not a complete spectrum record "
                          f"(missing {exc})") from exc

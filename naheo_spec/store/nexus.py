@@ -18,7 +18,7 @@ Layout of a store file (one ``NXentry`` per record; groups keep insertion order)
 The JSON notes are the source of truth when reading; the scalar datasets are a
 convenience for HDF5 browsers (silx view, nexusformat, HDFView).
 
-Writes are atomic (:func:`naheo_spec.store.atomic.atomic_path`): the file is
+Writes are atomic (:func:`naheo_spec.atomic.atomic_path`): the file is
 built under a temporary name and renamed onto the target only when complete,
 so an interrupted run leaves any previous file untouched.
 """
@@ -29,10 +29,10 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from naheo_spec.atomic import atomic_path
 from naheo_spec.errors import InputError, StoreError
 from naheo_spec.provenance import Provenance, file_sha256, package_version, utc_now
 from naheo_spec.records import DataArray, Record
-from naheo_spec.store.atomic import atomic_path
 from naheo_spec.store.convert import dumps_lossless, loads_lossless
 
 #: Exceptions h5py raises on unreadable, truncated or inconsistent files.

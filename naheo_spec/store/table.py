@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
+from naheo_spec.atomic import atomic_path
 from naheo_spec.errors import InputError
 from naheo_spec.records import Record
-from naheo_spec.store.atomic import atomic_path
 from naheo_spec.store.convert import json_safe
 
 #: Columns every table starts with, in this order.

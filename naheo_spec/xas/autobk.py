@@ -44,7 +44,6 @@ Demeter ``lib/Demeter/configuration/bkg.demeter_conf`` (Athena defaults).
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,11 +51,16 @@ import numpy as np
 from scipy.interpolate import BSpline
 from scipy.linalg import solve_banded
 
-from naheo_spec._validation import check_xy
-from naheo_spec.errors import (DefaultAdjustedWarning, InputError, ProcessingError,
-                               QualityWarning)
+from naheo_spec.diagnostics import WarningCode
+from naheo_spec.errors import (
+    DefaultAdjustedWarning,
+    InputError,
+    ProcessingError,
+    QualityWarning,
+)
 from naheo_spec.provenance import Provenance
 from naheo_spec.records import DataArray, Record
+from naheo_spec.validation import check_xy
 from naheo_spec.xas.fourier import SQRT_PI, _check_kweight, ftwindow, window_name
 
 #: hbar^2 / (2 m_e) in eV A^2, E - E0 = KTOE k^2. CODATA 2022 value, the one larch's KTOE
@@ -290,7 +294,8 @@ def _spline_size(p, kmax, rgrid, messages):
     rbkg = p["rbkg"]
     if rbkg < 2 * rgrid:
         rbkg = 2 * rgrid
-        messages.append(f"rbkg raised from {p['rbkg']} to {rbkg:.4f} A (2 R-grid steps)")
+        messages.append(RBKG_RAISED.record(f"rbkg raised from {p['rbkg']} to {rbkg:.4f} A "
+                                           "(2 R-grid steps)"))
     span = kmax - p["kmin"]
     nspl = 1 + int(2 * rbkg * span / np.pi)
     irbkg = int(1 + (nspl - 1) * np.pi / (2 * rgrid * span))
@@ -298,8 +303,8 @@ def _spline_size(p, kmax, rgrid, messages):
         nspl = p["nknots"]
     clipped = max(5, min(128, nspl))
     if clipped != nspl:
-        messages.append(f"spline size {nspl} clipped to {clipped} (allowed 5..128): "
-                        f"k range {p['kmin']:.2f}..{kmax:.2f} A^-1")
+        messages.append(NKNOTS_CLIPPED.record(f"spline size {nspl} clipped to {clipped} (allowed 5..128): "
+                        f"k range {p['kmin']:.2f}..{kmax:.2f} A^-1"))
     return clipped, irbkg, rbkg
 
 
@@ -405,19 +410,35 @@ def _run_group(op, mu_rows, steps):
     return chi, mu_rows, coefs, niter, converged
 
 
-def _emit(messages, category) -> None:
-    for m in messages:
-        warnings.warn(m, category, stacklevel=3)
+RBKG_RAISED = WarningCode("xas.autobk.rbkg_raised", DefaultAdjustedWarning,
+                          "rbkg was raised to two R-grid steps.")
+NKNOTS_CLIPPED = WarningCode("xas.autobk.nknots_clipped", DefaultAdjustedWarning,
+                             "The number of spline knots was clipped to 5..128.")
+KGRID_CUT = WarningCode("xas.autobk.kgrid_cut", DefaultAdjustedWarning,
+                        "The k grid of a stack was cut to the shortest of its E0 groups.")
+SHORT_K = WarningCode("xas.autobk.short_k", QualityWarning,
+                      "The data end below k = 6 1/angstrom: chi(k) and chi(R) are unreliable.")
+NOT_CONVERGED = WarningCode("xas.autobk.not_converged", QualityWarning,
+                            "The clamp-weight iteration did not converge; chi(k) may differ "
+                            "slightly from larch.")
+
+
+def _emit(records) -> None:
+    for r in records:
+        r.emit(stacklevel=3)
 
 
 def _quality_messages(kmax_data, converged, where=""):
     out = []
     if kmax_data < KMAX_DATA_WARN:
-        out.append(f"{where}data end at k = {kmax_data:.2f} A^-1 (< {KMAX_DATA_WARN:g} A^-1): "
-                   "chi(k) and chi(R) are unreliable (XANES-only or truncated scan)")
+        out.append(SHORT_K.record(
+            f"{where}data end at k = {kmax_data:.2f} A^-1 (< {KMAX_DATA_WARN:g} A^-1): "
+            "chi(k) and chi(R) are unreliable (XANES-only or truncated scan)",
+            kmax_data_invA=float(kmax_data)))
     if not converged:
-        out.append(f"{where}autobk clamp-weight iteration did not converge in {_MAX_ITER} "
-                   "solves; chi(k) may differ slightly from larch")
+        out.append(NOT_CONVERGED.record(
+            f"{where}autobk clamp-weight iteration did not converge in {_MAX_ITER} "
+            "solves; chi(k) may differ slightly from larch"))
     return out
 
 
@@ -515,8 +536,8 @@ def autobk(energy, mu, *, e0, edge_step, rbkg=1.0, kweight=None, kmin=0.0, kmax=
                                                    np.array([float(edge_step)]))
     adjusted = list(op.messages)
     quality = _quality_messages(op.kmax_data, converged)
-    _emit(adjusted, DefaultAdjustedWarning)
-    _emit(quality, QualityWarning)
+    _emit(adjusted)
+    _emit(quality)
     params = {**p, "kmax": op.kmax, "rbkg": op.rbkg, "nknots": op.nspl, "irbkg": op.irbkg,
               "iterations": niter, "e0_eV": float(e0), "edge_step": float(edge_step)}
     return Background(k_invA=op.kout, chi=chi[0], energy_eV=energy, bkg=bkg[0],
@@ -612,10 +633,11 @@ def autobk_stack(energy, mu_stack, *, e0, edge_step, rbkg=1.0, kweight=None, kmi
         adjusted += [m for m in op.messages if m not in adjusted]
         quality += _quality_messages(op.kmax_data, converged, where=f"E0 {value:.2f} eV group: ")
     if any(op.kout.size != kpts for _, op in groups.values()):
-        adjusted.append(f"k grid cut to the shortest of {len(groups)} E0 groups "
-                        f"({kpts} points, k <= {(kpts - 1) * p['kstep']:.2f} A^-1)")
-    _emit(adjusted, DefaultAdjustedWarning)
-    _emit(quality, QualityWarning)
+        adjusted.append(KGRID_CUT.record(
+            f"k grid cut to the shortest of {len(groups)} E0 groups "
+            f"({kpts} points, k <= {(kpts - 1) * p['kstep']:.2f} A^-1)"))
+    _emit(adjusted)
+    _emit(quality)
     params = {**p, "n_groups": len(groups), "max_iterations": int(max(iters))}
     return StackBackground(k_invA=p["kstep"] * np.arange(kpts, dtype=float), chi=chi,
                            energy_eV=energy, bkg=bkg, kmax_data_invA=kmax_data, e0_eV=e0s,

@@ -65,12 +65,19 @@ from typing import Any
 
 import numpy as np
 
-from naheo_spec._validation import check_xy
+from naheo_spec.diagnostics import (
+    WarningCode,
+    WarningRecord,
+    capture,
+    emit,
+    warnings_json,
+)
 from naheo_spec.errors import FitError, InputError, ProcessingError, QualityWarning
+from naheo_spec.numerics.polyfit import index_nearest, index_of
+from naheo_spec.numerics.smooth import lorentzian_smooth, smoothing_operator
 from naheo_spec.provenance import Provenance
 from naheo_spec.records import Record
-from naheo_spec.xas._polyfit import index_nearest, index_of
-from naheo_spec.xas._smooth import lorentzian_smooth, smoothing_operator
+from naheo_spec.validation import check_xy
 
 E0_METHODS = ("max-derivative", "half-height", "zero-second-derivative", "arctan")
 #: Methods whose stack form is vectorized (arctan loops over spectra).
@@ -117,7 +124,7 @@ class E0Estimate:
     def to_record(self, name: str) -> Record:
         """Return a :class:`~naheo_spec.records.Record` (kind ``"xas_e0"``) with no arrays."""
         summary = {"e0_eV": self.e0_eV, "e0_err_eV": self.e0_err_eV, "method": self.method,
-                   "warnings": list(self.warnings)}
+                   "warnings": warnings_json(self.warnings)}
         summary.update({k: v for k, v in self.details.items()
                         if isinstance(v, (int, float, str, bool))})
         return Record(name=name, kind="xas_e0", summary=summary, provenance=self.provenance)
@@ -261,7 +268,7 @@ _OPERATOR_MIN_ROWS = 16
 
 def _smoothed_derivative(en, y, operator, estep, out):
     """Smoothed dmu/dE of rows ``y`` on ``en`` (larch second pass), written into ``out``;
-    ``operator`` is :func:`~naheo_spec.xas._smooth.smoothing_operator` with
+    ``operator`` is :func:`~naheo_spec.numerics.smooth.smoothing_operator` with
     ``derivative=True``, or None (FFT smoothing, for a few rows)."""
     if operator is not None:                           # derivative and smoothing in one product
         np.matmul(y, operator, out=out)
@@ -529,9 +536,19 @@ def _check_method(method: str) -> None:
         raise InputError(f"method must be one of {E0_METHODS}, got {method!r}")
 
 
-def _warn(msgs: list, msg: str) -> None:
-    msgs.append(msg)
-    _warnings.warn(msg, QualityWarning, stacklevel=4)
+BOOTSTRAP_SPREAD = WarningCode(
+    "xas.e0.bootstrap_spread", QualityWarning,
+    "A derivative E0 moves by more than 1 eV under the data's own noise (competing maxima, "
+    "white line); prefer the half-height E0 for edge positions.")
+HALF_HEIGHT_FAR = WarningCode(
+    "xas.e0.half_height_far", QualityWarning,
+    "The half-height energy lies more than 20 eV from the normalization E0.")
+ARCTAN_AT_BOUND = WarningCode("xas.e0.arctan_at_bound", QualityWarning,
+                              "An arctan-fit parameter sits at its bound.")
+
+
+def _warn(msgs: list, code: WarningCode, msg: str) -> None:
+    msgs.append(code.warn(msg, stacklevel=4))
 
 
 def _normalization_for(energy, mu, normalization):
@@ -564,7 +581,7 @@ def _e0_derivative(energy, mu, method, uncertainty, n_boot, seed, msgs) -> tuple
         err = float(np.hypot(std, quantum))
         details.update(bootstrap_std_eV=std, grid_quantum_eV=quantum)
         if std > 1.0:
-            _warn(msgs, f"{method} E0 moves by {std:.2f} eV (1 sigma) under the data's own noise "
+            _warn(msgs, BOOTSTRAP_SPREAD, f"{method} E0 moves by {std:.2f} eV (1 sigma) under the data's own noise "
                         "level: several derivative maxima compete (white line?); prefer "
                         "method='half-height' for edge positions")
     return e0, err, details
@@ -585,7 +602,7 @@ def _e0_half_height(energy, mu, norm_res, level, msgs) -> tuple:
                "pre_range_eV": list(norm_res.pre_range_eV),
                "norm_range_eV": list(norm_res.norm_range_eV), "nnorm": norm_res.nnorm}
     if abs(e0 - norm_res.e0_eV) > 20:
-        _warn(msgs, f"half-height energy {e0:.2f} eV lies {e0 - norm_res.e0_eV:+.1f} eV from the "
+        _warn(msgs, HALF_HEIGHT_FAR, f"half-height energy {e0:.2f} eV lies {e0 - norm_res.e0_eV:+.1f} eV from the "
                     "normalization E0: check the normalization")
     return e0, err, details
 
@@ -598,7 +615,7 @@ def _e0_arctan(energy, mu, norm_res, level, window, peak, msgs) -> tuple:
     sigma_norm = norm_res.noise_sigma / norm_res.edge_step
     fit = _arctan_fit(energy, norm_res.norm, guess, sigma_norm, window, peak)
     if fit["at_bound"]:
-        _warn(msgs, "arctan fit: a parameter sits at its bound; the E0 may not be meaningful")
+        _warn(msgs, ARCTAN_AT_BOUND, "arctan fit: a parameter sits at its bound; the E0 may not be meaningful")
     names = ["e0_offset_eV", "gamma_eV", "step", "offset", "slope"] + \
         ([] if peak is None else ["peak_amplitude", "peak_center_eV", "peak_width_eV"])
     details = {"noise_norm": sigma_norm, "redchi": fit["redchi"], "npts": fit["npts"],
@@ -669,7 +686,7 @@ def find_e0(energy, mu, *, method: str = "max-derivative", normalization=None,
     energy, mu = check_xy(energy, mu)
     if mu.ndim != 1:
         raise InputError(f"mu must be 1-D for find_e0(), got shape {mu.shape}; use find_e0_stack()")
-    msgs: list[str] = []
+    msgs: list[WarningRecord] = []
     params: dict[str, Any] = {"method": method, "uncertainty": uncertainty}
     if method in ("max-derivative", "zero-second-derivative"):
         from naheo_spec.xas.normalize import _check_signal
@@ -759,11 +776,9 @@ def _half_height_stack(energy, mu, normalization, uncertainty, level):
     from naheo_spec.xas.normalize import normalize_stack
 
     if normalization is None:
-        with _warnings.catch_warnings(record=True) as caught:
-            _warnings.simplefilter("always")
+        with capture() as caught:
             normalization = normalize_stack(energy, mu)
-        for w in caught:                                   # re-emit from here
-            _warnings.warn(w.message, w.category, stacklevel=3)
+        emit(caught, stacklevel=2)                         # re-emit from here
     elif normalization.norm.shape != mu.shape:
         raise InputError(f"normalization has shape {normalization.norm.shape}, "
                          f"mu_stack {mu.shape}")

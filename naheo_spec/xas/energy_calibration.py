@@ -34,10 +34,11 @@ from typing import Any
 
 import numpy as np
 
-from naheo_spec._validation import check_xy
-from naheo_spec.io.edges import tabulated_edge_energy  # re-exported: part of this API
+from naheo_spec.diagnostics import WarningCode, warnings_json
 from naheo_spec.errors import CalibrationError, InputError, NaheoError, QualityWarning
 from naheo_spec.provenance import Provenance
+from naheo_spec.validation import check_xy
+from naheo_spec.xas.edges import tabulated_edge_energy  # re-exported: part of this API
 
 #: Largest |foil E0 - tabulated edge| (eV) accepted as a metal foil. Real foils sit
 #: within ~1.5 eV (Kraft et al. 1996; measured 8331.5-8332.9 eV for Ni, 7110.8-7112.0 eV
@@ -46,6 +47,21 @@ DEFAULT_MAX_OFFSET_EV = 5.0
 
 #: E0 definition used on foils: Athena and larch align foils on the derivative maximum.
 DEFAULT_FOIL_E0_METHOD = "max-derivative"
+
+
+FOIL_DISABLED = WarningCode("xas.foil.disabled", QualityWarning,
+                            "Foil calibration switched off (foil=False): energies as measured.")
+FOIL_NONE = WarningCode("xas.foil.none", QualityWarning,
+                        "No foil (no reference channel, no foil scan): the energy scale is not "
+                        "calibrated.")
+FOIL_ELEMENT_UNKNOWN = WarningCode("xas.foil.element_unknown", QualityWarning,
+                                   "The element is unknown: the energy was not calibrated.")
+FOIL_UNUSABLE = WarningCode("xas.foil.unusable", QualityWarning,
+                            "The reference channel has too few finite points to calibrate.")
+FOIL_REJECTED = WarningCode(
+    "xas.foil.rejected", QualityWarning,
+    "The reference channel is not a usable foil of this element (E0 too far from the "
+    "tabulated edge, no edge, inverted); the energy scale was NOT calibrated.")
 
 
 @dataclass(frozen=True)
@@ -102,7 +118,8 @@ class EnergyCalibration:
         """
         if self.shift_eV is None:
             raise CalibrationError(
-                "energy calibration was rejected and cannot be applied: " + "; ".join(self.warnings))
+                "energy calibration was rejected and cannot be applied: "
+                + "; ".join(w.message for w in self.warnings))
         return np.asarray(energy, dtype=float) + self.shift_eV
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -112,7 +129,7 @@ class EnergyCalibration:
             "shift_eV": self.shift_eV, "shift_err_eV": self.shift_err_eV,
             "foil_e0_eV": self.foil_e0_eV,
             "tabulated_e0_eV": self.tabulated_e0_eV, "max_offset_eV": self.max_offset_eV,
-            "valid": self.valid, "warnings": list(self.warnings),
+            "valid": self.valid, "warnings": warnings_json(self.warnings),
             "foil_file": self.provenance.source_file,
             "foil_sha256": self.provenance.source_sha256,
             "foil_scan": self.provenance.parameters.get("foil_scan"),
@@ -229,8 +246,7 @@ def calibrate_energy(energy, foil_mu, *, element: str, edge: str = "K",
     msg = f"{where}reference channel rejected, energy NOT calibrated: {problem}"
     if strict:
         raise CalibrationError(msg)
-    warnings.warn(msg, QualityWarning, stacklevel=2)
-    return _result(None, (msg,))
+    return _result(None, (FOIL_REJECTED.warn(msg, stacklevel=2),))
 
 
 def _foil_problem(energy, mu, element, edge, method, tab, max_offset):

@@ -28,23 +28,31 @@ doi:10.1107/S0909049505012719.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 
-from naheo_spec._json import finite_or_none as _num
-from naheo_spec.errors import (DefaultAdjustedWarning, InputError, NaheoError, ProcessingError,
-                               QualityWarning)
+from naheo_spec.diagnostics import WarningCode, warnings_json
+from naheo_spec.errors import (
+    DefaultAdjustedWarning,
+    InputError,
+    NaheoError,
+    ProcessingError,
+)
+from naheo_spec.jsonsafe import finite_or_none as _num
+from naheo_spec.model import Spectrum, SpectrumStack
 from naheo_spec.provenance import Provenance
 from naheo_spec.records import DataArray, Record
-from naheo_spec.spectrum import Spectrum, SpectrumStack
 from naheo_spec.xas.autobk import autobk, autobk_stack
 from naheo_spec.xas.fourier import _inv_angstrom, xftf
-from naheo_spec.xas.ft_peaks import (FTPeak, resolve_windows, shell_peaks_stack,
-                                     shell_peaks_with_messages)
+from naheo_spec.xas.ft_peaks import (
+    FTPeak,
+    resolve_windows,
+    shell_peaks_stack,
+    shell_peaks_with_messages,
+)
 
 #: Default upper FT limit, A^-1: kmax = min(kmax_data - KMAX_MARGIN, KMAX_CAP).
 KMAX_CAP = 12.0
@@ -53,6 +61,10 @@ KMAX_MARGIN = 1.0
 MIN_FT_RANGE = 1.0
 
 
+
+
+KMAX_CLIPPED = WarningCode("xas.exafs.kmax_clipped", DefaultAdjustedWarning,
+                           "The requested FT kmax lies beyond the data and was clipped.")
 
 
 @dataclass(frozen=True)
@@ -154,7 +166,7 @@ class ExafsResult:
         return {"file": self.file, "element": self.element, "e0_eV": _num(self.e0_eV),
                 "kmax_data": _num(self.kmax_data_invA),
                 "ft_peaks": [p.to_json_dict() for p in self.ft_peaks],
-                "shell_fit": fit, "warnings": list(self.warnings)}
+                "shell_fit": fit, "warnings": warnings_json(self.warnings)}
 
     def default_name(self) -> str:
         stem = Path(self.file).stem if self.file else "spectrum"
@@ -185,7 +197,7 @@ class ExafsResult:
             summary[f"chir_mag_{p.label}"] = _num(p.magnitude)
         if self.shell_fit is not None:
             summary.update(_flatten("fit", self.shell_fit.to_json_dict()))
-        summary["warnings"] = list(self.warnings)
+        summary["warnings"] = warnings_json(self.warnings)
         return summary
 
 
@@ -243,8 +255,9 @@ def _resolve_ft_range(kmin, kmax, kmax_data) -> tuple[float, float, list[str]]:
     else:
         kmax = float(kmax)
         if kmax > kmax_data:
-            msgs.append(f"FT kmax {kmax:.2f} A^-1 is beyond the data (kmax_data {kmax_data:.2f}); "
-                        f"clipped to {kmax_data:.2f}")
+            msgs.append(KMAX_CLIPPED.record(
+                f"FT kmax {kmax:.2f} A^-1 is beyond the data (kmax_data {kmax_data:.2f}); "
+                f"clipped to {kmax_data:.2f}"))
             kmax = float(kmax_data)
     if kmax - kmin < MIN_FT_RANGE:
         raise ProcessingError(f"FT range kmin={kmin:.2f}..kmax={kmax:.2f} A^-1 is shorter than "
@@ -271,9 +284,9 @@ def _as_spectrum(data) -> Spectrum:
                      f"{type(data).__name__}")
 
 
-def _emit(messages, category) -> None:
-    for m in messages:
-        warnings.warn(m, category, stacklevel=3)
+def _emit(records) -> None:
+    for r in records:
+        r.emit(stacklevel=3)
 
 
 # --------------------------------------------------------------------------------------
@@ -348,11 +361,11 @@ def analyze_exafs(spectrum, *, e0=None, edge_step=None, rbkg=1.0, bkg_kweight=No
     bkg = autobk(energy, mu, e0=norm.e0_eV, edge_step=step, rbkg=rbkg, kweight=bkg_kweight,
                  preset=preset)
     ft_kmin, ft_kmax, ft_msgs = _resolve_ft_range(kmin, kmax, bkg.kmax_data_invA)
-    _emit(ft_msgs, DefaultAdjustedWarning)
+    _emit(ft_msgs)
     ft = xftf(bkg.k_invA, bkg.chi, kmin=ft_kmin, kmax=ft_kmax, kweight=kweight, dk=dk,
               window=window, rmax_out=rmax_out)
     peaks, peak_msgs = shell_peaks_with_messages(ft.r_A, ft.magnitude, windows=peak_windows)
-    _emit(peak_msgs, QualityWarning)
+    _emit(peak_msgs)
     path, sha, scan = _source_of(spec)
     params = {"preset": preset, "e0_eV": norm.e0_eV, "edge_step": step,
               "edge_step_source": "normalize" if edge_step is None else "given",
@@ -513,7 +526,7 @@ class ExafsStackResult:
         summary = {"file": self.file, "element": self.element, "n_spectra": len(self),
                    "n_valid": int(self.valid.sum()), "ft_kmin_invA": self.ft_kmin_invA,
                    "ft_kmax_invA": self.ft_kmax_invA, "kweight": w,
-                   "warnings": list(self.warnings)}
+                   "warnings": warnings_json(self.warnings)}
         stem = Path(self.file).stem if self.file else "stack"
         return Record(name=name or f"{stem}_exafs_stack", kind="exafs_stack", summary=summary,
                       provenance=self.provenance, data=data, signal="chir_mag", axes=["scan", "r"])
@@ -594,7 +607,7 @@ def analyze_exafs_stack(data, *, e0=None, edge_step=None, rbkg=1.0, bkg_kweight=
     kmax_data = np.full(n, np.nan)
     kmax_data[valid] = bkg.kmax_data_invA
     ft_kmin, ft_kmax, ft_msgs = _resolve_ft_range(kmin, kmax, float(np.nanmin(kmax_data)))
-    _emit(ft_msgs, DefaultAdjustedWarning)
+    _emit(ft_msgs)
     ft = xftf(bkg.k_invA, bkg.chi, kmin=ft_kmin, kmax=ft_kmax, kweight=kweight, dk=dk,
               window=window, rmax_out=rmax_out)
     chi = np.full((n, bkg.k_invA.size), np.nan)
@@ -604,8 +617,8 @@ def analyze_exafs_stack(data, *, e0=None, edge_step=None, rbkg=1.0, bkg_kweight=
     bkg_full = np.full_like(mu, np.nan)
     bkg_full[valid] = bkg.bkg
     peaks, peak_msgs = _stack_peaks(ft.r_A, np.abs(chir), peak_windows)
-    _emit(peak_msgs, QualityWarning)
-    scans = tuple(str(m.get("scan", i)) for i, m in enumerate(stack.scan_metadata))
+    _emit(peak_msgs)
+    scans = tuple(stack.label(i) for i in range(len(stack)))
     params = {"preset": preset, "e0": e0 if isinstance(e0, (str, type(None))) else "given",
               "edge_step_source": "normalize" if edge_step is None else "given",
               "normalize": norm.provenance.parameters, "autobk": bkg.params,

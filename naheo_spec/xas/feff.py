@@ -20,18 +20,25 @@ import shutil
 import subprocess
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
 
-from naheo_spec._larch import larch_module
+from naheo_spec.diagnostics import WarningCode, capture, emit
 from naheo_spec.errors import InputError, ProcessingError, QualityWarning
+from naheo_spec.xas.larch_bridge import larch_module
+
+METAL_PATH_SHORT = WarningCode("xas.feff.metal_path_short", QualityWarning,
+                               "The metal-metal path is shorter than the absorber-anion path.")
 from naheo_spec.provenance import Provenance
 from naheo_spec.xas.structures import (
-    TRANSITION_METALS, Structure, cluster, from_cif, parse_structure_spec,
+    TRANSITION_METALS,
+    Structure,
+    cluster,
+    from_cif,
+    parse_structure_spec,
 )
 
 __all__ = ["FeffPath", "FeffPaths", "run_feff", "select_shell_paths", "default_cache_dir",
@@ -384,14 +391,10 @@ def run_feff(structure_or_cif, absorber: str, *, rmax_A: float = 5.0, edge: str 
     if int(nleg) != nleg or not 2 <= nleg <= 8:
         raise InputError(f"nleg={nleg!r}: expected an integer from 2 to 8")
     structure = _resolve_structure(structure_or_cif, absorber)
-    msgs: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with capture() as msgs:
         atoms = cluster(structure, absorber, float(rmax_A) + float(cluster_pad_A),
                         representative=representative, site_index=site_index)
-    for w in caught:
-        msgs.append(str(w.message))
-        warnings.warn(str(w.message), w.category, stacklevel=2)
+    emit(msgs, stacklevel=2)
     if len(atoms) > _MAX_ATOMS:
         raise InputError(f"cluster of {len(atoms)} atoms exceeds the FEFF6 limit ({_MAX_ATOMS}); "
                          "reduce rmax_A or cluster_pad_A")
@@ -454,6 +457,6 @@ def select_shell_paths(paths: FeffPaths | Sequence[FeffPath], *, absorber: str |
         raise ProcessingError(f"no {' or '.join(missing)} single-scattering path for {absorber} "
                               f"(single-scattering paths: {found}); increase rmax_A")
     if metal.reff_A < first.reff_A:  # metallic or unusual structure: say so, do not guess
-        warnings.warn(f"the metal-metal path ({metal.reff_A:.3f} A) is shorter than the "
-                      f"absorber-anion path ({first.reff_A:.3f} A)", QualityWarning, stacklevel=2)
+        METAL_PATH_SHORT.warn(f"the metal-metal path ({metal.reff_A:.3f} A) is shorter than the "
+                              f"absorber-anion path ({first.reff_A:.3f} A)", stacklevel=2)
     return first, metal

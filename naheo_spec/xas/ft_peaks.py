@@ -17,13 +17,16 @@ parabolic peak interpolation: J. O. Smith, "Spectral Audio Signal Processing",
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
 
+from naheo_spec.diagnostics import WarningCode
 from naheo_spec.errors import InputError, QualityWarning
+
+PEAK_MISSING = WarningCode("xas.ft.peak_missing", QualityWarning,
+                           "No local maximum of |chi(R)| in a shell's window.")
 
 #: Apparent-R windows (A, not phase corrected) per structure type.
 #: ``oxide``: TM-O 1.1-2.0 A and TM-TM 2.2-3.3 A (layered/rock-salt TM oxides);
@@ -144,7 +147,7 @@ def shell_peaks_with_messages(r_A, magnitude, *, windows=None
         pos, height = _peaks_rows(r, y[None, :], lo, hi)
         peaks.append(FTPeak(label, float(pos[0]), float(height[0]), (lo, hi)))
         if not np.isfinite(pos[0]):
-            messages.append(_missing(label, lo, hi))
+            messages.append(PEAK_MISSING.record(_missing(label, lo, hi), shell=label))
     return tuple(peaks), messages
 
 
@@ -187,8 +190,9 @@ def shell_peaks_stack(r_A, magnitude, *, windows=None
         miss = np.nonzero(finite & ~np.isfinite(pos))[0]
         if miss.size:
             more = "..." if miss.size > 10 else ""
-            messages.append(f"{_missing(label, lo, hi)} (scans {miss[:10].tolist()}{more}, "
-                            f"{miss.size} in all)")
+            messages.append(PEAK_MISSING.record(
+                f"{_missing(label, lo, hi)} (scans {miss[:10].tolist()}{more}, "
+                f"{miss.size} in all)", shell=label, count=int(miss.size)))
     return out, messages
 
 
@@ -239,5 +243,5 @@ def find_shell_peaks(r_A, magnitude, *, windows=None) -> tuple[FTPeak, ...]:
     """
     peaks, messages = shell_peaks_with_messages(r_A, magnitude, windows=windows)
     for m in messages:
-        warnings.warn(m, QualityWarning, stacklevel=2)
+        m.emit(stacklevel=2)
     return peaks

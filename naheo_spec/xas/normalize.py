@@ -30,7 +30,7 @@ Default rules when a value is None (larch's code, which differs from its docstri
 * Fewer than 3 points in the pre-edge range: a constant (mean) pre-edge, ``nvict = 0``.
 
 Noise: every result carries ``noise_sigma``, the white-noise level of mu estimated
-from the data (:func:`naheo_spec.xas._smooth.noise_sigma`), and ``edge_step_err``
+from the data (:func:`naheo_spec.numerics.smooth.noise_sigma`), and ``edge_step_err``
 propagated from it through the two fits.
 
 larch applies the last rules, and clips user ranges to the data, silently. Here
@@ -49,20 +49,29 @@ References
 """
 from __future__ import annotations
 
-import warnings as _warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from naheo_spec._validation import check_xy
-from naheo_spec.errors import (DefaultAdjustedWarning, InputError, ProcessingError,
-                               QualityWarning)
+from naheo_spec.diagnostics import WarningCode, WarningRecord, warnings_json
+from naheo_spec.errors import (
+    DefaultAdjustedWarning,
+    InputError,
+    ProcessingError,
+    QualityWarning,
+)
+from naheo_spec.numerics.polyfit import (
+    PolyFit,
+    index_nearest,
+    index_of,
+    index_of_relative,
+    leverage_at,
+)
+from naheo_spec.numerics.smooth import noise_columns, noise_from_rows, noise_sigma
 from naheo_spec.provenance import Provenance
 from naheo_spec.records import DataArray, Record
-from naheo_spec.xas._polyfit import (PolyFit, index_nearest, index_of, index_of_relative,
-                                     leverage_at)
-from naheo_spec.xas._smooth import noise_columns, noise_from_rows, noise_sigma
+from naheo_spec.validation import check_xy
 
 #: Normalization presets. Ranges are eV relative to E0; a negative ``norm2`` counts
 #: from the end of the data (Athena's convention: -100 = "end - 100 eV").
@@ -85,6 +94,24 @@ MIN_XAS_POINTS = 12
 #: the normalized mu must rise by at least MIN_RISE (mean above - mean below).
 EDGE_SIDE_EV = (10.0, 60.0)
 MIN_RISE = 0.5
+
+_A, _Q = DefaultAdjustedWarning, QualityWarning
+#: Coded warnings of the normalization (``xas.normalize.<name>``).
+NOTE_CODES: dict[str, WarningCode] = {name: WarningCode(f"xas.normalize.{name}", cat, desc)
+                                      for name, cat, desc in (
+    ("pre1_clipped", _A, "pre1 lies below the first energy point; clipped to the data start."),
+    ("pre_range_fallback", _A, "The requested pre-edge range holds < 3 points; larch default used."),
+    ("pre_constant", _A, "The pre-edge range holds < 3 points; a constant pre-edge was used."),
+    ("norm2_clipped", _A, "norm2 lies beyond the last energy point; clipped to the data end."),
+    ("norm_range_fallback", _A, "The requested normalization range does not fit the scan; "
+                                "larch default used."),
+    ("nnorm_fallback", _A, "nnorm replaced by the default degree of the default range."),
+    ("nnorm_reduced", _A, "Too few normalization points: post-edge degree reduced."),
+    ("short_norm_range", _Q, "The normalization range spans < 100 eV: the edge step depends on "
+                             "the range choice."),
+    ("edge_shape", _Q, "The normalized spectrum does not look like an absorption edge."))}
+NO_EDGE = WarningCode("xas.normalize.no_edge", QualityWarning,
+                      "Some spectra of a stack have no usable absorption edge; their rows are NaN.")
 
 
 # --------------------------------------------------------------------------- results
@@ -156,7 +183,7 @@ class Normalization:
                    "pre1_eV": self.pre_range_eV[0], "pre2_eV": self.pre_range_eV[1],
                    "norm1_eV": self.norm_range_eV[0], "norm2_eV": self.norm_range_eV[1],
                    "nnorm": self.nnorm, "nvict": self.nvict, "preset": self.preset,
-                   "warnings": list(self.warnings)}
+                   "warnings": warnings_json(self.warnings)}
         data = {"energy": DataArray(self.energy, "eV", "X-ray energy"),
                 "mu": DataArray(self.mu, "", "absorption"),
                 "norm": DataArray(self.norm, "", "normalized absorption"),
@@ -220,7 +247,7 @@ class StackNormalization:
         summary = {"n_spectra": len(self), "n_valid": int(self.valid.sum()),
                    "e0_eV_median": float(np.nanmedian(self.e0_eV)),
                    "edge_step_median": float(np.nanmedian(self.edge_step)),
-                   "preset": self.preset, "warnings": list(self.warnings)}
+                   "preset": self.preset, "warnings": warnings_json(self.warnings)}
         data = {"energy": DataArray(self.energy, "eV", "X-ray energy"),
                 "norm": DataArray(self.norm, "", "normalized absorption"),
                 "e0": DataArray(self.e0_eV, "eV", "edge energy"),
@@ -299,12 +326,12 @@ class _Plan:
     norm_fallback: np.ndarray | None = None      # the requested norm range was replaced
     nnorm_req: np.ndarray | None = None          # degree before the too-few-points cut
     nnorm_rule: np.ndarray | None = None         # larch's degree for the resolved range
-    notes: list = field(default_factory=list)   # (mask (K,), category, code, message template)
+    notes: list = field(default_factory=list)   # (mask (K,), code name, message template)
 
-    def note(self, mask, category, code, message):
+    def note(self, mask, code, message):
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
-            self.notes.append((mask, category, code, message))
+            self.notes.append((mask, NOTE_CODES[code], message))
 
 
 def _default_pre1(energy, e0, ie0):
@@ -324,11 +351,11 @@ def _resolve_pre(energy, e0, ie0, req: _Request, plan: _Plan):
         i2 = index_of_relative(energy, e0, hi)
         bad = (i2 - i1 < 3) | (hi <= energy[0] - e0)
     if req.pre1 is not None:
-        plan.note((pre1 > req.pre1) & ~bad, DefaultAdjustedWarning, "pre1_clipped",
+        plan.note((pre1 > req.pre1) & ~bad, "pre1_clipped",
                   f"pre1 = {req.pre1:g} eV lies below the first energy point; clipped to the data "
                   "start ({pre1} eV)")
     if user:
-        plan.note(bad, DefaultAdjustedWarning, "pre_range_fallback",
+        plan.note(bad, "pre_range_fallback",
                   f"pre_range ({req.pre1}, {req.pre2}) eV holds fewer than 3 points of this scan "
                   "(data start {start} eV from E0); used the larch default ({dpre1}, {dpre2}) eV")
         lo = np.where(bad, d1, lo)
@@ -337,7 +364,7 @@ def _resolve_pre(energy, e0, ie0, req: _Request, plan: _Plan):
     ipre1 = index_of_relative(energy, e0, lo)
     ipre2 = index_of_relative(energy, e0, hi)
     npre = np.where(ipre2 - ipre1 < 3, 0, 1)
-    plan.note(npre == 0, DefaultAdjustedWarning, "pre_constant",
+    plan.note(npre == 0, "pre_constant",
               "the pre-edge range holds fewer than 3 points; used a constant pre-edge "
               "(mean) and nvict = 0")
     plan.pre1, plan.pre2, plan.npre = lo, hi, npre
@@ -365,7 +392,7 @@ def _resolve_norm(energy, e0, req: _Request, plan: _Plan):
     else:
         want = req.norm2 if req.norm2 >= 0 else span + req.norm2   # negative: from the end
         norm2 = np.minimum(want, span)
-        plan.note(want > span + 1e-9, DefaultAdjustedWarning, "norm2_clipped",
+        plan.note(want > span + 1e-9, "norm2_clipped",
                   f"norm2 = {req.norm2:g} eV lies beyond the last energy point; clipped to "
                   "the data end ({norm2} eV)")
     norm1 = np.minimum(25.0, 5.0 * np.round(norm2 / 15.0)) if req.norm1 is None \
@@ -374,7 +401,7 @@ def _resolve_norm(energy, e0, req: _Request, plan: _Plan):
         lo, hi = np.minimum(norm1, norm2), np.maximum(norm1, norm2)
         npts = index_nearest(energy, hi + e0) - index_of(energy, lo + e0)
         bad = (norm1 >= norm2) | (lo >= span - 2.0) | (npts < 3)
-        plan.note(bad, DefaultAdjustedWarning, "norm_range_fallback",
+        plan.note(bad, "norm_range_fallback",
                   f"norm_range ({req.norm1}, {req.norm2}) eV does not fit this scan (data end "
                   "{end} eV from E0); used the larch default ({dnorm1}, {dnorm2}) eV")
         norm1, norm2 = np.where(bad, d1, norm1), np.where(bad, d2, norm2)
@@ -394,7 +421,7 @@ def _resolve_nnorm(energy, e0, req: _Request, plan: _Plan):
         fallback = plan.norm_fallback if plan.norm_fallback is not None \
             else np.zeros(e0.shape, dtype=bool)
         nnorm = np.where(fallback, rule, req.nnorm)
-        plan.note(fallback & (rule != req.nnorm), DefaultAdjustedWarning, "nnorm_fallback",
+        plan.note(fallback & (rule != req.nnorm), "nnorm_fallback",
                   f"nnorm = {req.nnorm} replaced by the larch default degree {{nnorm_rule}} that "
                   "goes with the default normalization range")
     m = energy.size
@@ -403,14 +430,14 @@ def _resolve_nnorm(energy, e0, req: _Request, plan: _Plan):
     few, some = (q2 - q1 < 2), (q2 - q1 < 5)
     q1 = np.where(few, np.maximum(q1 - 2, 0), q1)
     reduced = np.where(few, 0, np.where(some, np.minimum(1, nnorm), nnorm))
-    plan.note(reduced < nnorm, DefaultAdjustedWarning, "nnorm_reduced",
+    plan.note(reduced < nnorm, "nnorm_reduced",
               "the normalization range holds only {npts} points; post-edge polynomial degree "
               "reduced from {nnorm_req} to {nnorm}")
     plan.nnorm, plan.q1, plan.q2 = reduced, q1, q2
     f1 = index_of(energy, plan.norm1 + e0)
     f2 = index_nearest(energy, plan.norm2 + e0)
     plan.f1, plan.f2 = f1, np.where(f2 - f1 < 2, np.minimum(m, f1 + 2), f2)
-    plan.note(width < SHORT_NORM_RANGE_EV, QualityWarning, "short_norm_range",
+    plan.note(width < SHORT_NORM_RANGE_EV, "short_norm_range",
               f"the normalization range spans less than {SHORT_NORM_RANGE_EV:g} eV "
               "({norm1}..{norm2} eV): the edge step depends on this choice (XANES-only scan?); "
               "report the ranges with the result")
@@ -452,7 +479,7 @@ _CHUNK = 256
 
 
 def _noise_rows(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray) -> np.ndarray:
-    """Noise level of each row (:func:`naheo_spec.xas._smooth.noise_sigma`), with the
+    """Noise level of each row (:func:`naheo_spec.numerics.smooth.noise_sigma`), with the
     edge at the grid point nearest its E0 (as in the normalization groups)."""
     return noise_sigma(energy, mu, energy[index_nearest(energy, e0)])
 
@@ -461,7 +488,7 @@ class _GroupFit:
     """Precomputed fits for one set of fit indices, applied to blocks of spectra.
 
     Every fit is linear in mu, so the pseudo-inverses and the basis curves are built
-    once per group (:class:`~naheo_spec.xas._polyfit.PolyFit`) and a block of spectra
+    once per group (:class:`~naheo_spec.numerics.polyfit.PolyFit`) and a block of spectra
     costs a few passes over arrays that stay in cache: pre-edge curve, ``mu - pre``,
     post-edge coefficients, scaling by the step, flat correction, noise. All
     element-wise work is on whole C-contiguous (G, M) arrays: numpy runs those several
@@ -964,38 +991,35 @@ def _shape_warning(res: dict, energy: np.ndarray, e0: float, plan: _Plan) -> Non
     if np.percentile(norm, 99) > 3.0:
         problems.append(f"norm reaches {np.percentile(norm, 99):.2f}")
     if problems:
-        plan.note(np.ones(1, dtype=bool), QualityWarning, "edge_shape",
+        plan.note(np.ones(1, dtype=bool), "edge_shape",
                   "normalized mu does not look like an absorption edge (" + "; ".join(problems)
                   .replace("{", "{{").replace("}", "}}")
                   + "): check E0 and the ranges, or whether the edge lies outside the scan")
 
 
 # --------------------------------------------------------------------------- warnings
-def _emit(plan: _Plan, energy: np.ndarray, *, stacklevel: int) -> tuple[str, ...]:
+def _emit(plan: _Plan, energy: np.ndarray, *, stacklevel: int) -> tuple[WarningRecord, ...]:
     msgs = []
-    for mask, category, _code, template in plan.notes:
+    for mask, code, template in plan.notes:
         k = int(np.flatnonzero(mask)[0])
-        msg = _format_note(template, plan, energy, k)
-        _warnings.warn(msg, category, stacklevel=stacklevel + 1)
-        msgs.append(msg)
+        msgs.append(code.warn(_format_note(template, plan, energy, k), stacklevel=stacklevel + 1))
     return tuple(msgs)
 
 
-def _emit_stack(plan: _Plan, energy, row_plan, bad, n) -> tuple[str, ...]:
+def _emit_stack(plan: _Plan, energy, row_plan, bad, n) -> tuple[WarningRecord, ...]:
     msgs = []
-    for mask, category, _code, template in plan.notes:
+    for mask, code, template in plan.notes:
         rows = np.flatnonzero(mask[row_plan] & ~bad)
         if rows.size == 0:
             continue
-        msg = (f"{rows.size} of {n} spectra (first: {rows[0]}): "
-               + _format_note(template, plan, energy, int(row_plan[rows[0]])))
-        _warnings.warn(msg, category, stacklevel=3)
-        msgs.append(msg)
+        msgs.append(code.warn(f"{rows.size} of {n} spectra (first: {rows[0]}): "
+                              + _format_note(template, plan, energy, int(row_plan[rows[0]])),
+                              stacklevel=3, count=int(rows.size)))
     if bad.any():
         rows = np.flatnonzero(bad)
-        msg = (f"{rows.size} of {n} spectra have no usable absorption edge (constant mu, "
-               f"edge outside the scan, step <= {MIN_STEP_OVER_NOISE:g} x noise, or normalized "
-               f"mu rising by < {MIN_RISE:g} across E0); their rows are NaN (first: {rows[0]})")
-        _warnings.warn(msg, QualityWarning, stacklevel=3)
-        msgs.append(msg)
+        msgs.append(NO_EDGE.warn(
+            f"{rows.size} of {n} spectra have no usable absorption edge (constant mu, "
+            f"edge outside the scan, step <= {MIN_STEP_OVER_NOISE:g} x noise, or normalized "
+            f"mu rising by < {MIN_RISE:g} across E0); their rows are NaN (first: {rows[0]})",
+            stacklevel=3, count=int(rows.size)))
     return tuple(msgs)

@@ -12,7 +12,7 @@ naheo-spec[dask]``; dask is imported only inside the function) using the synchro
 scheduler: one block in memory at a time, in order. **Without dask** the same blocks are
 read with plain h5py slicing in a Python loop; the results are the same.
 
-The stack is found as :mod:`naheo_spec.io.nexus` finds groups (an ``NXdata`` group with
+The stack is found as :mod:`naheo_spec.xas.readers.hdf5` finds groups (an ``NXdata`` group with
 ``@signal``/``@axes``, or a group with ``energy``/``mu``-like datasets and an optional
 ``murefer``-like reference of the same shape), restricted to 2-D signals, without reading
 the signal. ``[nEnergy, nScan]`` layouts are read transposed.
@@ -46,131 +46,17 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from naheo_spec.errors import InputError, ReadError
+from naheo_spec.errors import InputError
 from naheo_spec.provenance import Provenance
+from naheo_spec.xas.readers.hdf5 import Hdf5Layout
 
 
-@dataclass
-class _Layout:
-    """Where the stack lives in the file (datasets are h5py objects, not read)."""
-
-    group: str
-    energy: Any
-    signal: Any
-    reference: Any
-    transposed: bool
-    columns: dict
-    detect_kev: bool
-    metadata: dict
-
-    @property
-    def n_scans(self) -> int:
-        return int(self.signal.shape[1 if self.transposed else 0])
-
-
-# --------------------------------------------------------------------------- discovery
-def _lazy_candidate(group, order: int):
-    """naheo_spec.io.nexus's group rules for 2-D signals, reading shapes only."""
-    from naheo_spec.io.nexus import (
-        ENERGY_NAMES,
-        MU_NAMES,
-        _find_by_name,
-        _numeric_dataset,
-        _nxdata_axis,
-        _py,
-        _str_list,
-    )
-
-    if _py(group.attrs.get("NX_class", "")) == "NXdata" and "signal" in group.attrs:
-        names = _str_list(group.attrs["signal"])
-        sig = _numeric_dataset(group, names[0]) if names else None
-        if sig is not None:
-            en = _nxdata_axis(group, sig) or _find_by_name(group, ENERGY_NAMES)
-            found = _layout(group, en, sig) if en is not None else None
-            if found is not None:
-                return order, True, found
-    en, sig = _find_by_name(group, ENERGY_NAMES), _find_by_name(group, MU_NAMES)
-    found = _layout(group, en, sig) if en is not None and sig is not None else None
-    return None if found is None else (order, False, found)
-
-
-def _layout(group, en, sig) -> _Layout | None:
-    from naheo_spec.io.nexus import (
-        REFERENCE_NAMES,
-        _element_edge,
-        _find_by_name,
-        _group_metadata,
-        _units,
-    )
-
-    if en.ndim != 1 or sig.ndim != 2 or en.shape[0] not in sig.shape:
-        return None
-    transposed = sig.shape[1] != en.shape[0]
-    ref = _find_by_name(group, REFERENCE_NAMES)
-    if ref is not None and (ref.id == sig.id or ref.shape != sig.shape):
-        ref = None
-    columns = {"energy": en.name, "mu": sig.name}
-    if ref is not None:
-        columns["reference"] = ref.name
-    meta = _group_metadata(group)
-    meta["element_edge"] = _element_edge(meta)
-    return _Layout(group=group.name, energy=en, signal=sig, reference=ref, transposed=transposed,
-                   columns=columns, detect_kev=(_units(en) or "").lower() != "ev", metadata=meta)
-
-
-def _find_layout(f, path: Path, dataset: str | None) -> _Layout:
-    import h5py
-
-    groups = [f]
-    f.visititems(lambda name, obj: groups.append(obj) if isinstance(obj, h5py.Group) else None)
-    found = [c for k, g in enumerate(groups) if (c := _lazy_candidate(g, k)) is not None]
-    found.sort(key=lambda c: (not c[1], c[0]))          # NXdata view of a signal first
-    unique, seen = [], []
-    for _order, _nx, lay in found:
-        if not any(lay.signal.id == s for s in seen):
-            seen.append(lay.signal.id)
-            unique.append(lay)
-    if dataset is not None:
-        want = "/" + dataset.strip("/")
-        chosen = [c for c in unique if want in (c.group, c.signal.name)]
-        if not chosen:
-            raise ReadError(path, f"dataset {want!r} is not a 2-D [nScan, nEnergy] stack with an "
-                                  f"energy axis; stacks found: {[c.signal.name for c in unique]}")
-    else:
-        chosen = unique
-        if len(chosen) != 1:
-            raise ReadError(path, f"found {len(chosen)} 2-D [nScan, nEnergy] stacks "
-                                  f"{[c.signal.name for c in chosen]}, expected exactly one; "
-                                  "pass dataset=...")
-    return chosen[0]
-
-
-def _energy_axis(lay: _Layout, path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
-    """Repaired energy axis, the columns of the raw data it keeps (None: all, in order),
-    and the repairs made."""
-    from naheo_spec._validation import repair_axis
-
-    raw = np.asarray(lay.energy[()], dtype=float)
-    axis, cols, repairs = repair_axis(raw, {"index": np.arange(raw.size, dtype=float)},
-                                      path=f"{path}:{lay.group}", detect_kev=lay.detect_kev)
-    idx = cols["index"]
-    if np.any(idx != np.round(idx)):
-        raise InputError(f"{path}:{lay.group}: the energy axis has duplicated values; merging "
-                         "them needs every row at once. Read the stack with "
-                         "naheo_spec.io.nexus.read_nexus_stack and use analyze_xanes_stack")
-    idx = idx.astype(int)
-    keep = None if idx.size == raw.size and np.all(idx == np.arange(raw.size)) else idx
-    return axis, keep, repairs
-
-
-# --------------------------------------------------------------------------- blocks
-def _blocks(lay: _Layout, chunk: int, use_dask: bool) -> Iterator[tuple[int, np.ndarray,
+def _blocks(lay: Hdf5Layout, chunk: int, use_dask: bool) -> Iterator[tuple[int, np.ndarray,
                                                                         np.ndarray | None]]:
     """(first scan, μ block (n, M_raw), reference block or None), in order."""
     n = lay.n_scans
@@ -192,14 +78,9 @@ def _blocks(lay: _Layout, chunk: int, use_dask: bool) -> Iterator[tuple[int, np.
             yield start, m, r
             start += m.shape[0]
         return
-    def read(ds, sl):
-        if ds is None:
-            return None
-        return ds[:, sl].T if lay.transposed else ds[sl]
-
     for start in range(0, n, chunk):
         sl = slice(start, min(start + chunk, n))
-        yield start, read(lay.signal, sl), read(lay.reference, sl)
+        yield start, lay.read_rows(lay.signal, sl), lay.read_rows(lay.reference, sl)
 
 
 def _dask_available() -> bool:
@@ -268,7 +149,7 @@ def xanes_hdf5_stack(path, *, dataset: str | None = None, chunk_scans: int = 200
     --------
     See the module docstring.
     """
-    from naheo_spec.io.nexus import _open
+    from naheo_spec.xas.readers.hdf5 import find_stack_layout, open_hdf5
 
     if int(chunk_scans) != chunk_scans or chunk_scans < 1:
         raise InputError(f"chunk_scans must be a positive integer, got {chunk_scans!r}")
@@ -279,11 +160,11 @@ def xanes_hdf5_stack(path, *, dataset: str | None = None, chunk_scans: int = 200
         raise InputError("use_dask=True but dask is not installed (pip install naheo-spec[dask])")
     path = Path(path)
     if out is not None:
-        from naheo_spec.store.atomic import check_writable
+        from naheo_spec.atomic import check_writable
 
         check_writable(out, overwrite=overwrite)
-    with _open(path) as f:
-        lay = _find_layout(f, path, dataset)
+    with open_hdf5(path) as f:
+        lay = find_stack_layout(f, path, dataset)
         run = _Run(path, lay, int(chunk_scans), analyze_kws, use_dask)
         scratch = _scratch(out, lay.n_scans, run.axis.size, int(chunk_scans)) \
             if out is not None and keep_norm else None
@@ -314,119 +195,85 @@ def _scratch(out, n, m, chunk):
 class _Run:
     """State of one out-of-core pass: axis, layout, options, and the blocks' results."""
 
-    def __init__(self, path: Path, lay: _Layout, chunk: int, kws: dict, use_dask: bool):
+    def __init__(self, path: Path, lay: Hdf5Layout, chunk: int, kws: dict, use_dask: bool):
+        from naheo_spec.model import SourceInfo
         from naheo_spec.provenance import file_sha256
-        from naheo_spec.spectrum import SourceInfo
+        from naheo_spec.xas.xanes_stack import stack_options
 
         self.path, self.lay, self.chunk, self.use_dask = path, lay, chunk, use_dask
-        self.axis, self.keep, self.repairs = _energy_axis(lay, path)
-        self.source = SourceInfo(path=str(path), sha256=file_sha256(path), format="nexus",
+        self.axis, self.keep, self.repairs = lay.energy_axis(path)
+        self.source = SourceInfo(path=str(path), sha256=file_sha256(path), format="hdf5",
                                  scan=lay.group, columns=dict(lay.columns))
-        self.kws = dict(kws)
-        foil = self.kws.get("foil")
+        self.options = stack_options(**kws)
+        foil = self.options.get("foil")
         if isinstance(foil, (str, Path)):          # read once, not once per block
             from naheo_spec.io import read_spectrum
 
-            self.kws["foil"] = read_spectrum(foil)
+            self.options["foil"] = read_spectrum(foil)
+        self.element_edge = lay.element_edge
 
     def _stack(self, start, mu, ref):
-        from naheo_spec.spectrum import SpectrumStack
+        from naheo_spec.model import SpectrumStack
 
         if self.keep is not None:
             mu = mu[:, self.keep]
             ref = None if ref is None else ref[:, self.keep]
-        element, edge = self.lay.metadata["element_edge"]
+        element, edge = self.element_edge
         if element is None:
             element, edge = self._guess_element(mu)
-        meta = tuple({"scan": f"{self.lay.group}[{start + i}]"} for i in range(mu.shape[0]))
-        return SpectrumStack(axis=self.axis, signals=mu, references=ref, element=element,
-                             edge=edge, scan_metadata=meta, source=self.source)
+        labels = np.char.add(f"{self.lay.group}[",
+                             np.char.add(np.arange(start, start + mu.shape[0]).astype(str), "]"))
+        return SpectrumStack(self.axis, mu, references=ref, element=element, edge=edge,
+                             labels=labels, source=self.source)
 
     def _guess_element(self, mu):
         """Element/edge from the first usable scan when the file does not say (as the
-        per-file readers do), reported as a warning; cached for the following blocks."""
-        import warnings
-
-        import numpy as np
-
-        from naheo_spec.errors import DefaultAdjustedWarning
-        from naheo_spec.io.edges import guess_edge
+        per-file readers do), reported as a warning; kept for the following blocks."""
+        from naheo_spec.diagnostics import capture
+        from naheo_spec.xas.edges import guess_edge
+        from naheo_spec.xas.readers.columns import EDGE_GUESSED
 
         rows = [r for r in mu if np.all(np.isfinite(r)) and np.ptp(r) > 0]
         if not rows:
             return None, None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with capture():
             el, ed, e0, _ = guess_edge(self.axis, rows[0])
         if el is not None:
-            warnings.warn(f"{self.source.path}: element/edge not in the file; guessed {el} {ed} "
-                          f"from the edge position (E0 ~ {e0:.1f} eV)", DefaultAdjustedWarning,
-                          stacklevel=2)
-            self.lay.metadata["element_edge"] = (el, ed)
+            self.repairs.append(EDGE_GUESSED.warn(
+                f"{self.source.path}: element/edge not in the file; guessed {el} {ed} from the "
+                f"edge position (E0 ~ {e0:.1f} eV)", stacklevel=2))
+            self.element_edge = (el, ed)
         return el, ed
 
     def execute(self, scratch):
-        from naheo_spec.xas import xanes_stack as xs
+        from naheo_spec.xas.xanes_stack import analyze_block
 
-        parts, kinds, modes, cache = [], {}, set(), {}
+        parts, silent, modes, cache = [], set(), set(), {}
         for start, mu, ref in _blocks(self.lay, self.chunk, self.use_dask):
-            ctx = xs._make_ctx(self._stack(start, mu, ref), self._options(), cache)
+            part, quiet = analyze_block(self._stack(start, mu, ref), self.options, cache,
+                                        keep_norm=scratch is not None)
             del mu, ref
-            part = xs._run(ctx, keep_norm=scratch is not None)
             if scratch is not None:
                 scratch[0]["norm"][start:start + len(part)] = part.norm
             parts.append(replace(part, norm=None))
-            xs._merge_kinds(kinds, ctx.log.kinds)
+            silent |= quiet
             modes.add(part.provenance.parameters["energy_calibration"])
-        return self._merge(parts, kinds, modes)
+        return self._merge(parts, silent, modes)
 
-    def _options(self) -> dict:
-        from naheo_spec.xas.valence import DEFAULT_SPAN_MARGIN
-
-        opts = {"e0_method": None, "foil": None, "calibration": None, "element": None,
-                "edge": None, "preset": None, "pre_range": None, "norm_range": None,
-                "nnorm": None, "nvict": None, "foil_e0_method": "max-derivative",
-                "max_foil_offset_eV": 5.0, "include_scatter": True,
-                "span_margin": DEFAULT_SPAN_MARGIN}
-        unknown = set(self.kws) - set(opts)
-        if unknown:
-            raise InputError(f"unknown options for analyze_xanes_stack: {sorted(unknown)}")
-        opts.update({k: v for k, v in self.kws.items() if v is not None or k == "foil"})
-        return opts
-
-    def _merge(self, parts, kinds, modes):
-        from naheo_spec.xas import xanes_stack as xs
+    def _merge(self, parts, silent, modes):
+        from naheo_spec.xas.xanes_stack import XanesStackResult, foil_summary, summarize
 
         n = sum(len(p) for p in parts)
-        msgs = [] if not parts else \
-            [(f"{cnt} of {n} scans, e.g. {first}", cat, emit) for cnt, first, cat, emit in
-             kinds.values()]
-        xs._emit(msgs, stacklevel=5)
-
-        def cat(name):
-            return np.concatenate([getattr(p, name) for p in parts])
-
-        def join(name):
-            return tuple(x for p in parts for x in getattr(p, name))
-
-        first = parts[0]
-        shift = cat("foil_shift_eV")
-        params = dict(first.provenance.parameters)
-        params.update(n_scans=n, foil_calibration=xs._foil_summary(params["foil_calibration"][
+        shift = np.concatenate([p.foil_shift_eV for p in parts])
+        params = dict(parts[0].provenance.parameters)
+        params.update(n_scans=n, foil_calibration=foil_summary(params["foil_calibration"][
             "tabulated_e0_eV"], shift), energy_calibration="; ".join(sorted(modes)),
             dataset=self.lay.signal.name, chunk_scans=self.chunk, n_blocks=len(parts),
             engine="dask.array (synchronous)" if self.use_dask else "h5py block loop")
         prov = Provenance(step="xas.xanes_stack", parameters=params,
                           source_file=self.source.path, source_sha256=self.source.sha256)
-        return xs.XanesStackResult(
-            energy=self.axis, e0_eV=cat("e0_eV"), e0_err_eV=cat("e0_err_eV"),
-            edge_step=cat("edge_step"), foil_shift_eV=shift, oxidation_state=cat("oxidation_state"),
-            oxidation_state_err=cat("oxidation_state_err"), pre_range_eV=cat("pre_range_eV"),
-            norm_range_eV=cat("norm_range_eV"), nnorm=cat("nnorm"), files=join("files"),
-            scans=join("scans"), element=first.element, edge=first.edge,
-            e0_method=first.e0_method, scan_warnings=join("scan_warnings"),
-            errors=join("errors"), warnings=tuple(self.repairs) + tuple(m[0] for m in msgs),
-            provenance=prov, norm=None)
+        res = XanesStackResult.concatenate(parts, provenance=prov)
+        return summarize(res, silent, extra=self.repairs)
 
 
 def _write_store(out, record, scratch, overwrite: bool) -> None:
@@ -434,8 +281,8 @@ def _write_store(out, record, scratch, overwrite: bool) -> None:
     scratch file (never loaded into memory)."""
     import h5py
 
+    from naheo_spec.atomic import atomic_path
     from naheo_spec.store import write_records
-    from naheo_spec.store.atomic import atomic_path
 
     with atomic_path(out, overwrite=overwrite) as tmp:
         write_records(tmp, record, overwrite=True)

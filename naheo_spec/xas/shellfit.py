@@ -22,11 +22,17 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from naheo_spec._json import finite_or_none as _num
-from naheo_spec._larch import stdout_with_encoding
-from naheo_spec.errors import DefaultAdjustedWarning, FitError, InputError, QualityWarning
+from naheo_spec.diagnostics import WarningCode, warnings_json
+from naheo_spec.errors import (
+    DefaultAdjustedWarning,
+    FitError,
+    InputError,
+    QualityWarning,
+)
+from naheo_spec.jsonsafe import finite_or_none as _num
 from naheo_spec.provenance import Provenance
 from naheo_spec.records import DataArray, Record
+from naheo_spec.xas.larch_bridge import stdout_with_encoding
 
 __all__ = ["PathFit", "ShellFitResult", "fit_shells", "fit_series_shells", "distances_table",
            "QUALITY_LIMITS"]
@@ -43,6 +49,26 @@ QUALITY_LIMITS = {
 
 _WINDOWS = ("hanning", "kaiser", "parzen", "welch", "gaussian", "sine", "bes")
 _FIT_SPACES = ("r", "k", "q")
+
+
+FIT_KMAX_CLIPPED = WarningCode("xas.shellfit.kmax_clipped", DefaultAdjustedWarning,
+                               "The fit's kmax lies beyond the data and was clipped.")
+AT_BOUND = WarningCode("xas.shellfit.at_bound", QualityWarning,
+                       "A fitted parameter sits at its bound: value and error not meaningful.")
+NO_UNCERTAINTIES = WarningCode("xas.shellfit.no_uncertainties", QualityWarning,
+                               "The covariance matrix is not available: no uncertainties.")
+UNDETERMINED = WarningCode("xas.shellfit.undetermined", QualityWarning,
+                           "More variables than independent points: the fit is undetermined.")
+NOT_CONVERGED = WarningCode("xas.shellfit.not_converged", QualityWarning,
+                            "The minimiser did not converge.")
+HIGH_R_FACTOR = WarningCode("xas.shellfit.high_r_factor", QualityWarning,
+                            "R-factor above 0.05: the model does not describe the data.")
+LARGE_DELR = WarningCode("xas.shellfit.large_delr", QualityWarning,
+                         "A path moved by more than 0.2 angstrom from its FEFF distance.")
+N_OFF = WarningCode("xas.shellfit.n_off", QualityWarning,
+                    "A fitted coordination number is outside 0.5-1.5x the structural one.")
+SIGMA2_OFF = WarningCode("xas.shellfit.sigma2_off", QualityWarning,
+                         "A fitted sigma2 lies outside the physical range 0-0.03 angstrom^2.")
 
 
 @dataclass(frozen=True)
@@ -150,7 +176,7 @@ class ShellFitResult:
         """JSON-safe summary: paths, e0_shift_eV, r_factor, reduced_chi2, warnings (NaN -> None)."""
         return {"paths": [p.to_json_dict() for p in self.paths], "e0_shift_eV": _num(self.e0_shift_eV),
                 "r_factor": _num(self.r_factor), "reduced_chi2": _num(self.reduced_chi2),
-                "warnings": list(self.warnings)}
+                "warnings": warnings_json(self.warnings)}
 
     def to_record(self, name: str) -> Record:
         """Store shape: flat summary per path plus the chi(R) arrays of data and model."""
@@ -158,7 +184,7 @@ class ShellFitResult:
                                    "e0_shift_err_eV": _num(self.e0_shift_err_eV), "s02": self.s02,
                                    "r_factor": _num(self.r_factor), "reduced_chi2": _num(self.reduced_chi2),
                                    "n_independent": self.n_independent, "n_varys": self.n_varys,
-                                   "warnings": list(self.warnings)}
+                                   "warnings": warnings_json(self.warnings)}
         for p in self.paths:
             for key, val in p.to_json_dict().items():
                 if key not in ("label", "scatterer"):
@@ -234,7 +260,7 @@ def _path_specs(paths) -> list[_PathSpec]:
 
 
 def _spec_from_file(p: Path) -> _PathSpec:
-    from naheo_spec._larch import larch_module
+    from naheo_spec.xas.larch_bridge import larch_module
 
     FeffDatFile = larch_module("larch.xafs.feffdat").FeffDatFile
 
@@ -269,9 +295,9 @@ def _check_data(k, chi, kmin, kmax, rmin, rmax, window, fit_space, msgs):
     if not (0 <= rmin < rmax):
         raise InputError(f"rmin_A={rmin!r}, rmax_A={rmax!r}: expected 0 <= rmin_A < rmax_A (A)")
     if kmax > k[-1] + 1e-6:
-        msg = f"kmax={kmax:g} A^-1 is beyond the data (k ends at {k[-1]:.2f}); kmax set to {k[-1]:.2f}"
-        msgs.append(msg)
-        warnings.warn(msg, DefaultAdjustedWarning, stacklevel=4)
+        msgs.append(FIT_KMAX_CLIPPED.warn(
+            f"kmax={kmax:g} A^-1 is beyond the data (k ends at {k[-1]:.2f}); kmax set to "
+            f"{k[-1]:.2f}", stacklevel=4))
         kmax = float(k[-1])
         if kmax <= kmin:
             raise InputError(f"kmin={kmin!r} is beyond the data (k ends at {k[-1]:.2f} A^-1)")
@@ -281,7 +307,7 @@ def _check_data(k, chi, kmin, kmax, rmin, rmax, window, fit_space, msgs):
 # ---------------------------------------------------------------------------- fit
 def _build_params(specs, *, s02, vary_n, vary_s02, delr_max_A, sigma2_init_A2, e0_shift_init_eV,
                   n_max_factor):
-    from naheo_spec._larch import larch_module
+    from naheo_spec.xas.larch_bridge import larch_module
 
     fitting = larch_module("larch.fitting")
     param, param_group = fitting.param, fitting.param_group
@@ -297,7 +323,7 @@ def _build_params(specs, *, s02, vary_n, vary_s02, delr_max_A, sigma2_init_A2, e
 
 
 def _make_paths(specs):
-    from naheo_spec._larch import larch_module
+    from naheo_spec.xas.larch_bridge import larch_module
 
     feffpath = larch_module("larch.xafs").feffpath
 
@@ -322,7 +348,7 @@ _FEFFIT_LOCK = threading.Lock()
 def _run_feffit(pars, dset, *, undetermined: bool):
     """larch ``feffit``, quietly; with more variables than independent points larch's
     uncertainty propagation (sqrt of a negative scale) would crash, so it is skipped."""
-    from naheo_spec._larch import larch_module
+    from naheo_spec.xas.larch_bridge import larch_module
 
     feffit_mod = larch_module("larch.xafs.feffit")
     with warnings.catch_warnings():
@@ -351,34 +377,42 @@ def _quality(out, specs, params, msgs, *, undetermined):
         if math.isfinite(span) and (p.value - p.min < lim["bound_fraction"] * span
                                     or p.max - p.value < lim["bound_fraction"] * span):
             bound = p.min if p.value - p.min < p.max - p.value else p.max
-            msgs.append(f"parameter {name} = {p.value:.5g} is at its bound {bound:g}; its value and "
-                        "uncertainty are not meaningful")
+            msgs.append(AT_BOUND.record(
+                f"parameter {name} = {p.value:.5g} is at its bound {bound:g}; its value and "
+                "uncertainty are not meaningful", parameter=name))
     varied = [params[n] for n in (out.var_names or [])]
     if not undetermined and not out.errorbars or any(p.stderr is None or not math.isfinite(p.stderr) for p in varied):
-        msgs.append("uncertainties could not be estimated (covariance matrix not available); "
-                    "errors are reported as None")
+        msgs.append(NO_UNCERTAINTIES.record(
+            "uncertainties could not be estimated (covariance matrix not available); "
+            "errors are reported as None"))
     if undetermined or out.nvarys >= out.n_independent:
-        msgs.append(f"{out.nvarys} variables but only {out.n_independent:.1f} independent points: "
-                    "the fit is undetermined and has no uncertainties; widen the k or R range, "
-                    "or fix parameters")
+        msgs.append(UNDETERMINED.record(
+            f"{out.nvarys} variables but only {out.n_independent:.1f} independent points: "
+            "the fit is undetermined and has no uncertainties; widen the k or R range, "
+            "or fix parameters"))
     if not out.success:
-        msgs.append(f"the minimiser did not converge: {out.message}")
+        msgs.append(NOT_CONVERGED.record(f"the minimiser did not converge: {out.message}"))
     if out.rfactor > lim["r_factor"]:
-        msgs.append(f"R-factor {out.rfactor:.3f} > {lim['r_factor']}: the model does not describe the data")
+        msgs.append(HIGH_R_FACTOR.record(
+            f"R-factor {out.rfactor:.3f} > {lim['r_factor']}: the model does not describe the "
+            "data", r_factor=float(out.rfactor)))
     for i, s in enumerate(specs, 1):
         dr, s2 = params[f"delr_{i}"].value, params[f"sig2_{i}"].value
         if abs(dr) > lim["abs_delr_A"]:
-            msgs.append(f"{s.label}: |Delta R| = {abs(dr):.3f} A > {lim['abs_delr_A']} A from the FEFF "
-                        f"reff {s.reff_A:.3f} A: check the structure model")
+            msgs.append(LARGE_DELR.record(
+                f"{s.label}: |Delta R| = {abs(dr):.3f} A > {lim['abs_delr_A']} A from the FEFF "
+                f"reff {s.reff_A:.3f} A: check the structure model", path=s.label))
         n = params[f"n_{i}"]
         lo, hi = lim["n_ratio"]
         if n.vary and s.degeneracy > 0 and not lo <= n.value / s.degeneracy <= hi:
-            msgs.append(f"{s.label}: N = {n.value:.2f} is {n.value / s.degeneracy:.2f}x the structural "
-                        f"{s.degeneracy:g} (outside {lo}-{hi}x): N, sigma2 and S0^2 are trading off or "
-                        "the background/k range is off; treat R with care")
+            msgs.append(N_OFF.record(
+                f"{s.label}: N = {n.value:.2f} is {n.value / s.degeneracy:.2f}x the structural "
+                f"{s.degeneracy:g} (outside {lo}-{hi}x): N, sigma2 and S0^2 are trading off or "
+                "the background/k range is off; treat R with care", path=s.label))
         if s2 < lim["sigma2_min_A2"] or s2 > lim["sigma2_max_A2"]:
-            msgs.append(f"{s.label}: sigma2 = {s2:.4f} A^2 outside [{lim['sigma2_min_A2']}, "
-                        f"{lim['sigma2_max_A2']}] A^2")
+            msgs.append(SIGMA2_OFF.record(
+                f"{s.label}: sigma2 = {s2:.4f} A^2 outside [{lim['sigma2_min_A2']}, "
+                f"{lim['sigma2_max_A2']}] A^2", path=s.label))
 
 
 def _correlations(params, names, min_correl=0.5):
@@ -524,7 +558,7 @@ def fit_shells(k_invA, chi, paths, *, kmin: float = 3.0, kmax: float = 12.0, kwe
             raise InputError(f"delta_chi has shape {dchi.shape}; expected that of k_invA {np.shape(k_invA)}")
         dchi = dchi[np.isfinite(np.asarray(k_invA, float)) & np.isfinite(np.asarray(chi, float))]
     specs = _path_specs(paths)
-    from naheo_spec._larch import larch_module
+    from naheo_spec.xas.larch_bridge import larch_module
 
     Group = larch_module("larch").Group
     xafs = larch_module("larch.xafs")
@@ -555,7 +589,7 @@ def fit_shells(k_invA, chi, paths, *, kmin: float = 3.0, kmax: float = 12.0, kwe
                            "degeneracy": s.degeneracy} for s in specs]}
     prov = Provenance("xas.shellfit", resolved, source_file=source_file)
     for m in quality:
-        warnings.warn(m, QualityWarning, stacklevel=2)
+        m.emit(stacklevel=2)
     return _collect(out, specs, out.datasets[0], kweight=kweight, msgs=adjusted + quality,
                     provenance=prov, undetermined=n_var >= n_idp)
 

@@ -61,7 +61,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from naheo_spec.errors import CalibrationError, InputError, NaheoError, QualityWarning
+from naheo_spec.diagnostics import WarningCode
+from naheo_spec.errors import (
+    CalibrationError,
+    InputError,
+    NaheoError,
+    QualityWarning,
+    ReadError,
+)
+
+STANDARDS_UNCALIBRATED = WarningCode(
+    "xas.standards.uncalibrated", QualityWarning,
+    "Some standards have no valid foil calibration: their edge positions are on the raw "
+    "energy scale.")
 
 #: Environment variable naming the shared data root (the folder holding ``xas/``).
 DATA_ROOT_ENV = "NAHEO_SHARED_DATA"
@@ -279,11 +291,12 @@ class _Reader:
                                  f"({', '.join(str(s.source.scan) for s in spectra)}); "
                                  "name one with group =")
             return spectra[0]
-        for s in spectra:
-            if s.source.scan == group:
-                return s
-        raise InputError(f"{file}: no scan/group {group!r}; available: "
-                         f"{', '.join(str(s.source.scan) for s in spectra)}")
+        from naheo_spec.model import SpectrumCollection
+
+        try:
+            return SpectrumCollection(spectra, path=str(file)).select(group)
+        except ReadError as exc:
+            raise InputError(str(exc)) from None
 
 
 def measure_standard(spec: StandardSpec, *, e0_method: str, element=None, edge=None,
@@ -406,7 +419,7 @@ def _fit_points(points, *, e0_method, element, edge, normalization, min_sigma_eV
     if nofoil:
         from dataclasses import replace
 
-        msg = ("standards without a valid foil calibration (raw energy scale): "
-               + ", ".join(nofoil))
+        msg = STANDARDS_UNCALIBRATED.record(
+            "standards without a valid foil calibration (raw energy scale): " + ", ".join(nofoil))
         cal = replace(cal, warnings=cal.warnings + (msg,))
     return cal

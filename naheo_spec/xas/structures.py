@@ -35,7 +35,6 @@ import hashlib
 import json
 import math
 import re
-import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -43,7 +42,11 @@ from typing import Mapping
 
 import numpy as np
 
+from naheo_spec.diagnostics import WarningCode
 from naheo_spec.errors import InputError, QualityWarning, ReadError
+
+INEQUIVALENT_SITES = WarningCode("xas.structure.inequivalent_sites", QualityWarning,
+                                 "The absorber occupies inequivalent sites; one was chosen.")
 
 __all__ = [
     "Lattice", "Site", "Structure", "rocksalt", "o3_layered", "from_cif", "cluster",
@@ -412,9 +415,10 @@ def cluster(structure: Structure, absorber: str, rmax_A: float, *,
         site_index = candidates[0]
         sig0 = _shell_signature(structure, site_index)
         if any(_shell_signature(structure, j) != sig0 for j in candidates[1:]):
-            warnings.warn(f"{absorber} occupies inequivalent sites in {structure.name!r}; the cluster "
-                          f"is centred on site {site_index} ({structure.sites[site_index].label}). "
-                          "Pass site_index to choose another.", QualityWarning, stacklevel=2)
+            INEQUIVALENT_SITES.warn(
+                f"{absorber} occupies inequivalent sites in {structure.name!r}; the cluster "
+                f"is centred on site {site_index} ({structure.sites[site_index].label}). "
+                "Pass site_index to choose another.", stacklevel=2)
     elif site_index not in candidates:
         raise InputError(f"site_index={site_index!r}: expected one of {candidates} (sites holding {absorber})")
     dist, vec, sidx = _neighbours(structure, site_index, float(rmax_A))

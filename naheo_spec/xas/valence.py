@@ -43,6 +43,7 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
+from naheo_spec.diagnostics import WarningCode, warnings_json
 from naheo_spec.errors import CalibrationError, InputError, QualityWarning
 from naheo_spec.provenance import Provenance
 
@@ -52,6 +53,22 @@ DEFAULT_MIN_SIGMA_EV = 0.05
 
 #: Predictions further than this (valence units) outside the standards' span warn.
 DEFAULT_SPAN_MARGIN = 0.1
+
+
+OUT_OF_SPAN = WarningCode("xas.valence.out_of_span", QualityWarning,
+                          "The oxidation state lies outside the standards' span: extrapolated.")
+NO_LINE = WarningCode("xas.valence.no_line", QualityWarning,
+                      "The standards span fewer than 2 oxidation states: no calibration line.")
+NEGATIVE_SLOPE = WarningCode("xas.valence.negative_slope", QualityWarning,
+                             "The calibration line's slope is not positive: check the standards.")
+NO_DOF = WarningCode("xas.valence.no_dof", QualityWarning,
+                     "A line through exactly 2 standards has no residual degrees of freedom: "
+                     "the scatter of real compounds about the line is unknown.")
+UNCALIBRATED_ENERGY = WarningCode(
+    "xas.valence.uncalibrated_energy", QualityWarning,
+    "The oxidation state comes from an energy scale not calibrated against a foil.")
+LOO_IMPOSSIBLE = WarningCode("xas.valence.loo_impossible", QualityWarning,
+                             "Leaving this standard out leaves fewer than 2 valences.")
 
 
 @dataclass(frozen=True)
@@ -96,7 +113,7 @@ class StandardPoint:
         return {"name": self.name, "valence": self.valence, "e0_eV": self.e0_eV,
                 "e0_err_eV": self.e0_err_eV, "residual_eV": self.residual_eV,
                 "foil_shift_eV": self.foil_shift_eV, "file": self.file, "scan": self.scan,
-                "sha256": self.sha256, "warnings": list(self.warnings)}
+                "sha256": self.sha256, "warnings": warnings_json(self.warnings)}
 
 
 class ValencePrediction(NamedTuple):
@@ -174,7 +191,7 @@ class ValenceCalibration:
         if not self.has_line:
             raise CalibrationError(
                 "valence calibration has no line (needs standards of at least 2 distinct "
-                "valences): " + "; ".join(self.warnings))
+                "valences): " + "; ".join(w.message for w in self.warnings))
 
     def predict(self, e0_eV: float, e0_err_eV: float = 0.0, *, include_scatter: bool = True,
                 span_margin: float = DEFAULT_SPAN_MARGIN) -> ValencePrediction:
@@ -224,10 +241,10 @@ class ValenceCalibration:
         msgs = []
         lo, hi = self.valence_span
         if v < lo - span_margin or v > hi + span_margin:
-            msg = (f"oxidation state {v:.2f} (E0 {e0_eV:.2f} eV) is outside the standards' "
-                   f"span {lo:g}..{hi:g} by more than {span_margin:g}: extrapolated")
-            warnings.warn(msg, QualityWarning, stacklevel=2)
-            msgs.append(msg)
+            msgs.append(OUT_OF_SPAN.warn(
+                f"oxidation state {v:.2f} (E0 {e0_eV:.2f} eV) is outside the standards' "
+                f"span {lo:g}..{hi:g} by more than {span_margin:g}: extrapolated", stacklevel=2,
+                valence=float(v)))
         return ValencePrediction(float(v), float(np.sqrt(max(var, 0.0))), tuple(msgs))
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -241,7 +258,7 @@ class ValenceCalibration:
             "valence_span": list(self.valence_span),
             "normalization": dict(self.normalization),
             "standards": [p.to_json_dict() for p in self.points],
-            "warnings": list(self.warnings),
+            "warnings": warnings_json(self.warnings),
         }
 
     def to_record(self, name: str | None = None):
@@ -357,9 +374,9 @@ def fit_calibration(valences: Sequence[float], e0_eV: Sequence[float],
                   normalization=dict(normalization or {}), provenance=prov)
     nval = np.unique(v).size
     if nval < 2:
-        msg = (f"only {nval} distinct valence ({', '.join(names)}): a calibration line needs "
-               "standards of at least 2 different oxidation states; no line fitted")
-        warnings.warn(msg, QualityWarning, stacklevel=2)
+        msg = NO_LINE.warn(
+            f"only {nval} distinct valence ({', '.join(names)}): a calibration line needs "
+            "standards of at least 2 different oxidation states; no line fitted", stacklevel=2)
         return ValenceCalibration(slope_eV=None, intercept_eV=None, covariance=None,
                                   rms_residual_eV=None, reduced_chi2=None, scatter_eV=None,
                                   points=tuple(points), warnings=(msg,), **common)
@@ -380,14 +397,13 @@ def fit_calibration(valences: Sequence[float], e0_eV: Sequence[float],
         scatter = float(np.sqrt(max(0.0, (red or 0.0) - 1.0) * np.mean(sigma ** 2))) \
             if red is not None else 0.0
     if b <= 0:
-        msg = (f"calibration slope is {b:.3g} eV/unit: the edge does not rise with "
-               "oxidation state for these standards; check them")
-        warnings.warn(msg, QualityWarning, stacklevel=2)
-        msgs.append(msg)
+        msgs.append(NEGATIVE_SLOPE.warn(
+            f"calibration slope is {b:.3g} eV/unit: the edge does not rise with "
+            "oxidation state for these standards; check them", stacklevel=2))
     if dof == 0:
-        msg = (f"line through exactly {n} points: no residual degrees of freedom, the "
-               "line's uncertainty comes from the E0 errors alone")
-        msgs.append(msg)
+        msgs.append(NO_DOF.record(
+            f"line through exactly {n} points: no residual degrees of freedom, the "
+            "line's uncertainty comes from the E0 errors alone"))
     pts = tuple(_with_residual(p, float(r)) for p, r in zip(points, resid))
     return ValenceCalibration(slope_eV=b, intercept_eV=a,
                               covariance=((float(cov[0, 0]), float(cov[0, 1])),
@@ -456,7 +472,7 @@ class LeaveOneOut:
             {"name": n, "valence": float(v), "predicted": _nan_none(p),
              "predicted_err": _nan_none(pe), "error": _nan_none(p - v)}
             for n, v, p, pe in zip(self.names, self.valence, self.predicted, self.predicted_err)],
-            "warnings": list(self.warnings)}
+            "warnings": warnings_json(self.warnings)}
 
 
 def _nan_none(x) -> float | None:
@@ -504,8 +520,8 @@ def leave_one_out(standards, **options) -> LeaveOneOut:
     for i, p in enumerate(points):
         others = [q for j, q in enumerate(points) if j != i]
         if len({q.valence for q in others}) < 2:
-            msgs.append(f"{p.name}: the other standards span fewer than 2 valences; "
-                        "cannot be predicted")
+            msgs.append(LOO_IMPOSSIBLE.record(f"{p.name}: the other standards span fewer than "
+                                              "2 valences; cannot be predicted"))
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", QualityWarning)

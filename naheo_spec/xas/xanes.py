@@ -34,18 +34,30 @@ References
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 
-from naheo_spec._json import finite_or_none as _num
-from naheo_spec.errors import (CalibrationError, InputError, NaheoError, ProcessingError,
-                               QualityWarning)
+from naheo_spec.diagnostics import WarningCode, WarningRecord, capture, warnings_json
+from naheo_spec.errors import (
+    CalibrationError,
+    InputError,
+    NaheoError,
+    ProcessingError,
+    QualityWarning,
+)
+from naheo_spec.jsonsafe import finite_or_none as _num
+from naheo_spec.model import Spectrum, SpectrumStack
 from naheo_spec.provenance import Provenance
-from naheo_spec.spectrum import Spectrum, SpectrumStack
+from naheo_spec.xas.energy_calibration import (
+    FOIL_DISABLED,
+    FOIL_ELEMENT_UNKNOWN,
+    FOIL_NONE,
+    FOIL_UNUSABLE,
+)
+from naheo_spec.xas.valence import NO_DOF, UNCALIBRATED_ENERGY
 
 #: Keys of :meth:`XanesResult.to_json_dict`, in order (the CLI's ``--json`` schema).
 JSON_KEYS = ("file", "scan", "element", "edge", "e0_method", "e0_eV", "e0_err_eV", "edge_step",
@@ -59,6 +71,13 @@ DEFAULT_PRESET = "larch"
 E0_TABULATED_TOLERANCE_EV = 30.0
 
 _NORM_OPTIONS = ("preset", "pre_range", "norm_range", "nnorm", "nvict")
+
+OPTIONS_DIFFER = WarningCode(
+    "xas.xanes.options_differ", QualityWarning,
+    "A normalization option differs from the valence standards': the half-height E0 depends "
+    "on it.")
+ANALYSIS_FAILED = WarningCode("xas.xanes.failed", QualityWarning,
+                              "A scan of a series could not be analysed; the series went on.")
 
 
 
@@ -90,8 +109,8 @@ class XanesResult:
         Shift applied from the foil (eV); None when there was no valid foil.
     oxidation_state, oxidation_state_err : float or None
         From the valence calibration; None without one.
-    warnings : tuple of str
-        Reader repairs, foil and quality flags, adjustments.
+    warnings : tuple of WarningRecord
+        Reader repairs, foil and quality flags, adjustments (coded).
     normalization : Normalization
         Normalized spectrum on the calibrated energies.
     energy_calibration : EnergyCalibration or None
@@ -145,7 +164,7 @@ class XanesResult:
             "foil_shift_eV": _num(self.foil_shift_eV),
             "oxidation_state": _num(self.oxidation_state),
             "oxidation_state_err": _num(self.oxidation_state_err),
-            "warnings": list(self.warnings),
+            "warnings": warnings_json(self.warnings),
         }
 
     def to_record(self, name: str | None = None):
@@ -159,7 +178,7 @@ class XanesResult:
 
         summary = self.to_json_dict()
         summary["n_warnings"] = len(self.warnings)
-        summary["warnings"] = "; ".join(self.warnings)
+        summary["warnings"] = "; ".join(w.message for w in self.warnings)
         nz = self.normalization
         data = {"energy": DataArray(np.asarray(nz.energy), "eV", "X-ray energy (calibrated)"),
                 "mu": DataArray(np.asarray(nz.mu), "", "absorption"),
@@ -203,7 +222,8 @@ class XanesFailure:
         """Same keys as :meth:`XanesResult.to_json_dict` (numbers None) plus ``"error"``."""
         d = {k: None for k in JSON_KEYS}
         d.update(file=self.file, scan=self.scan, element=self.element, edge=self.edge,
-                 e0_method=self.e0_method, warnings=list(self.warnings), error=self.error)
+                 e0_method=self.e0_method, warnings=warnings_json(self.warnings),
+                 error=self.error)
         return d
 
     def to_record(self, name: str | None = None):
@@ -211,7 +231,7 @@ class XanesFailure:
         from naheo_spec.records import Record
 
         summary = self.to_json_dict()
-        summary["warnings"] = "; ".join(self.warnings)
+        summary["warnings"] = "; ".join(w.message for w in self.warnings)
         summary["n_warnings"] = len(self.warnings)
         return Record(name=name or _record_name(self.file, self.scan, "_xanes_failed"),
                       kind="xanes", summary=summary, provenance=self.provenance)
@@ -228,9 +248,8 @@ def _as_spectrum(spectrum, scan) -> Spectrum:
     raise InputError(f"spectrum must be a Spectrum or a file path, got {type(spectrum).__name__}")
 
 
-def _warn(msgs: list[str], msg: str, category=QualityWarning) -> None:
-    msgs.append(msg)
-    warnings.warn(msg, category, stacklevel=4)
+def _warn(msgs: list[WarningRecord], code: WarningCode, msg: str, **data) -> None:
+    msgs.append(code.warn(msg, stacklevel=4, **data))
 
 
 def _resolve_options(calibration, e0_method, norm_opts: dict) -> tuple[str, dict, list[str]]:
@@ -254,8 +273,9 @@ def _resolve_options(calibration, e0_method, norm_opts: dict) -> tuple[str, dict
             cal_val = cal_norm.get(key)
             if calibration is not None and cal_val is not None and \
                     np.any(np.asarray(cal_val) != np.asarray(resolved[key])):
-                notes.append(f"normalization option {key}={resolved[key]!r} differs from the "
-                             f"valence standards' {cal_val!r}: the half-height E0 depends on it")
+                notes.append(OPTIONS_DIFFER.record(
+                    f"normalization option {key}={resolved[key]!r} differs from the "
+                    f"valence standards' {cal_val!r}: the half-height E0 depends on it"))
     if resolved["preset"] is None:
         resolved["preset"] = DEFAULT_PRESET
     if resolved["nvict"] is None:
@@ -270,28 +290,32 @@ def _finite_pair(energy, mu):
 
 def _foil_step(spectrum: Spectrum, foil, element, edge, foil_e0_method, max_offset, msgs):
     """Return (EnergyCalibration or None, foil description)."""
-    from naheo_spec.xas.energy_calibration import calibrate_energy, calibrate_energy_from_foil
+    from naheo_spec.xas.energy_calibration import (
+        calibrate_energy,
+        calibrate_energy_from_foil,
+    )
 
     if foil is False:
-        _warn(msgs, f"{spectrum.name}: no foil calibration (foil=False): energies are as measured")
+        _warn(msgs, FOIL_DISABLED,
+              f"{spectrum.name}: no foil calibration (foil=False): energies are as measured")
         return None, "disabled"
     if element is None:
-        _warn(msgs, f"{spectrum.name}: element unknown: energy not calibrated against a foil")
+        _warn(msgs, FOIL_ELEMENT_UNKNOWN,
+              f"{spectrum.name}: element unknown: energy not calibrated against a foil")
         return None, "element unknown"
     opts = dict(element=element, edge=edge, e0_method=foil_e0_method,
                 max_offset_eV=max_offset, strict=False)
     if foil is None and spectrum.reference is None:
-        _warn(msgs, f"{spectrum.name}: no foil (no reference channel and no foil= scan): "
-                    "energy scale not calibrated")
+        _warn(msgs, FOIL_NONE, f"{spectrum.name}: no foil (no reference channel and no foil= "
+                               "scan): energy scale not calibrated")
         return None, "none"
     if foil is None:
         e, r = _finite_pair(spectrum.energy, spectrum.reference)
         if e.size < 10:
-            _warn(msgs, f"{spectrum.name}: reference channel has only {e.size} finite points: "
-                        "energy not calibrated")
+            _warn(msgs, FOIL_UNUSABLE, f"{spectrum.name}: reference channel has only {e.size} "
+                                       "finite points: energy not calibrated")
             return None, "reference channel unusable"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", QualityWarning)  # re-emitted below with the scan name
+    with capture():                  # re-emitted below with the scan name
         if foil is not None:
             cal = calibrate_energy_from_foil(foil, **opts)
             what = "separate foil scan " + (cal.provenance.source_file or "")
@@ -300,14 +324,15 @@ def _foil_step(spectrum: Spectrum, foil, element, edge, foil_e0_method, max_offs
                                    source_sha256=spectrum.source.sha256, **opts)
             what = "reference channel " + str(spectrum.source.columns.get("reference", ""))
     for m in cal.warnings:  # already prefixed with the foil's file name
-        _warn(msgs, m if cal.provenance.source_file else f"{spectrum.name}: {m}")
+        msgs.append((m if cal.provenance.source_file else m.prefixed(spectrum.name)).emit(
+            stacklevel=3))
     return cal, what.strip()
 
 
 def _check_edge_in_range(spectrum, energy, element, edge, msgs):
     if element is None:
         return None
-    from naheo_spec.io.edges import tabulated_edge_energy
+    from naheo_spec.xas.edges import tabulated_edge_energy
 
     tab = tabulated_edge_energy(element, edge)
     if not energy[0] < tab < energy[-1]:
@@ -327,19 +352,20 @@ def _predict(calibration, element, e0, e0_err, calibrated, name, msgs):
     if not calibration.has_line:
         raise CalibrationError(f"{name}: the valence calibration has no line: "
                                + "; ".join(calibration.warnings))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", QualityWarning)
+    with capture():
         pred = calibration.predict(e0, e0_err)
     for m in pred.warnings:
-        _warn(msgs, f"{name}: {m}")
+        msgs.append(m.prefixed(name).emit(stacklevel=3))
     if calibration.dof == 0:
-        msgs.append(f"{name}: the valence calibration has no residual degrees of freedom "
-                    f"({len(calibration.points)} standards): the oxidation-state error ignores "
-                    "how far real compounds scatter about the line")
+        msgs.append(NO_DOF.record(
+            f"{name}: the valence calibration has no residual degrees of freedom "
+            f"({len(calibration.points)} standards): the oxidation-state error ignores "
+            "how far real compounds scatter about the line"))
     if not calibrated:
-        _warn(msgs, f"{name}: oxidation state from an energy scale not calibrated against a "
-                    "foil: a monochromator offset of 1 eV moves it by about "
-                    f"{1.0 / calibration.slope_eV:.2f}")
+        _warn(msgs, UNCALIBRATED_ENERGY,
+              f"{name}: oxidation state from an energy scale not calibrated against a "
+              "foil: a monochromator offset of 1 eV moves it by about "
+              f"{1.0 / calibration.slope_eV:.2f}")
     return pred.valence, pred.valence_err
 
 
@@ -403,7 +429,7 @@ def analyze_xanes(spectrum, *, e0_method: str | None = None, foil=None, calibrat
     Examples
     --------
     >>> import numpy as np
-    >>> from naheo_spec.spectrum import Spectrum
+    >>> from naheo_spec.model import Spectrum
     >>> e = np.linspace(6400.0, 6800.0, 801)
     >>> mu = 0.1 + np.arctan((e - 6546.0) / 2.0) / np.pi + 0.5
     >>> foil = np.arctan((e - 6538.0) / 1.0) / np.pi + 0.5
@@ -415,12 +441,12 @@ def analyze_xanes(spectrum, *, e0_method: str | None = None, foil=None, calibrat
     from naheo_spec.xas.normalize import normalize
 
     spectrum = _as_spectrum(spectrum, scan)
-    msgs: list[str] = list(spectrum.warnings)
+    msgs: list[WarningRecord] = list(spectrum.warnings)
     e0_method, nopts, notes = _resolve_options(
         calibration, e0_method, dict(preset=preset, pre_range=pre_range,
                                      norm_range=norm_range, nnorm=nnorm, nvict=nvict))
     for n in notes:
-        _warn(msgs, f"{spectrum.name}: {n}")
+        msgs.append(n.prefixed(spectrum.name).emit(stacklevel=2))
     element = element or spectrum.element or (calibration.element if calibration else None)
     edge = edge or spectrum.edge or (calibration.edge if calibration else None) or "K"
     if np.ptp(spectrum.mu) == 0:
@@ -536,8 +562,9 @@ def analyze_xanes_series(spectra, **options) -> list[XanesResult | XanesFailure]
         file = spectrum.source.path if spectrum is not None else label
         scan = spectrum.source.scan if spectrum is not None else None
         msg = f"{type(err).__name__}: {err}"
-        warnings.warn(f"{file}{':' + scan if scan else ''}: analysis failed: {msg}",
-                      QualityWarning, stacklevel=2)
+        where = spectrum.name if spectrum is not None else str(file)
+        failed = ANALYSIS_FAILED.warn(f"{where}: analysis failed: {msg}", stacklevel=2,
+                                      error_type=type(err).__name__)
         prior = tuple(spectrum.warnings) if spectrum is not None else ()
         out.append(XanesFailure(
             file=file, scan=scan, element=options.get("element") or (
@@ -546,7 +573,7 @@ def analyze_xanes_series(spectra, **options) -> list[XanesResult | XanesFailure]
             e0_method=options.get("e0_method") or (
                 options["calibration"].e0_method if options.get("calibration") else
                 DEFAULT_E0_METHOD),
-            error=msg, warnings=prior + (msg,),
+            error=msg, warnings=prior + (failed,),
             provenance=Provenance(step="xas.xanes", parameters={
                 k: v for k, v in options.items() if k != "calibration"},
                 source_file=file, source_sha256=spectrum.source.sha256 if spectrum else None)))

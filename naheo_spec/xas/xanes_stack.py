@@ -68,7 +68,14 @@ from typing import Any
 
 import numpy as np
 
-from naheo_spec._json import finite_or_none as _num
+from naheo_spec.diagnostics import (
+    StackWarnings,
+    StackWarningsBuilder,
+    WarningCode,
+    WarningRecord,
+    capture,
+    warnings_json,
+)
 from naheo_spec.errors import (
     CalibrationError,
     FitError,
@@ -77,16 +84,29 @@ from naheo_spec.errors import (
     ProcessingError,
     QualityWarning,
 )
+from naheo_spec.jsonsafe import finite_or_none as _num
+from naheo_spec.model import SpectrumStack
 from naheo_spec.provenance import Provenance
-from naheo_spec.spectrum import SpectrumStack
+from naheo_spec.xas.e0 import BOOTSTRAP_SPREAD, HALF_HEIGHT_FAR
+from naheo_spec.xas.energy_calibration import (
+    FOIL_DISABLED,
+    FOIL_ELEMENT_UNKNOWN,
+    FOIL_NONE,
+    FOIL_REJECTED,
+    FOIL_UNUSABLE,
+)
+from naheo_spec.xas.normalize import NOTE_CODES
+from naheo_spec.xas.valence import NO_DOF, OUT_OF_SPAN, UNCALIBRATED_ENERGY
 
 #: Message prefix of normalize()'s per-spectrum edge-shape check (recomputed per scan here).
 _SHAPE_PREFIX = "normalized mu does not look like an absorption edge ("
+_SHAPE = NOTE_CODES["edge_shape"]
+SCAN_FAILED = WarningCode("xas.xanes_stack.scan_failed", QualityWarning,
+                          "A scan of a stack could not be analysed; its numbers are NaN.")
 #: Message of a scan that normalize_stack could not normalize (it does not say which check).
 _NO_EDGE = ("no usable absorption edge (constant or all-zero mu, edge outside the scan, "
             "edge step not positive or below 5x the noise level, or normalized mu rising by "
             "less than 0.5 across E0)")
-_DIGITS = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
 # --------------------------------------------------------------------------- result
@@ -115,14 +135,14 @@ class XanesStackResult:
         Source file and scan label of each scan (as ``SpectrumStack[i].source``).
     element, edge, e0_method : str or None
         Common to the stack.
-    scan_warnings : tuple of tuple of str
-        Warnings of each scan, the same strings :func:`~naheo_spec.xas.xanes.analyze_xanes`
-        records (for a failed scan: the error).
+    row_warnings : StackWarnings
+        Coded warnings of each scan, the same records
+        :func:`~naheo_spec.xas.xanes.analyze_xanes` gives (for a failed scan: the error).
     errors : tuple of str or None
         ``"ErrorType: message"`` for scans that could not be analysed, else None.
-    warnings : tuple of str
-        Stack-level summary: each kind of per-scan warning once, with its count, plus the
-        stack's own reader repairs.
+    warnings : tuple of WarningRecord
+        Stack-level summary: each code of the per-scan warnings once, with its count, plus
+        the stack's own reader repairs.
     provenance : Provenance
         Step ``"xas.xanes_stack"`` with every option resolved.
     norm : ndarray of shape (N, M) or None
@@ -144,14 +164,42 @@ class XanesStackResult:
     element: str | None
     edge: str | None
     e0_method: str
-    scan_warnings: tuple[tuple[str, ...], ...]
+    row_warnings: StackWarnings
     errors: tuple[str | None, ...]
-    warnings: tuple[str, ...]
+    warnings: tuple[WarningRecord, ...]
     provenance: Provenance
     norm: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.e0_eV.size)
+
+    @classmethod
+    def concatenate(cls, parts: list["XanesStackResult"], *, provenance: Provenance,
+                    warnings=()) -> "XanesStackResult":
+        """Join the results of consecutive blocks of one stack (same grid and options)."""
+        def cat(name):
+            return np.concatenate([getattr(p, name) for p in parts])
+
+        def join(name):
+            return tuple(x for p in parts for x in getattr(p, name))
+
+        first = parts[0]
+        return cls(
+            energy=first.energy, e0_eV=cat("e0_eV"), e0_err_eV=cat("e0_err_eV"),
+            edge_step=cat("edge_step"), foil_shift_eV=cat("foil_shift_eV"),
+            oxidation_state=cat("oxidation_state"),
+            oxidation_state_err=cat("oxidation_state_err"), pre_range_eV=cat("pre_range_eV"),
+            norm_range_eV=cat("norm_range_eV"), nnorm=cat("nnorm"), files=join("files"),
+            scans=join("scans"), element=first.element, edge=first.edge,
+            e0_method=first.e0_method,
+            row_warnings=StackWarnings.concat([p.row_warnings for p in parts]),
+            errors=join("errors"), warnings=tuple(warnings), provenance=provenance,
+            norm=None if any(p.norm is None for p in parts) else cat("norm"))
+
+    @property
+    def scan_warnings(self) -> tuple[tuple[WarningRecord, ...], ...]:
+        """Per-scan records as a tuple of tuples (small stacks; prefer :attr:`row_warnings`)."""
+        return tuple(self.row_warnings.for_row(i) for i in range(len(self)))
 
     @property
     def valid(self) -> np.ndarray:
@@ -172,14 +220,15 @@ class XanesStackResult:
                       "edge": self.edge, "e0_method": self.e0_method}
             if self.errors[i] is not None:
                 d = dict.fromkeys(JSON_KEYS)
-                d.update(common, warnings=list(self.scan_warnings[i]), error=self.errors[i])
+                d.update(common, warnings=warnings_json(self.row_warnings.for_row(i)),
+                         error=self.errors[i])
             else:
                 d = {**common, "e0_eV": _num(self.e0_eV[i]), "e0_err_eV": _num(self.e0_err_eV[i]),
                      "edge_step": _num(self.edge_step[i]),
                      "foil_shift_eV": _num(self.foil_shift_eV[i]),
                      "oxidation_state": _num(self.oxidation_state[i]),
                      "oxidation_state_err": _num(self.oxidation_state_err[i]),
-                     "warnings": list(self.scan_warnings[i])}
+                     "warnings": warnings_json(self.row_warnings.for_row(i))}
             out.append(d)
         return out
 
@@ -201,10 +250,10 @@ class XanesStackResult:
                 "foil_shift_eV_median": med(self.foil_shift_eV),
                 "n_foil_calibrated": int(np.isfinite(self.foil_shift_eV[ok]).sum()),
                 "oxidation_state_median": med(self.oxidation_state),
-                "n_scans_with_warnings": int(sum(1 for w, e in zip(self.scan_warnings,
-                                                                  self.errors)
-                                                 if w and e is None)),
-                "n_warnings": len(self.warnings), "warnings": "; ".join(self.warnings)}
+                "n_scans_with_warnings": int(np.sum(self.row_warnings.any_mask() & ok)),
+                "warning_counts": self.row_warnings.counts(),
+                "n_warnings": len(self.warnings),
+                "warnings": "; ".join(w.message for w in self.warnings)}
 
     def to_record(self, name: str | None = None):
         """Return a :class:`~naheo_spec.records.Record` of kind ``"xanes_stack"``.
@@ -235,7 +284,8 @@ class XanesStackResult:
             "norm_range_eV": DataArray(self.norm_range_eV, "eV", "normalization range from E0"),
             "nnorm": DataArray(np.asarray(self.nnorm), "", "post-edge polynomial degree"),
             "scan": DataArray(strings(self.scans), "", "scan label"),
-            "warnings": DataArray(strings("; ".join(w) for w in self.scan_warnings), "",
+            "warnings": DataArray(strings("; ".join(w.message for w in ws)
+                                          for ws in self.scan_warnings), "",
                                   "per-scan warnings"),
             "error": DataArray(strings(self.errors), "", "per-scan error"),
         }
@@ -251,83 +301,70 @@ class XanesStackResult:
 
 # --------------------------------------------------------------------------- warnings log
 class _Log:
-    """Per-scan warnings and errors, plus one summary entry per kind of message."""
+    """Per-scan coded warnings and errors of one stack (or one chunk of it)."""
 
     def __init__(self, names: list[str]):
         self.names = names
-        self.rows: list[list[str]] = [[] for _ in names]
+        self.builder = StackWarningsBuilder(len(names))
         self.errors: list[str | None] = [None] * len(names)
-        self.kinds: dict[Any, list] = {}       # key -> [count, first message, category, emit]
+        self.silent: set[str] = set()          # codes recorded but not emitted
 
-    def _count(self, key, n, first, category, emit):
-        if n == 0:
+    def add(self, code: WarningCode, rows: Iterable[int], fmt: Callable[[int], str],
+            emit: bool = True) -> None:
+        """Add ``code`` with message ``fmt(i)`` to each scan ``i`` in ``rows``."""
+        rows = [int(i) for i in rows]
+        if not rows:
             return
-        entry = self.kinds.get(key)
-        if entry is None:
-            self.kinds[key] = [n, first, category, emit]
-        else:
-            entry[0] += n
+        self.builder.add(code, rows, [fmt(i) for i in rows])
+        if not emit:
+            self.silent.add(code.code)
 
-    def add(self, key, rows: Iterable[int], fmt: Callable[[int], str],
-            category=QualityWarning, emit: bool = True, dedup: bool = False) -> None:
-        """Append ``fmt(i)`` to the warnings of each scan ``i`` in ``rows``."""
-        n, first = 0, None
+    def add_same(self, code: WarningCode, rows, msg: str, emit: bool = True) -> None:
+        """Add the same message to each scan in ``rows``."""
+        self.add(code, rows, lambda _i: msg, emit)
+
+    def add_record(self, rows, fmt: Callable[[int], WarningRecord]) -> None:
+        """Add a record (its own code) to each scan in ``rows``."""
         for i in rows:
-            msg = fmt(int(i))
-            row = self.rows[i]
-            if dedup and msg in row:
-                continue
-            row.append(msg)
-            n += 1
-            first = first or msg
-        self._count(key, n, first, category, emit)
+            rec = fmt(int(i))
+            self.builder.add(rec.code, [int(i)], rec.message)
 
-    def add_same(self, key, rows, msg: str, category=QualityWarning, emit=True, dedup=False):
-        """Append the same message to each scan in ``rows``."""
-        self.add(key, rows, lambda _i: msg, category, emit, dedup)
-
-    def fail(self, key, rows, kind: str, fmt: Callable[[int], str]) -> None:
+    def fail(self, rows, kind: str, fmt: Callable[[int], str]) -> None:
         """Mark scans as failed (the first failure of a scan wins, as a raise would)."""
-        n, first = 0, None
         for i in rows:
             i = int(i)
-            if self.errors[i] is not None:
-                continue
-            err = f"{kind}: {fmt(i)}"
-            self.errors[i] = err
-            self.rows[i] = [err]
-            n += 1
-            first = first or err
-        self._count(("failed",) + tuple(key), n, "analysis failed: " + (first or ""),
-                    QualityWarning, True)
+            if self.errors[i] is None:
+                self.errors[i] = f"{kind}: {fmt(i)}"
 
     def ok_rows(self, rows=None) -> np.ndarray:
         rows = range(len(self.names)) if rows is None else rows
         return np.array([i for i in rows if self.errors[i] is None], dtype=int)
 
-    def messages(self, n_total: int) -> list[tuple[str, type, bool]]:
-        """Summary messages ``(text, category, emit)``, one per kind."""
-        return [(f"{cnt} of {n_total} scans, e.g. {first}", cat, emit)
-                for cnt, first, cat, emit in self.kinds.values()]
+    def build(self) -> StackWarnings:
+        """The per-scan table; a failed scan keeps only its error (as a raise would)."""
+        table = self.builder.build()
+        failed = np.array([e is not None for e in self.errors], dtype=bool)
+        if not failed.any():
+            return table
+        keep = ~failed[table.rows]
+        b = StackWarningsBuilder(len(self.names))
+        for k in np.flatnonzero(keep):
+            b.add(table.codes[table.code_index[k]], [table.rows[k]],
+                  table.messages[table.message_index[k]])
+        for i in np.flatnonzero(failed):
+            b.add(SCAN_FAILED, [i], self.errors[i])
+        return b.build()
 
 
-def _merge_kinds(into: dict, other: dict) -> None:
-    for key, (cnt, first, cat, emit) in other.items():
-        if key in into:
-            into[key][0] += cnt
-        else:
-            into[key] = [cnt, first, cat, emit]
+def _summary(table: StackWarnings, silent: set[str]) -> tuple[tuple[WarningRecord, bool], ...]:
+    """One record per code, ``"<count> of <n> scans: <first message>"``, and whether to emit."""
+    return tuple((r, r.code not in silent) for r in table.summary(unit="scans"))
 
 
-def _emit(messages, stacklevel: int = 3) -> None:
-    for text, category, emit in messages:
+def _emit(summary, stacklevel: int = 3) -> None:
+    for rec, emit in summary:
         if emit:
-            warnings.warn(text, category, stacklevel=stacklevel)
-
-
-def _key(prefix: str, msg: str) -> tuple[str, str]:
-    """Kind of a message: its text with the numbers blanked."""
-    return prefix, _DIGITS.sub("#", msg)
+            rec.emit(stacklevel=stacklevel)
 
 
 # --------------------------------------------------------------------------- context
@@ -369,9 +406,16 @@ def _as_stack(stack) -> SpectrumStack:
 
 def _labels(stack: SpectrumStack):
     """File, scan and name of each scan exactly as ``stack[i]`` would carry them."""
+    if stack.scan_sources is not None:
+        srcs = stack.scan_sources
+        files = [src.path for src in srcs]
+        scans = [src.scan for src in srcs]
+        names = [f"{Path(src.path).name if src.path else 'spectrum'}:{src.scan}" if src.scan
+                 else (Path(src.path).name if src.path else "spectrum") for src in srcs]
+        return files, scans, names
     path = stack.source.path
     stem = Path(path).name if path else "spectrum"
-    scans = [str(m.get("scan", i)) for i, m in enumerate(stack.scan_metadata)]
+    scans = [stack.label(i) for i in range(len(stack))]
     return [path] * len(scans), scans, [f"{stem}:{s}" for s in scans]
 
 
@@ -397,7 +441,7 @@ def _make_ctx(stack: SpectrumStack, opts: dict, norm_cache: dict | None = None) 
         raise InputError(f"max_foil_offset_eV must be > 0 eV, got {opts['max_foil_offset_eV']!r}")
     tab = None
     if element is not None:
-        from naheo_spec.io.edges import tabulated_edge_energy
+        from naheo_spec.xas.edges import tabulated_edge_energy
 
         tab = tabulated_edge_energy(element, edge)
     files, scans, names = _labels(stack)
@@ -416,18 +460,18 @@ def _foil_step(ctx: _Ctx, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, str
     shift, foil_e0 = np.full(n, np.nan), np.full(n, np.nan)
     log, names = ctx.log, ctx.names
     if ctx.foil is False:
-        log.add(("foil", "disabled"), rows, lambda i: f"{names[i]}: no foil calibration "
+        log.add(FOIL_DISABLED, rows, lambda i: f"{names[i]}: no foil calibration "
                 "(foil=False): energies are as measured")
         return shift, foil_e0, "disabled"
     if ctx.element is None:
-        log.add(("foil", "element"), rows, lambda i: f"{names[i]}: element unknown: energy not "
+        log.add(FOIL_ELEMENT_UNKNOWN, rows, lambda i: f"{names[i]}: element unknown: energy not "
                 "calibrated against a foil")
         return shift, foil_e0, "element unknown"
     if ctx.foil is not None:
         return _separate_foil(ctx, rows, shift, foil_e0)
     refs = ctx.stack.references
     if refs is None:
-        log.add(("foil", "none"), rows, lambda i: f"{names[i]}: no foil (no reference channel "
+        log.add(FOIL_NONE, rows, lambda i: f"{names[i]}: no foil (no reference channel "
                 "and no foil= scan): energy scale not calibrated")
         return shift, foil_e0, "none"
     _reference_rows(ctx, rows, refs, shift, foil_e0)
@@ -445,7 +489,7 @@ def _separate_foil(ctx, rows, shift, foil_e0):
                                          max_offset_eV=ctx.max_offset, strict=False)
     src = cal.provenance.source_file
     for m in cal.warnings:
-        ctx.log.add(_key("foil", m), rows, lambda i, m=m: m if src else f"{ctx.names[i]}: {m}")
+        ctx.log.add_record(rows, lambda i, m=m: m if src else m.prefixed(ctx.names[i]))
     if cal.shift_eV is not None:
         shift[rows] = cal.shift_eV
     if cal.foil_e0_eV is not None:
@@ -462,7 +506,7 @@ def _reference_rows(ctx, rows, refs, shift, foil_e0) -> None:
     nfin = np.where(full, sub.shape[1], 0)
     nfin[~full] = np.isfinite(sub[~full]).sum(axis=1)
     few = rows[nfin < 10]
-    ctx.log.add(("foil", "unusable"), few, lambda i: f"{ctx.names[i]}: reference channel has "
+    ctx.log.add(FOIL_UNUSABLE, few, lambda i: f"{ctx.names[i]}: reference channel has "
                 f"only {int(np.isfinite(refs[i]).sum())} finite points: energy not calibrated")
     flat = full & ~(hi - lo > 0)          # constant: calibrate_energy's own message below
     take = full & ~flat
@@ -510,14 +554,12 @@ def _rises(energy, refs, rows, e0) -> np.ndarray:
 
 
 def _reject(ctx, rows, problem, kind) -> None:
-    src = ctx.stack.source.path
-    where = f"{src}: " if src else ""
-
     def fmt(i):
-        msg = f"{where}reference channel rejected, energy NOT calibrated: {problem(i)}"
-        return msg if src else f"{ctx.names[i]}: {msg}"
+        src = ctx.files[i]
+        msg = f"reference channel rejected, energy NOT calibrated: {problem(i)}"
+        return f"{src}: {msg}" if src else f"{ctx.names[i]}: {msg}"
 
-    ctx.log.add(("foil", "rejected", kind), rows, fmt)
+    ctx.log.add(FOIL_REJECTED, rows, fmt)
 
 
 def _calibrate_one(ctx, i, ref, shift, foil_e0) -> None:
@@ -525,14 +567,14 @@ def _calibrate_one(ctx, i, ref, shift, foil_e0) -> None:
     from naheo_spec.xas.energy_calibration import calibrate_energy
 
     ok = np.isfinite(ref)
-    src = ctx.stack.source
+    src = ctx.stack.row_source(i)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", QualityWarning)
         cal = calibrate_energy(ctx.stack.axis[ok], ref[ok], element=ctx.element, edge=ctx.edge,
                                e0_method=ctx.foil_e0_method, max_offset_eV=ctx.max_offset,
                                strict=False, source_file=src.path, source_sha256=src.sha256)
     for m in cal.warnings:
-        ctx.log.add(_key("foil", m), [i], lambda j, m=m: m if src.path else f"{ctx.names[j]}: {m}")
+        ctx.log.add_record([i], lambda j, m=m: m if src.path else m.prefixed(ctx.names[j]))
     if cal.shift_eV is not None:
         shift[i] = cal.shift_eV
     if cal.foil_e0_eV is not None:
@@ -543,7 +585,7 @@ def _calibrate_one(ctx, i, ref, shift, foil_e0) -> None:
 def _early_failures(ctx: _Ctx, mu: np.ndarray) -> None:
     """analyze_xanes' first check: constant or all-zero μ."""
     const = np.flatnonzero((mu.max(axis=1) - mu.min(axis=1)) == 0)
-    ctx.log.fail(("constant",), const, "ProcessingError", lambda i: (
+    ctx.log.fail(const, "ProcessingError", lambda i: (
         f"{ctx.names[i]}: mu is {'all zero' if not np.any(mu[i]) else 'constant'}: "
         "no absorption edge"))
 
@@ -555,13 +597,13 @@ def _range_failures(ctx: _Ctx, mu, shift0) -> None:
     if tab is not None:
         lo, hi = energy[0] + shift0[rows], energy[-1] + shift0[rows]
         out = rows[~((lo < tab) & (tab < hi))]
-        ctx.log.fail(("edge range",), out, "ProcessingError", lambda i: (
+        ctx.log.fail(out, "ProcessingError", lambda i: (
             f"{ctx.names[i]}: the tabulated {ctx.element} {ctx.edge} edge ({tab:.1f} eV) lies "
             f"outside the scanned energy range {energy[0] + shift0[i]:.1f}.."
             f"{energy[-1] + shift0[i]:.1f} eV: wrong element or the scan misses the edge"))
     rows = ctx.log.ok_rows(rows)
     bad = rows[~np.all(np.isfinite(mu[rows]), axis=1)] if rows.size else rows
-    ctx.log.fail(("nonfinite",), bad, "ProcessingError",
+    ctx.log.fail(bad, "ProcessingError",
                  lambda i: f"{ctx.names[i]}: mu contains NaN or inf")
 
 
@@ -577,9 +619,9 @@ def _normalize(ctx: _Ctx, energy: np.ndarray, mu: np.ndarray, rows: np.ndarray):
             warnings.simplefilter("ignore")   # re-issued per scan from _norm_warnings
             nz = normalize_stack(energy, sub, **ctx.nopts, flatten=False, on_invalid="nan")
     except ProcessingError:                # no row has an edge
-        ctx.log.fail(("no edge",), rows, "ProcessingError", lambda i: f"{ctx.names[i]}: {_NO_EDGE}")
+        ctx.log.fail(rows, "ProcessingError", lambda i: f"{ctx.names[i]}: {_NO_EDGE}")
         return None, sub
-    ctx.log.fail(("no edge",), rows[~nz.valid], "ProcessingError",
+    ctx.log.fail(rows[~nz.valid], "ProcessingError",
                  lambda i: f"{ctx.names[i]}: {_NO_EDGE}")
     return nz, sub
 
@@ -595,20 +637,17 @@ def _norm_warnings(ctx: _Ctx, energy, nz, sub: np.ndarray, rows: np.ndarray) -> 
         local = valid[e0[valid] == u]
         key = (float(energy[0]), float(u))          # same grid and E0: same range notes
         if key not in ctx.norm_cache:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
+            with capture():
                 try:
                     one = normalize(energy, sub[local[0]], e0=float(u), **ctx.nopts).warnings
                 except NaheoError:
                     one = ()
-            cats = {str(w.message): w.category for w in caught}
-            ctx.norm_cache[key] = [(m, cats.get(m, QualityWarning)) for m in one
-                                   if not m.startswith(_SHAPE_PREFIX)]
-        for m, category in ctx.norm_cache[key]:
-            ctx.log.add_same(_key("normalize", m), rows[local], m, category, dedup=True)
+            ctx.norm_cache[key] = [m for m in one if not m.is_(_SHAPE)]
+        for m in ctx.norm_cache[key]:
+            ctx.log.add_record(rows[local], lambda _i, m=m: m)
         shape = dict(zip(rows[local].tolist(), _shape_messages(energy, nz.norm[local], float(u))))
-        ctx.log.add(("normalize", "edge shape"), [i for i, m in shape.items() if m],
-                    shape.__getitem__, dedup=True)
+        ctx.log.add(_SHAPE, [i for i, m in shape.items() if m],
+                    shape.__getitem__)
 
 
 def _shape_messages(energy, norm, e0) -> list[str | None]:
@@ -670,14 +709,14 @@ def _valid_part(sub, nz, valid):
 
 def _half_height_checks(ctx, e0c, norm_e0c, rows, valid) -> None:
     missing = valid[~np.isfinite(e0c[valid])]
-    ctx.log.fail(("half-height",), rows[missing], "ProcessingError", lambda i: (
+    ctx.log.fail(rows[missing], "ProcessingError", lambda i: (
         f"{ctx.names[i]}: normalized mu never rises through 0.5 below the edge top: no "
         "half-height crossing (check the normalization ranges)"))
     far = valid[np.abs(e0c[valid] - norm_e0c[valid]) > 20]
     pos = {int(rows[k]): int(k) for k in far}
-    ctx.log.add(("e0", "half-height far"), rows[far], lambda i: (
+    ctx.log.add(HALF_HEIGHT_FAR, rows[far], lambda i: (
         f"half-height energy {e0c[pos[i]]:.2f} eV lies {e0c[pos[i]] - norm_e0c[pos[i]]:+.1f} eV "
-        "from the normalization E0: check the normalization"), dedup=True)
+        "from the normalization E0: check the normalization"))
 
 
 def _bootstrap_warning(ctx, energy, e0, err, rows, valid) -> None:
@@ -696,10 +735,10 @@ def _bootstrap_warning(ctx, energy, e0, err, rows, valid) -> None:
         std = np.sqrt(np.maximum(err ** 2 - q ** 2, 0.0))
         hit = valid[np.isfinite(err[valid]) & (std[valid] > 1.0)]
     pos = {int(rows[k]): int(k) for k in hit}
-    ctx.log.add(("e0", "bootstrap"), rows[hit], lambda i: (
+    ctx.log.add(BOOTSTRAP_SPREAD, rows[hit], lambda i: (
         f"{ctx.e0_method} E0 moves by {std[pos[i]]:.2f} eV (1 sigma) under the data's own noise "
         "level: several derivative maxima compete (white line?); prefer method='half-height' "
-        "for edge positions"), dedup=True)
+        "for edge positions"))
 
 
 def _e0_arctan(ctx, sub, nz, rows):
@@ -718,15 +757,15 @@ def _e0_arctan(ctx, sub, nz, rows):
                 est = find_e0(e, sub[k], method="arctan", normalization=one)
             except (ProcessingError, InputError) as exc:
                 msg = f"{ctx.names[i]}: {exc}"
-                ctx.log.fail(("arctan",), [i], "ProcessingError", lambda _j, m=msg: m)
+                ctx.log.fail([i], "ProcessingError", lambda _j, m=msg: m)
                 continue
             except FitError as exc:
                 msg = str(exc)
-                ctx.log.fail(("arctan fit",), [i], "FitError", lambda _j, m=msg: m)
+                ctx.log.fail([i], "FitError", lambda _j, m=msg: m)
                 continue
         e0c[k], err[k] = est.e0_eV, est.e0_err_eV
         for m in est.warnings:
-            ctx.log.add(_key("e0", m), [i], lambda _j, m=m: m, dedup=True)
+            ctx.log.add_record([i], lambda _j, m=m: m)
     return e0c, err
 
 
@@ -738,7 +777,7 @@ def _tabulated_failures(ctx: _Ctx, e0c: np.ndarray) -> None:
     rows = ctx.log.ok_rows()
     tab = ctx.tab
     far = rows[np.abs(e0c[rows] - tab) > tol]
-    ctx.log.fail(("tabulated",), far, "ProcessingError", lambda i: (
+    ctx.log.fail(far, "ProcessingError", lambda i: (
         f"{ctx.names[i]}: E0 {e0c[i]:.2f} eV is {e0c[i] - tab:+.1f} eV from the tabulated "
         f"{ctx.element} {ctx.edge} edge {tab:.1f} eV (limit ±{tol:g} eV): the edge in the scan "
         "is not this element's (wrong element?) or the energy scale is far off"))
@@ -754,7 +793,7 @@ def _valence(ctx: _Ctx, e0c, err, shift) -> tuple[np.ndarray, np.ndarray]:
         return v_out, verr_out
     rows = ctx.log.ok_rows()
     bad = rows[~(np.isfinite(err[rows]) & (err[rows] >= 0))]
-    ctx.log.fail(("e0 error",), bad, "InputError", lambda i: (
+    ctx.log.fail(bad, "InputError", lambda i: (
         f"e0_err_eV must be a finite value >= 0 eV, got {float(err[i])!r}"))
     rows = ctx.log.ok_rows(rows)
     a, b = cal.intercept_eV, cal.slope_eV
@@ -767,16 +806,16 @@ def _valence(ctx: _Ctx, e0c, err, shift) -> tuple[np.ndarray, np.ndarray]:
     lo, hi = cal.valence_span
     m = ctx.span_margin
     out = rows[(v < lo - m) | (v > hi + m)]
-    ctx.log.add(("valence", "span"), out, lambda i: (
+    ctx.log.add(OUT_OF_SPAN, out, lambda i: (
         f"{ctx.names[i]}: oxidation state {v_out[i]:.2f} (E0 {e0c[i]:.2f} eV) is outside the "
         f"standards' span {lo:g}..{hi:g} by more than {m:g}: extrapolated"))
     if cal.dof == 0:
-        ctx.log.add(("valence", "dof"), rows, lambda i: (
+        ctx.log.add(NO_DOF, rows, lambda i: (
             f"{ctx.names[i]}: the valence calibration has no residual degrees of freedom "
             f"({len(cal.points)} standards): the oxidation-state error ignores how far real "
             "compounds scatter about the line"), emit=False)
     raw = rows[~np.isfinite(shift[rows])]
-    ctx.log.add(("valence", "uncalibrated"), raw, lambda i: (
+    ctx.log.add(UNCALIBRATED_ENERGY, raw, lambda i: (
         f"{ctx.names[i]}: oxidation state from an energy scale not calibrated against a "
         f"foil: a monochromator offset of 1 eV moves it by about {1.0 / cal.slope_eV:.2f}"))
     return v_out, verr_out
@@ -829,8 +868,11 @@ def _process(ctx: _Ctx, rows, keep_norm, arrays) -> bool:
 def _run(ctx: _Ctx, keep_norm: bool) -> XanesStackResult:
     """The whole pipeline on one stack; warnings are logged, not emitted."""
     mu, n, log = ctx.stack.signals, len(ctx.names), ctx.log
+    rw = ctx.stack.row_warnings             # the input rows' own warnings (reader repairs)
+    for k in range(len(rw)):
+        log.builder.add(rw.codes[rw.code_index[k]], [rw.rows[k]], rw.messages[rw.message_index[k]])
     for note in ctx.notes:
-        log.add(_key("options", note), range(n), lambda i, t=note: f"{ctx.names[i]}: {t}")
+        log.add_record(range(n), lambda i, t=note: t.prefixed(ctx.names[i]))
     _early_failures(ctx, mu)
     shift, _foil_e0, foil_desc = _foil_step(ctx, log.ok_rows())
     ctx.shift0 = np.nan_to_num(shift, nan=0.0)
@@ -856,7 +898,7 @@ def _run(ctx: _Ctx, keep_norm: bool) -> XanesStackResult:
         oxidation_state_err=ox_err, pre_range_eV=arrays["pre"], norm_range_eV=arrays["norm"],
         nnorm=arrays["nnorm"], files=tuple(ctx.files), scans=tuple(ctx.scans),
         element=ctx.element, edge=ctx.edge, e0_method=ctx.e0_method,
-        scan_warnings=tuple(tuple(r) for r in log.rows), errors=tuple(log.errors), warnings=(),
+        row_warnings=log.build(), errors=tuple(log.errors), warnings=(),
         provenance=_provenance(ctx, foil_desc, shift, n, translate),
         norm=arrays["spectra"])
 
@@ -865,8 +907,8 @@ def _provenance(ctx: _Ctx, foil_desc: str, shift, n: int, translate: bool) -> Pr
     from naheo_spec.xas.xanes import _cal_summary
 
     cal, src = ctx.calibration, ctx.stack.source
-    synthetic = src.format == "synthetic" or any(bool(m.get("synthetic"))
-                                                 for m in ctx.stack.scan_metadata)
+    synthetic = src.format == "synthetic" or bool(ctx.stack.metadata.get("synthetic")) or any(
+        bool(m.get("synthetic")) for m in (ctx.stack.scan_metadata or ()))
     params = {"e0_method": ctx.e0_method, **ctx.nopts, "element": ctx.element, "edge": ctx.edge,
               "foil": foil_desc, "foil_e0_method": ctx.foil_e0_method,
               "max_foil_offset_eV": ctx.max_offset, "n_scans": n,
@@ -876,7 +918,7 @@ def _provenance(ctx: _Ctx, foil_desc: str, shift, n: int, translate: bool) -> Pr
               "energy_calibration": (
                   "foil shift added to E0 (grid as measured)" if translate else
                   "each scan processed on its grid shifted by its foil_shift_eV"),
-              "foil_calibration": _foil_summary(ctx.tab, shift),
+              "foil_calibration": foil_summary(ctx.tab, shift),
               "valence_calibration": None if cal is None else _cal_summary(cal),
               "include_scatter": ctx.include_scatter, "span_margin": ctx.span_margin,
               "synthetic": synthetic}
@@ -884,7 +926,7 @@ def _provenance(ctx: _Ctx, foil_desc: str, shift, n: int, translate: bool) -> Pr
                       source_sha256=src.sha256)
 
 
-def _foil_summary(tab, shift) -> dict[str, Any]:
+def foil_summary(tab, shift) -> dict[str, Any]:
     ok = np.isfinite(shift)
     return {"tabulated_e0_eV": tab, "n_shifted": int(ok.sum()), "n_not_shifted": int((~ok).sum()),
             "shift_eV_median": float(np.median(shift[ok])) if ok.any() else None,
@@ -892,8 +934,52 @@ def _foil_summary(tab, shift) -> dict[str, Any]:
             else None}
 
 
-def _options(**kw) -> dict:
-    return kw
+#: Options of :func:`analyze_xanes_stack` (besides the stack) and their defaults.
+STACK_OPTIONS = {"e0_method": None, "foil": None, "calibration": None, "element": None,
+                 "edge": None, "preset": None, "pre_range": None, "norm_range": None,
+                 "nnorm": None, "nvict": None, "foil_e0_method": "max-derivative",
+                 "max_foil_offset_eV": 5.0, "include_scatter": True, "span_margin": None}
+
+
+def stack_options(**given) -> dict:
+    """:data:`STACK_OPTIONS` updated with ``given`` (None values keep the default), with the
+    span margin resolved.
+
+    Raises
+    ------
+    InputError
+        An option analyze_xanes_stack does not take.
+    """
+    from naheo_spec.xas.valence import DEFAULT_SPAN_MARGIN
+
+    unknown = set(given) - set(STACK_OPTIONS)
+    if unknown:
+        raise InputError(f"unknown options for analyze_xanes_stack: {sorted(unknown)}")
+    opts = dict(STACK_OPTIONS)
+    opts.update({k: v for k, v in given.items() if v is not None or k == "foil"})
+    if opts["span_margin"] is None:
+        opts["span_margin"] = DEFAULT_SPAN_MARGIN
+    return opts
+
+
+def analyze_block(stack: SpectrumStack, options: dict, norm_cache: dict | None = None, *,
+                  keep_norm: bool = False) -> tuple[XanesStackResult, set[str]]:
+    """The stack pipeline on one block of scans, nothing emitted.
+
+    For out-of-core processing: blocks of one stack share ``norm_cache`` and their results
+    are joined with :meth:`XanesStackResult.concatenate`. Returns the block's result and
+    the codes that are recorded but not emitted.
+    """
+    ctx = _make_ctx(stack, options, norm_cache)
+    return _run(ctx, keep_norm), set(ctx.log.silent)
+
+
+def summarize(res: XanesStackResult, silent: set[str], extra=()) -> XanesStackResult:
+    """Emit one warning per code of ``res.row_warnings`` and store the summary (plus
+    ``extra`` records first) as ``res.warnings``."""
+    summary = _summary(res.row_warnings, silent)
+    _emit(summary, stacklevel=4)
+    return _with_warnings(res, tuple(extra) + tuple(r for r, _ in summary))
 
 
 def analyze_xanes_stack(stack, *, e0_method: str | None = None, foil=None, calibration=None,
@@ -968,21 +1054,16 @@ def analyze_xanes_stack(stack, *, e0_method: str | None = None, foil=None, calib
     --------
     See the module docstring.
     """
-    from naheo_spec.xas.valence import DEFAULT_SPAN_MARGIN
-
-    ctx = _make_ctx(_as_stack(stack), _options(
+    stack = _as_stack(stack)
+    res, silent = analyze_block(stack, stack_options(
         e0_method=e0_method, foil=foil, calibration=calibration, element=element, edge=edge,
         preset=preset, pre_range=pre_range, norm_range=norm_range, nnorm=nnorm, nvict=nvict,
         foil_e0_method=foil_e0_method, max_foil_offset_eV=max_foil_offset_eV,
-        include_scatter=include_scatter,
-        span_margin=DEFAULT_SPAN_MARGIN if span_margin is None else span_margin))
-    res = _run(ctx, keep_norm)
-    msgs = ctx.log.messages(len(ctx.names))
-    _emit(msgs)
-    return _with_warnings(res, tuple(ctx.stack.warnings) + tuple(m[0] for m in msgs))
+        include_scatter=include_scatter, span_margin=span_margin), keep_norm=keep_norm)
+    return summarize(res, silent, extra=stack.warnings)
 
 
-def _with_warnings(res: XanesStackResult, msgs: tuple[str, ...]) -> XanesStackResult:
+def _with_warnings(res: XanesStackResult, msgs: tuple[WarningRecord, ...]) -> XanesStackResult:
     from dataclasses import replace
 
     return replace(res, warnings=msgs)

@@ -108,7 +108,7 @@ def test_recoverable_inputs_are_repaired_and_reported_in_json(tmp_path, capsys):
     nan.write_text("\n".join(txt))
     rc, rows, _ = run_json(capsys, ["info", str(rev), str(kev), str(nan)])
     assert rc == 0
-    w = {Path(r["file"]).name: " ".join(r["warnings"]).lower() for r in rows}
+    w = {Path(r["file"]).name: " ".join(x["message"] for x in r["warnings"]).lower() for r in rows}
     assert "revers" in w["reversed.dat"] or "sort" in w["reversed.dat"]
     assert "kev" in w["kev.dat"]
     assert "nan" in w["nan.dat"]

@@ -46,7 +46,7 @@ def test_xanes_json_with_standards_in_input_order(xas_data, tmp_path, capsys, mo
         assert 0 < r["oxidation_state_err"] < 0.3
     assert rows[0]["foil_shift_eV"] is not None    # CERIC file carries its foil (murefer)
     assert rows[2]["foil_shift_eV"] is None        # XDL file has none: flagged
-    assert any("foil" in w for w in rows[2]["warnings"])
+    assert any("foil" in w["message"] for w in rows[2]["warnings"])
     assert rows[1]["error"] and rows[1]["e0_eV"] is None
     from naheo_spec.store import read_records
 
@@ -70,7 +70,7 @@ def test_xanes_non_foil_reference_is_flagged_not_applied(xas_data, capsys):
     rc, (r,), _ = run_json(capsys, ["xanes", str(xas_data / XDL / "MnO_rt_01.xdi")])
     assert rc == 0
     assert r["foil_shift_eV"] is None
-    assert any("foil" in w.lower() for w in r["warnings"])
+    assert any("foil" in w["message"].lower() for w in r["warnings"])
 
 
 def test_xanes_edge_outside_range_is_an_error(xas_data, tmp_path, capsys):
@@ -131,4 +131,4 @@ def test_exafs_short_data_is_flagged(xas_data, tmp_path, capsys):
     p = tmp_path / "short.dat"
     np.savetxt(p, np.c_[s.energy[keep], s.mu[keep]], header="energy mu")
     rc, (r,), _ = run_json(capsys, ["exafs", str(p), "--kmin", "2"])
-    assert any("data end at k = 5." in w and "unreliable" in w for w in r["warnings"]), r["warnings"]
+    assert any("data end at k = 5." in w["message"] and "unreliable" in w["message"] for w in r["warnings"]), r["warnings"]

@@ -9,7 +9,7 @@ from conftest import CERIC, LARCH
 
 from naheo_spec.errors import InputError
 from naheo_spec.io import read_spectrum
-from naheo_spec.io.edges import (check_reference_edge, estimate_e0, guess_edge, normalize_edge,
+from naheo_spec.xas.edges import (check_reference_edge, estimate_e0, guess_edge, normalize_edge,
                                  tabulated_edge_energy)
 
 

@@ -12,7 +12,7 @@ from conftest import CERIC, LARCH, XDL
 
 from naheo_spec.errors import QualityWarning
 from naheo_spec.io import read_spectrum
-from naheo_spec.io.edges import estimate_e0
+from naheo_spec.xas.edges import estimate_e0
 
 # Facts copied from shared/data/xas/SOURCES.md (not computed here).
 
@@ -85,7 +85,7 @@ def test_column_file_reads(xas_data, sub, name, element, npts, emin, emax):
     assert s.energy[0] == pytest.approx(emin, abs=ENERGY_TOL)
     assert s.energy[-1] == pytest.approx(emax, abs=ENERGY_TOL)
     assert np.all(np.diff(s.energy) > 0) and np.all(np.isfinite(s.mu))
-    assert s.source.format == ("xdi" if name.endswith(".xdi") else "ascii")
+    assert s.source.format == ("xdi" if name.endswith(".xdi") else "xas-columns")
     assert s.source.sha256 and len(s.source.sha256) == 64
     assert "mu" in s.source.columns
 
@@ -96,7 +96,7 @@ def test_prj_export_reads_and_guesses_edge(xas_data, name, prj, group, element, 
                                            eshift):
     s = _read(xas_data / LARCH / "prj_export" / name)
     assert (s.element, s.edge) == (element, "K")
-    assert any("guessed" in w for w in s.warnings)  # the .dat header names no element
+    assert any("guessed" in w.message for w in s.warnings)  # the .dat header names no element
     assert s.npts == npts
     assert (s.energy[0], s.energy[-1]) == (pytest.approx(emin, abs=ENERGY_TOL),
                                            pytest.approx(emax, abs=ENERGY_TOL))
@@ -113,7 +113,7 @@ def test_ceric_undeclared_murefer_is_the_fe_foil(xas_data):
     # FeO's own max-derivative E0 is 7118.78 (shared/notes/xas.md).
     assert estimate_e0(s.energy, s.reference) == pytest.approx(7112.0, abs=0.5)
     assert estimate_e0(s.energy, s.mu) == pytest.approx(7118.78, abs=0.3)
-    assert not any("not a Fe metal foil" in w for w in s.warnings)
+    assert not any("not a Fe metal foil" in w.message for w in s.warnings)
 
 
 def test_ceric_crlf_header_is_clean(xas_data):
@@ -157,7 +157,7 @@ def test_xdl_mn_filter_reference_is_computed_and_flagged(xas_data, name):
 def test_xdl_ni_reference_channel_is_not_a_foil(xas_data):
     s = _read(xas_data / XDL / "NiOH2_rt_01.xdi")
     assert estimate_e0(s.energy, s.reference) == pytest.approx(8345.5, abs=0.5)
-    assert any("not a Ni metal foil" in w for w in s.warnings)
+    assert any("not a Ni metal foil" in w.message for w in s.warnings)
 
 
 def test_reference_can_be_switched_off(xas_data):
@@ -169,7 +169,7 @@ def test_fe060_free_form_header(xas_data):
     path = xas_data / LARCH / "fe.060"
     s = _read(path)
     assert s.source.columns["mu"] == "ln(i0/it)"
-    assert any("mu not specified" in w and "ln(i0/it)" in w for w in s.warnings)
+    assert any("mu not specified" in w.message and "ln(i0/it)" in w.message for w in s.warnings)
     assert s.energy[0] == pytest.approx(6911.98862)          # first data row, not a header number
     assert s.metadata["e0"] == "7112.00"                    # "E0= 7112.00" kept as header field
     # X-11A is uncalibrated: max-derivative E0 = 7105.51 eV (shared/notes/xas.md)
@@ -181,7 +181,7 @@ def test_fe060_explicit_expression_matches_guess(xas_data):
     guessed = _read(path)
     explicit = _read(path, mu="ln(I0/It)")
     np.testing.assert_array_equal(explicit.mu, guessed.mu)
-    assert not any("mu not specified" in w for w in explicit.warnings)
+    assert not any("mu not specified" in w.message for w in explicit.warnings)
     assert explicit.source.columns["mu"] == "ln(I0/It)"
 
 

@@ -18,7 +18,7 @@ from conftest import LARCH
 from naheo_spec.errors import InputError
 from naheo_spec.io import read_spectrum
 from naheo_spec.plot import new_figure, save_figure
-from naheo_spec.plot import _style as st
+from naheo_spec.plot import style as st
 from naheo_spec.plot.exafs import (plot_chik, plot_chir, plot_distances_vs_scan,
                                    plot_shell_fit)
 

@@ -19,7 +19,7 @@ from conftest import CERIC, LARCH, XDL
 from naheo_spec.errors import InputError, StoreError
 from naheo_spec.io import read_spectrum
 from naheo_spec.plot import new_figure, save_figure
-from naheo_spec.plot import _style as st
+from naheo_spec.plot import style as st
 from naheo_spec.plot.xanes import (plot_calibration, plot_edge_vs_scan, plot_normalization,
                                    plot_stack)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from naheo_spec.provenance import file_sha256
-from naheo_spec.spectrum import SourceInfo, Spectrum
+from naheo_spec.model import SourceInfo, Spectrum
 
 CERIC = "amecchina__CERIC-Reference-Spectra-Repository"
 

@@ -135,7 +135,7 @@ def test_silx_sees_a_valid_default_plot(feo, tmp_path):
     with h5py.File(out, "r") as f:
         default = nxdata.get_default(f)
         assert default is not None and default.is_valid
-        assert default.signal.name == "/FeO/data/mu" and default.axes_names == ["energy"]
+        assert default.signal.name == "/FeO/data/mu" and default.axes_names == ["photon energy"]
 
 
 def test_stack_signal_axes_padded(tmp_path):
@@ -217,14 +217,14 @@ def test_append_adds_entries_and_refuses_duplicates(feo, tmp_path):
 
 # --- corrupt files --------------------------------------------------------------------------------
 def test_random_bytes_file_raises_naming_it(tmp_path):
-    from naheo_spec.io.nexus import read_nexus
+    from naheo_spec.io import read_spectra
 
     bad = tmp_path / "noise.h5"
     bad.write_bytes(np.random.default_rng(0).bytes(4096))
     with pytest.raises(StoreError, match=r"noise\.h5.*not a readable HDF5"):
         read_records(bad)
-    with pytest.raises(ReadError, match=r"noise\.h5.*not a readable HDF5"):
-        read_nexus(bad)
+    with pytest.raises(ReadError, match=r"noise\.h5.*not a text or HDF5 file"):
+        read_spectra(bad)
     with pytest.raises(StoreError, match=r"noise\.h5"):
         write_records(bad, _record("a"), append=True)
     with pytest.raises(StoreError, match="does not exist"):
@@ -232,7 +232,7 @@ def test_random_bytes_file_raises_naming_it(tmp_path):
 
 
 def test_truncated_store_raises_naming_it(feo, tmp_path):
-    from naheo_spec.io.nexus import read_nexus
+    from naheo_spec.io import read_spectra
 
     good = tmp_path / "good.h5"
     write_records(good, [spectrum_to_record(feo, name="FeO"), _record("FeO_xanes")])
@@ -241,7 +241,7 @@ def test_truncated_store_raises_naming_it(feo, tmp_path):
     with pytest.raises(StoreError, match=r"cut\.h5"):
         read_records(cut)
     with pytest.raises(ReadError, match=r"cut\.h5"):
-        read_nexus(cut)
+        read_spectra(cut)
 
 
 def test_foreign_nexus_entry_is_not_taken_for_a_record(tmp_path):
@@ -253,10 +253,10 @@ def test_foreign_nexus_entry_is_not_taken_for_a_record(tmp_path):
 
 
 def test_read_nexus_returns_the_stored_spectrum(feo, tmp_path):
-    from naheo_spec.io.nexus import read_nexus
+    from naheo_spec.io import read_spectra
 
     out = tmp_path / "s.h5"
     write_records(out, [spectrum_to_record(feo, name="FeO"), _record("FeO_xanes")])
-    (back,) = read_nexus(out)
+    (back,) = read_spectra(out)
     assert np.array_equal(back.energy, feo.energy) and np.array_equal(back.mu, feo.mu)
     assert back.source == feo.source and back.metadata == feo.metadata

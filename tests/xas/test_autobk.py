@@ -184,7 +184,7 @@ def test_short_data_warns(spectra):
         bk = autobk(energy[keep], mu[keep], e0=8331.5, edge_step=2.53)
     assert bk.kmax_data_invA == pytest.approx(np.sqrt((energy[keep][-1] - 8331.5) / KTOE))
     assert bk.kmax_data_invA < 6
-    assert any("data end at k" in w for w in bk.warnings)
+    assert any("data end at k" in w.message for w in bk.warnings)
 
 
 def test_full_range_data_do_not_warn(spectra, recwarn):

@@ -185,7 +185,7 @@ def test_xanes_only_scan_gives_all_estimates(xas_data):
             assert 6535 < r.e0_eV < 6555 and np.isfinite(r.e0_err_eV)
         hh = find_e0(energy, mu, method="half-height")
     assert hh.details["range_sensitivity_eV"] > 0.2        # short ranges matter here
-    assert any("spans less than 100 eV" in w for w in hh.warnings)
+    assert any("spans less than 100 eV" in w.message for w in hh.warnings)
 
 
 def test_errors(xas_data):

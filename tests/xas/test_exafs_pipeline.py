@@ -9,7 +9,7 @@ import pytest
 from conftest import CERIC, LARCH
 from naheo_spec.errors import ProcessingError, QualityWarning
 from naheo_spec.provenance import file_sha256
-from naheo_spec.spectrum import SourceInfo, Spectrum, SpectrumStack
+from naheo_spec.model import SourceInfo, Spectrum, SpectrumStack
 from naheo_spec.xas.exafs import (ExafsFailure, ExafsResult, analyze_exafs, analyze_exafs_series,
                                   analyze_exafs_stack)
 
@@ -97,8 +97,10 @@ def test_outputs_json_record_provenance(xas_data):
 
 
 def test_shell_fit_slot(xas_data):
+    from naheo_spec.xas.shellfit import SIGMA2_OFF
+
     class _Fit:
-        warnings = ("fit: sigma2 at bound",)
+        warnings = (SIGMA2_OFF.record("fit: sigma2 at bound"),)
 
         def to_json_dict(self):
             return {"paths": [{"label": "Fe-O", "r_A": 2.11}], "r_factor": 0.01}
@@ -107,7 +109,7 @@ def test_shell_fit_slot(xas_data):
     assert res.shell_fit is None
     fitted = res.with_shell_fit(_Fit())
     assert fitted.to_json_dict()["shell_fit"] == _Fit().to_json_dict()
-    assert "fit: sigma2 at bound" in fitted.warnings
+    assert SIGMA2_OFF.record("fit: sigma2 at bound") in fitted.warnings
     assert fitted.to_record().summary["fit.paths.Fe-O.r_A"] == 2.11
 
 
@@ -120,7 +122,8 @@ def test_truncated_data_warn_and_record(xas_data):
     with pytest.warns(QualityWarning, match="data end at k"):
         res = analyze_exafs(short, peak_windows="metal")
     assert res.kmax_data_invA < 6
-    assert any("data end at k" in w for w in res.to_json_dict()["warnings"])
+    assert any(w["code"] == "xas.autobk.short_k" and "data end at k" in w["message"]
+               for w in res.to_json_dict()["warnings"])
     with pytest.raises(ProcessingError, match="FT range"), pytest.warns(QualityWarning):
         analyze_exafs(short, kmin=5.0)
 

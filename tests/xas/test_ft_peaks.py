@@ -84,7 +84,8 @@ def test_stack_version_equals_rows():
     rows = np.vstack([_gauss(1.5, 2.0) + _gauss(2.8, 1.0), _gauss(1.71, 0.7) + _gauss(2.41, 0.9),
                       np.full(R.size, np.nan), _gauss(0.9, 2.0, 0.2) + _gauss(2.6, 1.0)])
     found, msgs = shell_peaks_stack(R, rows)
-    assert len(msgs) == 1 and "no TM-O peak" in msgs[0] and "[3]" in msgs[0]
+    assert len(msgs) == 1 and msgs[0].code == "xas.ft.peak_missing"
+    assert "no TM-O peak" in msgs[0].message and "[3]" in msgs[0].message
     for i in (0, 1, 3):
         with pytest.warns(QualityWarning) if i == 3 else _no_warning():
             one = find_shell_peaks(R, rows[i])

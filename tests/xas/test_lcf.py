@@ -7,7 +7,7 @@ import pytest
 
 from conftest import CERIC
 from naheo_spec.errors import FitError, InputError, QualityWarning
-from naheo_spec.xas.lcf import fit_lcf
+from naheo_spec.numerics.lcf import fit_lcf
 from naheo_spec.xas.xanes import analyze_xanes
 
 

@@ -94,7 +94,8 @@ def test_xanes_only_scan_degrades_with_warnings(xas_data):
     assert "pre_range (-150.0, -30.0) eV holds fewer than 3 points" in text
     assert "norm_range (150.0, -100.0) eV does not fit this scan" in text
     assert "nnorm = 2 replaced by the larch default degree 1" in text
-    assert set(str(w.message) for w in rec) == set(athena.warnings)   # recorded for --json
+    assert set(str(w.message) for w in rec) == {w.message for w in athena.warnings}  # for --json
+    assert {w.message.code for w in rec} == {w.code for w in athena.warnings}
     # fell back to the larch rule: same ranges, degree and step as the larch preset
     assert athena.pre_range_eV == pytest.approx(larch_like.pre_range_eV)
     assert athena.nnorm == larch_like.nnorm == 1

@@ -66,7 +66,7 @@ def test_fewer_than_two_valences_gives_no_line():
     with pytest.warns(QualityWarning, match="at least 2 different oxidation states"):
         cal = fit_calibration([2, 2], [8341.9, 8342.1], [0.05, 0.05], names=["NiO", "NiO b"])
     assert not cal.has_line and cal.slope_eV is None
-    assert any("no line" in w for w in cal.warnings)
+    assert any("no line" in w.message for w in cal.warnings)
     with pytest.raises(CalibrationError, match="no line"):
         cal.predict(8343.0, 0.1)
 
@@ -183,7 +183,7 @@ def test_foil_correction_is_applied(mn_cal, fe_cal, xas_data):
     # separate same-day foil scan for the XDL magnetite (13-BM-D foil E0 7111.0 eV)
     assert pts["Fe3O4 magnetite (XDL, APS 13-BM-D)"].foil_shift_eV == pytest.approx(1.0, abs=0.1)
     assert pts["MnO (Mn.prj, APS)"].foil_shift_eV == pytest.approx(0.0, abs=0.1)
-    assert any("without a valid foil" in w for w in mn_cal.warnings)
+    assert any("without a valid foil" in w.message for w in mn_cal.warnings)
 
 
 def test_excluded_mn_standards_are_off_the_line(mn_cal, xas_data):
@@ -210,7 +210,7 @@ def test_ni_two_point_line(xas_data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cal = build_calibration(STANDARDS / "ni.toml", data_root=xas_data.parent)
-    assert cal.dof == 0 and any("no residual degrees" in w for w in cal.warnings)
+    assert cal.dof == 0 and any("no residual degrees" in w.message for w in cal.warnings)
     assert all(p.foil_shift_eV is not None for p in cal.points)
     for p in cal.points:
         assert cal.predict(p.e0_eV, 0.0).valence == pytest.approx(p.valence, abs=1e-6)

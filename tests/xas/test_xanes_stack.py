@@ -11,7 +11,7 @@ from conftest import CERIC, REPO, XDL
 
 from naheo_spec.errors import CalibrationError, InputError, QualityWarning
 from naheo_spec.io import read_spectrum
-from naheo_spec.spectrum import SourceInfo, SpectrumStack
+from naheo_spec.model import SourceInfo, SpectrumStack
 from naheo_spec.xas.valence import build_calibration, fit_calibration
 from naheo_spec.xas.xanes import JSON_KEYS, analyze_xanes, analyze_xanes_series
 from naheo_spec.xas.xanes_stack import XanesStackResult, analyze_xanes_stack
@@ -40,16 +40,17 @@ def _replicas(st: SpectrumStack, n: int, seed: int, drift_eV: float = 0.6,
     (sample and foil moved together), so foil shifts and E0s vary from scan to scan."""
     rng = np.random.default_rng(seed)
     e = st.axis
-    sig, ref, meta = [st.signals], [st.references], list(st.scan_metadata)
+    sig, ref = [st.signals], [st.references]
+    labels = [st.label(i) for i in range(len(st))]
+    base = list(labels)
     for k in range(n):
         d = rng.uniform(-drift_eV, drift_eV, len(st))
         sig.append(np.array([np.interp(e - di, e, m) for di, m in zip(d, st.signals)])
                    + noise * rng.standard_normal(st.signals.shape))
         ref.append(np.array([np.interp(e - di, e, r) for di, r in zip(d, st.references)]))
-        meta += [{**m, "scan": f"{m['scan']}#{k}"} for m in st.scan_metadata]
+        labels += [f"{lab}#{k}" for lab in base]
     return SpectrumStack(axis=e, signals=np.vstack(sig), references=np.vstack(ref),
-                         element=st.element, edge=st.edge, scan_metadata=tuple(meta),
-                         source=st.source)
+                         element=st.element, edge=st.edge, labels=labels, source=st.source)
 
 
 def _per_scan(st, **kw):
@@ -126,7 +127,7 @@ def test_max_derivative_bootstrap_errors_and_warnings_match(xas_data):
     res = _quiet(analyze_xanes_stack, st, e0_method="max-derivative", keep_norm=False)
     assert_matches_per_scan(res, _per_scan(st, e0_method="max-derivative"))
     assert res.norm is None
-    assert any("E0 moves by" in w for ws in res.scan_warnings for w in ws)
+    assert any(w.code == "xas.e0.bootstrap_spread" for ws in res.scan_warnings for w in ws)
     # notes §3: MnO2 max-derivative 6558.28 eV after its foil correction
     assert res.e0_eV[2] == pytest.approx(6558.28, abs=0.3)
 
@@ -140,9 +141,9 @@ def test_non_foil_reference_rejected_per_scan(xas_data, mn_cal):
     assert_matches_per_scan(res, _per_scan(st, calibration=mn_cal))
     assert np.isnan(res.foil_shift_eV).all()
     for ws in res.scan_warnings:
-        assert any("reference channel rejected" in w for w in ws)
-        assert any("not calibrated against a foil" in w for w in ws)
-    assert any(w.startswith("4 of 4 scans") for w in res.warnings)
+        assert any("reference channel rejected" in w.message for w in ws)
+        assert any("not calibrated against a foil" in w.message for w in ws)
+    assert any(w.message.startswith("4 of 4 scans") for w in res.warnings)
 
 
 @pytest.mark.parametrize("opts", [
@@ -198,7 +199,8 @@ def test_bad_rows_fail_alone_like_a_series(xas_data, mn_cal):
     assert np.isnan(res.e0_eV[3:7]).all() and np.isnan(res.norm[3:7]).all()
     assert np.isnan(res.foil_shift_eV[[2, 7, 8]]).all()
     assert np.isfinite(res.foil_shift_eV[[0, 1, 9]]).all()
-    assert "constant" in res.scan_warnings[7][0] and "rejected" in res.scan_warnings[8][0]
+    assert "constant" in res.scan_warnings[7][0].message
+    assert res.scan_warnings[8][0].code == "xas.foil.rejected"
 
 
 def test_valence_formula_equals_predict(fe_stack):
@@ -219,7 +221,7 @@ def test_default_scatter_matches_series(fe_stack):
     cal = fit_calibration([2, 3], [7118.8, 7124.4], [0.05, 0.08], element="Fe")
     res = _quiet(analyze_xanes_stack, st, calibration=cal)
     assert_matches_per_scan(res, _per_scan(st, calibration=cal))
-    assert all(any("no residual degrees of freedom" in w for w in ws) for ws in res.scan_warnings)
+    assert all(any("no residual degrees of freedom" in w.message for w in ws) for ws in res.scan_warnings)
 
 
 def test_many_distinct_shifts_translate_e0(fe_stack):

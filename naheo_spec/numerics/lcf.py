@@ -34,14 +34,21 @@ References
 from __future__ import annotations
 
 import itertools
-import warnings
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
 
-from naheo_spec._validation import check_xy
+from naheo_spec.diagnostics import WarningCode, warnings_json
 from naheo_spec.errors import FitError, InputError, QualityWarning
+from naheo_spec.validation import check_xy
+
+WEIGHT_AT_ZERO = WarningCode("lcf.weight_at_zero", QualityWarning,
+                             "A standard's weight sits at its bound 0.")
+SHIFT_AT_BOUND = WarningCode("lcf.shift_at_bound", QualityWarning,
+                             "The fitted energy shift sits at its bound.")
+WEIGHT_SUM = WarningCode("lcf.weight_sum", QualityWarning,
+                         "The weights do not sum to 1 (normalisation mismatch?).")
 from naheo_spec.provenance import Provenance
 
 #: Athena's default LCF window about E0 (eV).
@@ -113,7 +120,7 @@ class LCFResult:
                 "shift_err_eV": f(self.shift_err_eV), "r_factor": f(self.r_factor),
                 "chi2": f(self.chi2), "reduced_chi2": f(self.reduced_chi2),
                 "emin_eV": f(self.emin_eV), "emax_eV": f(self.emax_eV),
-                "warnings": list(self.warnings)}
+                "warnings": warnings_json(self.warnings)}
 
     def to_record(self, name: str | None = None):
         """Return a :class:`~naheo_spec.records.Record` (flat summary; data, fit, components)."""
@@ -359,15 +366,17 @@ def _finish(names, curves, e, y, shift, allow_shift, sum_to_one, nonnegative, pa
     msgs = []
     for i, n in enumerate(names):
         if nonnegative and i not in support:
-            msgs.append(f"weight of {n!r} is at its bound 0 (standard not needed or "
-                        "anti-correlated with the others)")
+            msgs.append(WEIGHT_AT_ZERO.record(f"weight of {n!r} is at its bound 0 (standard "
+                                              "not needed or anti-correlated with the others)",
+                                              standard=n))
     if allow_shift and abs(abs(shift) - params["max_shift_eV"]) < 1e-3:
-        msgs.append(f"fitted shift {shift:+.2f} eV is at its bound ±{params['max_shift_eV']:g} eV")
+        msgs.append(SHIFT_AT_BOUND.record(f"fitted shift {shift:+.2f} eV is at its bound "
+                                          f"±{params['max_shift_eV']:g} eV"))
     if not sum_to_one and abs(w.sum() - 1) > 0.1:
-        msgs.append(f"weights sum to {w.sum():.3f}: normalization of sample or standards "
-                    "may differ")
+        msgs.append(WEIGHT_SUM.record(f"weights sum to {w.sum():.3f}: normalization of sample "
+                                      "or standards may differ"))
     for m in msgs:
-        warnings.warn(m, QualityWarning, stacklevel=3)
+        m.emit(stacklevel=3)
     prov = Provenance(step="xas.lcf", parameters={**params, "standards": list(names)})
     return LCFResult(
         names=names, weights={n: float(x) for n, x in zip(names, w)},

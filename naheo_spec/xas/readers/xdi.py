@@ -21,10 +21,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from naheo_spec.diagnostics import WarningCode
 from naheo_spec.errors import DefaultAdjustedWarning, ReadError
-from naheo_spec.io.ascii import (_warn_all, assemble_spectrum, column_names, parse_block,
-                                 select_signals)
-from naheo_spec.spectrum import Spectrum
+from naheo_spec.io.registry import FormatSpec
+from naheo_spec.io.text import column_names, parse_block
+from naheo_spec.model import Spectrum, XasAcquisition
+from naheo_spec.xas.readers.columns import assemble_spectrum, select_signals
+
+KEV_DECLARED = WarningCode("xas.read.kev_declared", DefaultAdjustedWarning,
+                           "The XDI header declares the energy column in keV; converted to eV.")
 
 _FIELD = re.compile(r"^([A-Za-z_][\w]*\.[\w.\-]+)\s*:\s?(.*)$")
 _VERSION = re.compile(r"^\s*#\s*(XDI/[\w.]+)\s*(.*)$", re.I)
@@ -123,18 +128,23 @@ def _labels(declared: dict[int, tuple[str, str]], line_words: list[str] | None, 
     return labels, undeclared
 
 
-def read_xdi(path, text: str, sha256: str | None, *, mu: str | None = None,
-             ref: str | None = None) -> list[Spectrum]:
+def _measurement_mode(fields: dict[str, str], mu_used: str | None) -> str | None:
+    text = " ".join(str(v).lower() for k, v in fields.items() if k.startswith("column.")) + \
+        " " + str(mu_used or "").lower()
+    if "fluor" in text or "if/" in text:
+        return "fluorescence"
+    if "trans" in text or "i0/it" in text:
+        return "transmission"
+    return None
+
+
+def read_xdi(probe, *, mu: str | None = None, ref: str | None = None) -> list[Spectrum]:
     """Read an XDI file.
 
     Parameters
     ----------
-    path : str
-        File name (messages, provenance).
-    text : str
-        Decoded content.
-    sha256 : str or None
-        Hash of the file's bytes.
+    probe : Probe
+        The file.
     mu, ref : str, optional
         Expressions over the column labels (``"ln(i0/itrans)"``); ``ref="none"``
         drops the reference. Default None: see the module docstring.
@@ -143,7 +153,7 @@ def read_xdi(path, text: str, sha256: str | None, *, mu: str | None = None,
     -------
     list of Spectrum
         One spectrum, format ``"xdi"``, metadata = the lower-cased header fields plus
-        ``xdi_comments``.
+        ``xdi_comments``; the header verbatim in ``Spectrum.header``.
 
     Raises
     ------
@@ -151,7 +161,8 @@ def read_xdi(path, text: str, sha256: str | None, *, mu: str | None = None,
         Header declaring more columns than the data have, no data, unequal rows,
         bad expression.
     """
-    lines = text.splitlines()
+    path = probe.path
+    lines = probe.text.splitlines()
     block = parse_block(lines, path)
     fields, declared, comments = parse_xdi_header(block.header)
     ncols = block.data.shape[1]
@@ -161,13 +172,15 @@ def read_xdi(path, text: str, sha256: str | None, *, mu: str | None = None,
     cols = {n: block.data[:, i] for i, n in enumerate(names)}
     data_names = list(cols)
     energy_idx = next((i for i, n in enumerate(names) if n.startswith("energy")), 0)
-    if energy_idx + 1 in declared and declared[energy_idx + 1][1].lower() == "kev":
+    kev = energy_idx + 1 in declared and declared[energy_idx + 1][1].lower() == "kev"
+    if kev:
         cols[names[energy_idx]] = cols[names[energy_idx]] * 1000.0
     sel = select_signals(cols, mu=mu, ref=ref, path=path, explain_guess=False)
     notes = list(sel.warnings)
-    if energy_idx + 1 in declared and declared[energy_idx + 1][1].lower() == "kev":
-        notes.append(f"{path}: energy column declared in keV; converted to eV")
-    _warn_all(notes, DefaultAdjustedWarning)
+    if kev:
+        notes.append(KEV_DECLARED.record(f"{path}: energy column declared in keV; converted to eV"))
+    for rec in notes:
+        rec.emit(stacklevel=3)
     metadata: dict[str, Any] = dict(fields)
     metadata.update(_user_meta(fields))
     if comments:
@@ -176,8 +189,25 @@ def read_xdi(path, text: str, sha256: str | None, *, mu: str | None = None,
     if undeclared:
         metadata["xdi_undeclared_columns"] = " ".join(undeclared)
         sel.columns["undeclared"] = " ".join(undeclared)
-    return [assemble_spectrum(path=path, sha256=sha256, fmt="xdi", energy=sel.energy, mu=sel.mu,
-                              reference=sel.reference, columns=sel.columns, metadata=metadata,
-                              element=fields.get("element.symbol"), edge=fields.get("element.edge"),
-                              notes=notes)]
+    acq = XasAcquisition(measurement_mode=_measurement_mode(fields, sel.columns.get("mu")),
+                         beamline=fields.get("beamline.name"))
+    return [assemble_spectrum(path=path, sha256=probe.sha256, fmt="xdi", energy=sel.energy,
+                              mu=sel.mu, reference=sel.reference, columns=sel.columns,
+                              metadata=metadata, element=fields.get("element.symbol"),
+                              edge=fields.get("element.edge"), notes=notes,
+                              header="\n".join(block.header), acquisition=acq)]
 
+
+_XDI_LINE1 = re.compile(r"^\ufeff?\s*#\s*XDI/", re.I)
+
+
+def sniff_xdi(probe) -> float:
+    """0.95 when the first line starts with ``# XDI/``."""
+    text = probe.head_text
+    return 0.95 if text and _XDI_LINE1.match(text.split("\n", 1)[0]) else 0.0
+
+
+FORMAT = FormatSpec(name="xdi", technique="xas",
+                    description="XAS Data Interchange text (XDI 1.0): mu, reference foil, header "
+                                "fields",
+                    sniff=sniff_xdi, read=read_xdi, extensions=("xdi",), options=("mu", "ref"))

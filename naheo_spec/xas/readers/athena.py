@@ -36,15 +36,29 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from naheo_spec.diagnostics import WarningCode
 from naheo_spec.errors import QualityWarning, ReadError, RepairWarning
-from naheo_spec.io.ascii import assemble_spectrum
-from naheo_spec.spectrum import Spectrum
+from naheo_spec.io.registry import FormatSpec
+from naheo_spec.model import Spectrum, SpectrumCollection
+from naheo_spec.xas.readers.columns import assemble_spectrum
+
+ESHIFT_APPLIED = WarningCode("xas.athena.eshift_applied", RepairWarning,
+                             "The group's Athena energy shift (eshift) was added to its energy.")
+REFERENCE_INTERPOLATED = WarningCode(
+    "xas.athena.reference_interpolated", RepairWarning,
+    "A reference group was interpolated onto its sample's energies (different grids/eshifts).")
+UNPAIRED_REFERENCE = WarningCode(
+    "xas.athena.unpaired_reference", QualityWarning,
+    "A 'Ref' group without a partner group is returned as a spectrum of its own.")
+GROUP_SKIPPED = WarningCode("xas.athena.group_skipped", QualityWarning,
+                            "A group holds no mu(E) (chi(k) or other) and was skipped.")
+LARCH_NOTE = WarningCode("xas.athena.larch_note", QualityWarning,
+                         "larch printed a note while reading the project (e.g. NaN values).")
 
 _REF_LABEL = re.compile(r"^\s*ref\b", re.I)
 
@@ -111,7 +125,7 @@ class _Capture(io.StringIO):
 
 
 def _load(path: str):
-    from naheo_spec._larch import larch_module
+    from naheo_spec.xas.larch_bridge import larch_module
 
     try:
         read_athena = larch_module("larch.io").read_athena
@@ -125,7 +139,8 @@ def _load(path: str):
     except Exception as exc:  # larch raises ValueError, OSError, KeyError, IndexError... on bad input
         raise ReadError(path, f"corrupt or unsupported Athena project ({type(exc).__name__}: {exc})"
                         ) from exc
-    notes = [f"{path}: larch: {ln.strip()}" for ln in printed.getvalue().splitlines() if ln.strip()]
+    notes = [LARCH_NOTE.record(f"{path}: larch: {ln.strip()}")
+             for ln in printed.getvalue().splitlines() if ln.strip()]
     return prj, notes
 
 
@@ -181,19 +196,24 @@ def _reference_on(sample: _Group, ref: _Group, apply_eshift: bool, path: str):
     if er.shape == es.shape and np.allclose(er, es, rtol=0, atol=1e-6):
         return ref.mu.copy(), None
     out = np.interp(es, er, ref.mu, left=np.nan, right=np.nan)
-    return out, (f"{path}: reference group {ref.label.strip()!r} interpolated onto the energies of "
-                 f"{sample.label.strip()!r} (different grids or eshifts)")
+    return out, REFERENCE_INTERPOLATED.record(
+        f"{path}: reference group {ref.label.strip()!r} interpolated onto the energies of "
+        f"{sample.label.strip()!r} (different grids or eshifts)")
 
 
-def _spectrum(path, sha256, g: _Group, ref: _Group | None, apply_eshift: bool,
-              extra: list[str]) -> Spectrum:
-    notes = list(extra)
+def larch_group_name(label: str) -> str:
+    """The name larch gives an Athena group (``"NiO.000"`` -> ``"NiO_000"``)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", label.strip())
+
+
+def _spectrum(path, sha256, g: _Group, ref: _Group | None, apply_eshift: bool) -> Spectrum:
+    notes = []
     label = g.label.strip()
     energy = g.energy + (g.eshift if apply_eshift else 0.0)
     if g.eshift and apply_eshift:
-        notes.append(f"{path}: Athena eshift {g.eshift:+.4g} eV applied to the energy of group "
-                     f"{label!r}")
-        warnings.warn(notes[-1], RepairWarning, stacklevel=4)
+        notes.append(ESHIFT_APPLIED.warn(
+            f"{path}: Athena eshift {g.eshift:+.4g} eV applied to the energy of group {label!r}",
+            stacklevel=4, eshift_eV=float(g.eshift)))
     metadata: dict[str, Any] = {"athena_label": label, "athena_group": g.name,
                                 "athena_eshift_eV": float(g.eshift),
                                 "athena_eshift_applied": bool(apply_eshift), **g.params}
@@ -201,51 +221,51 @@ def _spectrum(path, sha256, g: _Group, ref: _Group | None, apply_eshift: bool,
                "mu": f"athena group {label!r}"}
     ref_mu = None
     if ref is not None:
-        ref_mu, msg = _reference_on(g, ref, apply_eshift, path)
-        if msg:
-            notes.append(msg)
-            warnings.warn(msg, RepairWarning, stacklevel=4)
+        ref_mu, rec = _reference_on(g, ref, apply_eshift, path)
+        if rec:
+            notes.append(rec.emit(stacklevel=4))
         columns["reference"] = f"athena group {ref.label.strip()!r}"
         metadata["athena_reference_label"] = ref.label.strip()
         metadata["athena_reference_eshift_eV"] = float(ref.eshift)
     if g.is_ref:
         metadata["athena_is_reference"] = True
-        notes.append(f"{path}: group {label!r} is a reference without a partner group; returned "
-                     "as a spectrum of its own")
-        warnings.warn(notes[-1], QualityWarning, stacklevel=4)
+        notes.append(UNPAIRED_REFERENCE.warn(
+            f"{path}: group {label!r} is a reference without a partner group; returned as a "
+            "spectrum of its own", stacklevel=4))
+    aliases = tuple(dict.fromkeys(a for a in (g.name, larch_group_name(label)) if a != label))
     return assemble_spectrum(path=path, sha256=sha256, fmt="athena", energy=energy, mu=g.mu,
                              reference=ref_mu, columns=columns, metadata=metadata,
-                             element=g.element, edge=g.edge, scan=label, notes=notes)
+                             element=g.element, edge=g.edge, scan=label, notes=notes,
+                             aliases=aliases)
 
 
-def read_athena_project(path, sha256: str | None = None, *, apply_eshift: bool = True
-                        ) -> list[Spectrum]:
+def read_athena_project(probe, *, apply_eshift: bool = True) -> SpectrumCollection:
     """Read every μ(E) group of an Athena project.
 
     Parameters
     ----------
-    path : str
+    probe : Probe
         The ``.prj`` file (gzip or plain text, perl-style or JSON).
-    sha256 : str, optional
-        Hash of the file's bytes (recorded in the source info).
     apply_eshift : bool
         Add each group's Athena ``eshift`` to its energy. Default is True.
 
     Returns
     -------
-    list of Spectrum
-        One per data group, in project order, ``source.scan`` = the Athena label;
-        paired references attached (see the module docstring).
+    SpectrumCollection
+        One spectrum per data group, in project order, ``source.scan`` = the Athena label
+        (larch's group name is an alias); paired references attached (see the module
+        docstring). Notes about the file as a whole (skipped groups, larch's printed notes)
+        are the collection's warnings, not the groups'.
 
     Raises
     ------
     ReadError
         The file cannot be parsed as an Athena project, or holds no μ(E) group.
     """
-    path = str(path)
+    path = probe.path
     prj, notes = _load(path)
     for n in notes:
-        warnings.warn(n, QualityWarning, stacklevel=3)
+        n.emit(stacklevel=3)
     raw = dict(getattr(prj, "groups", {}) or {})
     groups: list[_Group] = []
     skipped: list[str] = []
@@ -256,12 +276,36 @@ def read_athena_project(path, sha256: str | None = None, *, apply_eshift: bool =
         else:
             groups.append(grp)
     for s in skipped:
-        notes.append(f"{path}: group {s!r} holds no mu(E) (chi(k) or other); skipped")
-        warnings.warn(notes[-1], QualityWarning, stacklevel=3)
+        notes.append(GROUP_SKIPPED.warn(f"{path}: group {s!r} holds no mu(E) (chi(k) or other); "
+                                        "skipped", stacklevel=3))
     if not groups:
         raise ReadError(path, "no mu(E) groups found: corrupt or empty Athena project"
                         + (f" (skipped: {', '.join(skipped)})" if skipped else ""))
     pairs = _pair(groups)
     attached = {r.name for r in pairs.values()}
-    return [_spectrum(path, sha256, g, pairs.get(g.name), apply_eshift, notes)
-            for g in groups if g.name not in attached]
+    blocks = [_spectrum(path, probe.sha256, g, pairs.get(g.name), apply_eshift)
+              for g in groups if g.name not in attached]
+    return SpectrumCollection(blocks, path=path, format="athena", warnings=notes)
+
+
+_ATHENA_MARK = "Athena project file"
+
+
+def sniff_athena(probe) -> float:
+    """0.95 for a (gzipped or plain) text file whose head names an Athena project."""
+    text = probe.head_text
+    if not text:
+        return 0.0
+    head = text[:600].lstrip("\ufeff \t\r\n")
+    first = head.split("\n", 1)[0]
+    if (first.startswith("#") and _ATHENA_MARK in first) or \
+            (head.startswith("{") and _ATHENA_MARK in head):
+        return 0.95
+    return 0.0
+
+
+FORMAT = FormatSpec(name="athena", technique="xas",
+                    description="Athena project (.prj, gzip or plain, perl-style or JSON): every "
+                                "mu(E) group with its reference, eshift applied",
+                    sniff=sniff_athena, read=read_athena_project, extensions=("prj",),
+                    options=("apply_eshift",), aliases=("prj",))

@@ -1,10 +1,14 @@
-"""Helpers shared by the CLI subcommands: JSON output, batch loops, warnings capture."""
+"""Helpers shared by the CLI subcommands: JSON output, batch loops, warnings capture.
+
+Warnings are :class:`~naheo_spec.diagnostics.WarningRecord` objects everywhere; ``--json``
+prints each as ``{"code": ..., "message": ...}`` and the plain-text output prints
+``warning: [code] message`` lines on stderr.
+"""
 from __future__ import annotations
 
 import json
 import math
 import sys
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -21,6 +25,10 @@ def to_jsonable(obj: Any) -> Any:
     """Convert numpy scalars/arrays, Paths, tuples and NaN to JSON-safe values (NaN -> null)."""
     import numpy as np
 
+    from naheo_spec.diagnostics import WarningRecord
+
+    if isinstance(obj, WarningRecord):
+        return obj.to_json()
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -51,7 +59,7 @@ class Outcome:
     file: str
     value: Any = None
     error: str | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list = field(default_factory=list)     # WarningRecord
 
     @property
     def ok(self) -> bool:
@@ -62,9 +70,11 @@ def run_batch(items: Iterable[Any], fn: Callable[[Any], Any], *, label: Callable
               desc: str = "processing", debug: bool = False) -> list[Outcome]:
     """Apply ``fn`` to each item, catching errors per item so a bad input never stops the batch.
 
-    Python warnings raised while processing an item are collected into ``Outcome.warnings``.
+    Warnings raised while processing an item are collected, as coded records and without
+    repeats, into ``Outcome.warnings``.
     A progress bar (stderr) is shown when stderr is a terminal and there are several items.
     """
+    from naheo_spec.diagnostics import capture, unique
     from naheo_spec.errors import NaheoError
 
     items = list(items)
@@ -77,8 +87,7 @@ def run_batch(items: Iterable[Any], fn: Callable[[Any], Any], *, label: Callable
                    delay=1.0)
     for item in items:
         name = label(item)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with capture() as caught:
             try:
                 value = fn(item)
                 out = Outcome(name, value=value)
@@ -90,12 +99,7 @@ def run_batch(items: Iterable[Any], fn: Callable[[Any], Any], *, label: Callable
                 if debug:
                     raise
                 out = Outcome(name, error=f"{type(exc).__name__}: {exc}")
-        seen = set()
-        for w in caught:
-            msg = str(w.message)
-            if msg not in seen:
-                seen.add(msg)
-                out.warnings.append(msg)
+        out.warnings = list(unique(caught))
         outcomes.append(out)
         if bar is not None:
             bar.update(1)
@@ -116,3 +120,21 @@ def report_failures(outcomes: list[Outcome], *, total: int | None = None, unit: 
     if bad:
         echo_err(f"{len(bad)} of {len(outcomes) if total is None else total} {unit}(s) failed")
     return 1 if bad else 0
+
+
+def echo_warnings(records, *, indent: str = "  ") -> None:
+    """Print records on stderr as ``warning: [code] message`` lines."""
+    for r in records:
+        echo_err(f"{indent}warning: [{r.code}] {r.message}")
+
+
+def merge_warnings(*groups) -> list:
+    """Records of several groups, in order, without repeats."""
+    from naheo_spec.diagnostics import unique
+
+    return list(unique(r for g in groups for r in g))
+
+
+def debug_flag(ctx) -> bool:
+    """The global ``--debug`` flag."""
+    return bool(ctx.obj.get("debug", False)) if ctx.obj else False
