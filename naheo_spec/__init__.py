@@ -7,12 +7,27 @@ __version__ = "0.2.0.dev0"
 
 from naheo_spec.diagnostics import WarningCode, WarningRecord  # noqa: E402
 from naheo_spec.errors import (  # noqa: E402
-    CalibrationError, DefaultAdjustedWarning, FitError, InputError, NaheoError, NaheoWarning,
-    ProcessingError, QualityWarning, ReadError, RepairWarning, StoreError,
+    CalibrationError,
+    DefaultAdjustedWarning,
+    FitError,
+    InputError,
+    NaheoError,
+    NaheoWarning,
+    ProcessingError,
+    QualityWarning,
+    ReadError,
+    RepairWarning,
+    StoreError,
 )
 from naheo_spec.model import (  # noqa: E402
-    AxisKind, RamanAcquisition, SourceInfo, Spectrum, SpectrumCollection, SpectrumStack,
-    XasAcquisition, XpsAcquisition,
+    AxisKind,
+    RamanAcquisition,
+    SourceInfo,
+    Spectrum,
+    SpectrumCollection,
+    SpectrumStack,
+    XasAcquisition,
+    XpsAcquisition,
 )
 
 __all__ = [

@@ -401,7 +401,7 @@ def test_write_read_back_truth_and_no_overwrite(tmp_path):
 
 def test_pipeline_calibration_on_written_standards_recovers_the_slopes(tmp_path):
     """Integration: the project's XANES valence calibration on the synthetic standards."""
-    from naheo_spec.xas.valence import build_calibration
+    from naheo_spec.xas.standards import build_calibration
 
     info = write_demo_dataset(tmp_path, n_scans=3, seed=0)
     for el, toml in info["standards_toml"].items():

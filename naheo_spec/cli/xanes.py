@@ -118,7 +118,7 @@ def xanes(ctx, scans, standards, data_root, foil_path, foil_scan, e0_method, pre
     plan.check()
     calibration = None
     if standards:
-        from naheo_spec.xas.valence import build_calibration
+        from naheo_spec.xas.standards import build_calibration
 
         calibration = build_calibration(standards, e0_method=e0_method, data_root=data_root)
         if not as_json:

@@ -78,7 +78,7 @@ def _store(results, names, h5: Path, overwrite: bool) -> list[str]:
 def _xanes(element, files, toml, out, figs, overwrite, report):
     from naheo_spec.plot import save_figure
     from naheo_spec.plot.xanes import plot_calibration, plot_edge_vs_scan, plot_stack
-    from naheo_spec.xas.valence import build_calibration
+    from naheo_spec.xas.standards import build_calibration
     from naheo_spec.xas.xanes import XanesResult, analyze_xanes_series
 
     cal = build_calibration(toml)

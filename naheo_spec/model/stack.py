@@ -20,9 +20,6 @@ import numpy as np
 
 from naheo_spec.diagnostics import StackWarnings, StackWarningsBuilder, WarningRecord
 from naheo_spec.errors import InputError
-from naheo_spec.model.acquisition import Acquisition
-from naheo_spec.model.axis import AxisKind
-from naheo_spec.model.axis import axis_kind as coerce_axis_kind
 from naheo_spec.frozen import (
     FrozenDict,
     array_digest,
@@ -30,6 +27,9 @@ from naheo_spec.frozen import (
     readonly_array,
     values_equal,
 )
+from naheo_spec.model.acquisition import Acquisition
+from naheo_spec.model.axis import AxisKind
+from naheo_spec.model.axis import axis_kind as coerce_axis_kind
 from naheo_spec.model.spectrum import SourceInfo, Spectrum, check_warnings
 
 __all__ = ["SpectrumStack"]

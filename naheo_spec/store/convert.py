@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-import re
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -21,7 +20,7 @@ import numpy as np
 from naheo_spec.errors import StoreError
 from naheo_spec.model import SourceInfo, Spectrum
 from naheo_spec.provenance import Provenance
-from naheo_spec.records import DataArray, Record
+from naheo_spec.records import DataArray, Record, nexus_name
 
 #: Record.kind of a stored spectrum.
 SPECTRUM_KIND = "spectrum"
@@ -161,9 +160,8 @@ def json_safe(value: Any) -> Any:
 # Spectrum <-> Record
 # ---------------------------------------------------------------------------
 def entry_name(text: str) -> str:
-    """Turn a label such as ``"NiO.prj:NiO 000"`` into a NeXus-friendly entry name."""
-    name = re.sub(r"[^A-Za-z0-9_.]+", "_", text).strip("_.")
-    return name or "spectrum"
+    """Turn a label such as ``"NiO.prj:NiO 000"`` into a NeXus entry name (``NiO_prj_NiO_000``)."""
+    return nexus_name(text) if str(text).strip() else "spectrum"
 
 
 def _data_key(label: str, taken: set[str], default: str) -> str:

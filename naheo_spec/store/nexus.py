@@ -32,7 +32,7 @@ import numpy as np
 from naheo_spec.atomic import atomic_path
 from naheo_spec.errors import InputError, StoreError
 from naheo_spec.provenance import Provenance, file_sha256, package_version, utc_now
-from naheo_spec.records import DataArray, Record
+from naheo_spec.records import NEXUS_NAME, DataArray, DataGroup, Record, nexus_name
 from naheo_spec.store.convert import dumps_lossless, loads_lossless
 
 #: Exceptions h5py raises on unreadable, truncated or inconsistent files.
@@ -45,9 +45,15 @@ _JSON_TYPE = "application/json"
 # small helpers
 # ---------------------------------------------------------------------------
 def _check_name(name: str, what: str) -> None:
-    if not isinstance(name, str) or not name or name in (".", "..") or "/" in name:
-        raise StoreError(f"{what} {name!r} cannot be an HDF5 name: expected a non-empty string "
-                         "without '/'")
+    if not isinstance(name, str) or not NEXUS_NAME.match(name):
+        raise StoreError(f"{what} {name!r} breaks the NeXus naming rule (letters, digits and _, "
+                         f"not starting with a digit); e.g. {nexus_name(str(name))!r}")
+
+
+def _check_units(units: Any, where: str) -> None:
+    if not isinstance(units, str) or not units.isascii():
+        raise StoreError(f"{where}: units {units!r} must be an ASCII UDUNITS string "
+                         "(e.g. 'eV', '1/angstrom', 'angstrom^2')")
 
 
 def read_str(value) -> str:
@@ -83,9 +89,14 @@ def _write_scalars(group, values: dict[str, Any]) -> None:
     """Write the browsable scalars of ``values``; everything else is only in the JSON note."""
     import h5py
 
+    taken: set[str] = set()
     for key, value in values.items():
-        if not isinstance(key, str) or not key or "/" in key or key in (".", ".."):
+        if not isinstance(key, str) or not key:
             continue
+        key = nexus_name(key)          # the exact key stays in the JSON note
+        if key in taken:
+            continue
+        taken.add(key)
         if isinstance(value, np.generic):
             value = value.item()
         if isinstance(value, str):
@@ -119,62 +130,78 @@ def _root_attrs(f, *, default: str | None) -> None:
 # ---------------------------------------------------------------------------
 # writing
 # ---------------------------------------------------------------------------
-def _axes_attr(record: Record, shape: tuple[int, ...]) -> tuple[list[str], dict[str, int]]:
+def _axes_attr(record: Record, group: DataGroup, shape: tuple[int, ...]
+               ) -> tuple[list[str], dict[str, int]]:
     """NXdata @axes (padded with '.' to the signal rank) and the @<axis>_indices."""
-    axes = list(record.axes)
+    axes = list(group.axes)
     if len(axes) > len(shape):
         raise StoreError(f"record '{record.name}': {len(axes)} axes {axes} for a "
-                         f"{len(shape)}-D signal '{record.signal}'")
+                         f"{len(shape)}-D signal '{group.signal}'")
     padded = ["."] * (len(shape) - len(axes)) + axes
     indices = {}
     for dim, key in enumerate(padded):
         if key == ".":
             continue
-        if key not in record.data:
-            raise StoreError(f"record '{record.name}': axis '{key}' is not in data "
-                             f"(keys {list(record.data)})")
-        ax = np.asarray(record.data[key].values)
+        if key not in group.data:
+            raise StoreError(f"record '{record.name}': axis '{key}' is not in its group "
+                             f"(keys {list(group.data)})")
+        ax = np.asarray(group.data[key].values)
         if ax.ndim != 1 or ax.size != shape[dim]:
             raise StoreError(f"record '{record.name}': axis '{key}' has shape {ax.shape}, expected "
                              f"({shape[dim]},) to match dimension {dim} of signal "
-                             f"'{record.signal}' {shape}")
+                             f"'{group.signal}' {shape}")
         indices[key] = dim
     return padded, indices
 
 
-def _write_data(entry, record: Record) -> None:
+def _write_data(entry, record: Record, name: str, group: DataGroup) -> None:
     import h5py
 
-    nxdata = entry.create_group("data", track_order=True)
+    _check_name(name, f"record '{record.name}': group name")
+    nxdata = entry.create_group(name, track_order=True)
     nxdata.attrs["NX_class"] = "NXdata"
-    for key, arr in record.data.items():
+    if group.title:
+        _write_str(nxdata, "title", group.title)
+    for key, arr in group.data.items():
         _check_name(key, f"record '{record.name}': data key")
         if not isinstance(arr, DataArray):
             raise StoreError(f"record '{record.name}': data['{key}'] is a {type(arr).__name__}, "
                              "expected naheo_spec.records.DataArray")
+        _check_units(arr.units, f"record '{record.name}': {name}/{key}")
         values = np.asarray(arr.values)
         if values.dtype.kind in "OUS":
             ds = nxdata.create_dataset(key, data=values.astype(object),
                                        dtype=h5py.string_dtype("utf-8"))
+        elif values.ndim >= 2 and values.size > 4096:
+            ds = nxdata.create_dataset(key, data=values, chunks=True, compression="gzip",
+                                       compression_opts=4, shuffle=True)
         else:
             ds = nxdata.create_dataset(key, data=values)
         ds.attrs["units"] = arr.units
         ds.attrs["long_name"] = arr.long_name
-    if record.signal is None:
+    if group.signal is None:
         return
-    if record.signal not in record.data:
-        raise StoreError(f"record '{record.name}': signal '{record.signal}' is not in data "
-                         f"(keys {list(record.data)})")
-    shape = np.shape(record.data[record.signal].values)
-    padded, indices = _axes_attr(record, shape)
-    nxdata.attrs["signal"] = record.signal
+    if group.signal not in group.data:
+        raise StoreError(f"record '{record.name}': signal '{group.signal}' is not in group "
+                         f"'{name}' (keys {list(group.data)})")
+    shape = np.shape(group.data[group.signal].values)
+    padded, indices = _axes_attr(record, group, shape)
+    nxdata.attrs["signal"] = group.signal
     nxdata.attrs["axes"] = padded if len(padded) != 1 else padded[0]
     for key, dim in indices.items():
         nxdata.attrs[f"{key}_indices"] = dim
-    aux = [k for k, a in record.data.items()
-           if k != record.signal and k not in indices and np.shape(a.values) == shape]
+    aux = [k for k, a in group.data.items()
+           if k != group.signal and k not in indices and np.shape(a.values) == shape]
     if aux:
         nxdata.attrs["auxiliary_signals"] = aux
+
+
+def _write_fields(entry, name: str, nx_class: str, values: dict[str, Any]) -> None:
+    if not values:
+        return
+    grp = entry.create_group(name, track_order=True)
+    grp.attrs["NX_class"] = nx_class
+    _write_scalars(grp, values)
 
 
 def _write_entry(f, record: Record) -> None:
@@ -203,9 +230,16 @@ def _write_entry(f, record: Record) -> None:
                      "every parameter of the step, lossless JSON (tuples and arrays tagged)",
                      f"'{record.name}' parameters")
 
-    _write_data(entry, record)
-    if record.signal is not None:
-        entry.attrs["default"] = "data"
+    if record.definition:
+        _write_str(entry, "definition", record.definition)
+    groups = record.all_groups()
+    for name, group in groups.items():
+        _write_data(entry, record, name, group)
+    default = next((n for n, g in groups.items() if g.signal is not None), None)
+    if default is not None:
+        entry.attrs["default"] = default
+    _write_fields(entry, "sample", "NXsample", record.sample)
+    _write_fields(entry, "instrument", "NXinstrument", record.instrument)
 
     summary = entry.create_group("summary", track_order=True)
     summary.attrs["NX_class"] = "NXcollection"
@@ -333,15 +367,14 @@ def is_store_entry(group) -> bool:
             and "parameters_json" in group["process"] and "summary_json" in group)
 
 
-def _read_data(entry) -> tuple[dict[str, DataArray], str | None, list[str]]:
-    if "data" not in entry:
-        return {}, None, []
-    nxdata = entry["data"]
+def _read_group(nxdata) -> tuple[dict[str, DataArray], str | None, list[str]]:
     data = {}
     for key, ds in nxdata.items():
         values = ds[()]
         if ds.dtype.kind == "O":
             values = ds.asstr()[()]
+        if key == "title" and ds.dtype.kind == "O" and ds.shape == ():
+            continue
         data[key] = DataArray(values=values, units=read_str(ds.attrs.get("units", "")),
                               long_name=read_str(ds.attrs.get("long_name", "")))
     signal = nxdata.attrs.get("signal")
@@ -367,10 +400,17 @@ def _read_entry(entry) -> Record:
         version=read_str(process["version"]),
         date=read_str(process["date"]),
     )
-    data, signal, axes = _read_data(entry)
+    data, signal, axes = _read_group(entry["data"]) if "data" in entry else ({}, None, [])
+    groups = {}
+    for key, obj in entry.items():
+        if key != "data" and read_str(obj.attrs.get("NX_class", "")) == "NXdata":
+            d, sig, ax = _read_group(obj)
+            title = read_str(obj["title"]) if "title" in obj else ""
+            groups[key] = DataGroup(d, sig, ax, title)
+    definition = read_str(entry["definition"]) if "definition" in entry else None
     return Record(name=entry.name.rsplit("/", 1)[-1], kind=read_str(entry["kind"]),
                   summary=_read_json_note(entry, "summary_json"), provenance=prov, data=data,
-                  signal=signal, axes=axes)
+                  signal=signal, axes=axes, groups=groups, definition=definition)
 
 
 def read_records(path: str | Path) -> list[Record]:
@@ -391,7 +431,7 @@ def read_records(path: str | Path) -> list[Record]:
     ------
     StoreError
         The file is missing, not HDF5, truncated or corrupt, or holds an ``NXentry`` that is not a
-        naheo_spec record (read generic NeXus files with :func:`naheo_spec.io.nexus.read_nexus`).
+        naheo_spec record (read generic NeXus files with :func:`naheo_spec.io.read`).
     """
     path = Path(path)
     records = []
@@ -404,9 +444,62 @@ def read_records(path: str | Path) -> list[Record]:
                 if not is_store_entry(obj):
                     raise StoreError(f"{path}: entry '{name}' is not a naheo_spec record (expected "
                                      "'kind', 'process/parameters_json' and 'summary_json'); "
-                                     "use naheo_spec.io.nexus.read_nexus for generic NeXus files")
+                                     "use naheo_spec.io.read for generic NeXus files")
                 records.append(_read_entry(obj))
         except _H5_ERRORS as exc:
             raise StoreError(f"{path}: corrupt or truncated HDF5 store ({type(exc).__name__}: "
                              f"{exc})") from exc
     return records
+
+
+def check_nexus(path: str | Path) -> list[str]:
+    """Problems a NeXus validator would report in a store file (empty list: none).
+
+    Checks every group and dataset name against the NeXus naming rule, that every
+    ``@units`` is an ASCII string, and that every NXdata's ``@signal`` exists and its
+    ``@axes`` name datasets whose lengths match the signal's dimensions.
+
+    Examples
+    --------
+    >>> check_nexus("store.h5")                       # doctest: +SKIP
+    []
+    """
+    import h5py
+
+    problems: list[str] = []
+
+    def visit(name, obj):
+        leaf = name.rsplit("/", 1)[-1]
+        if not NEXUS_NAME.match(leaf):
+            problems.append(f"{name}: name breaks the NeXus naming rule")
+        units = obj.attrs.get("units")
+        if units is not None:
+            u = units.decode() if isinstance(units, bytes) else units
+            if not isinstance(u, str) or not u.isascii():
+                problems.append(f"{name}: units {u!r} are not an ASCII string")
+        if isinstance(obj, h5py.Group) and read_str(obj.attrs.get("NX_class", "")) == "NXdata":
+            sig = obj.attrs.get("signal")
+            if sig is None:
+                return
+            sig = read_str(sig)
+            if sig not in obj:
+                problems.append(f"{name}: @signal {sig!r} is not a dataset of the group")
+                return
+            shape = obj[sig].shape
+            axes = obj.attrs.get("axes")
+            axes = [read_str(axes)] if isinstance(axes, (str, bytes)) else \
+                [read_str(a) for a in (axes if axes is not None else [])]
+            if axes and len(axes) != len(shape):
+                problems.append(f"{name}: @axes {axes} for a {len(shape)}-D signal")
+            for dim, ax in enumerate(axes):
+                if ax == ".":
+                    continue
+                if ax not in obj:
+                    problems.append(f"{name}: axis {ax!r} is not a dataset of the group")
+                elif obj[ax].ndim != 1 or dim >= len(shape) or obj[ax].shape[0] != shape[dim]:
+                    problems.append(f"{name}: axis {ax!r} {obj[ax].shape} does not match "
+                                    f"dimension {dim} of {sig!r} {shape}")
+
+    with _open_h5(Path(path)) as f:
+        f.visititems(visit)
+    return problems

@@ -61,7 +61,7 @@ from naheo_spec.errors import (
 from naheo_spec.provenance import Provenance
 from naheo_spec.records import DataArray, Record
 from naheo_spec.validation import check_xy
-from naheo_spec.xas.fourier import SQRT_PI, _check_kweight, ftwindow, window_name
+from naheo_spec.xas.fourier import SQRT_PI, check_kweight, ftwindow, window_name
 
 #: hbar^2 / (2 m_e) in eV A^2, E - E0 = KTOE k^2. CODATA 2022 value, the one larch's KTOE
 #: takes from scipy.constants (scipy >= 1.15); CODATA 2018 gives 3.8099819442818976.
@@ -135,7 +135,7 @@ class Background:
 
     def to_record(self, name: str = "autobk") -> Record:
         """Store k, chi(k), energy and mu0(E) (signal ``chi``, axis ``k``)."""
-        data = {"k": DataArray(self.k_invA, "Å⁻¹", "k"),
+        data = {"k": DataArray(self.k_invA, "1/angstrom", "k"),
                 "chi": DataArray(self.chi, "", "chi(k)"),
                 "energy": DataArray(self.energy_eV, "eV", "energy"),
                 "bkg": DataArray(self.bkg, "", "mu0(E)")}
@@ -186,7 +186,7 @@ class StackBackground:
     def to_record(self, name: str = "autobk_stack") -> Record:
         """Store k and the (N, K) chi(k) stack (signal ``chi``, axes ``scan``, ``k``)."""
         data = {"scan": DataArray(np.arange(len(self)), "", "scan index"),
-                "k": DataArray(self.k_invA, "Å⁻¹", "k"),
+                "k": DataArray(self.k_invA, "1/angstrom", "k"),
                 "chi": DataArray(self.chi, "", "chi(k)"),
                 "e0": DataArray(self.e0_eV, "eV", "E0"),
                 "edge_step": DataArray(self.edge_step, "", "edge step")}
@@ -207,7 +207,7 @@ def _resolve_params(preset, rbkg, kweight, kmin, kmax, dk, window, kstep, nclamp
     p = {
         "preset": preset,
         "rbkg": float(rbkg),
-        "kweight": _check_kweight(base["kweight"] if kweight is None else kweight),
+        "kweight": check_kweight(base["kweight"] if kweight is None else kweight),
         "kmin": float(kmin),
         "kmax": None if kmax is None else float(kmax),
         "dk": float(base["dk"] if dk is None else dk),

@@ -44,9 +44,9 @@ from naheo_spec.errors import (
 from naheo_spec.jsonsafe import finite_or_none as _num
 from naheo_spec.model import Spectrum, SpectrumStack
 from naheo_spec.provenance import Provenance
-from naheo_spec.records import DataArray, Record
+from naheo_spec.records import DataArray, DataGroup, Record, nexus_name
 from naheo_spec.xas.autobk import autobk, autobk_stack
-from naheo_spec.xas.fourier import _inv_angstrom, xftf
+from naheo_spec.xas.fourier import inv_angstrom, xftf
 from naheo_spec.xas.ft_peaks import (
     FTPeak,
     resolve_windows,
@@ -175,16 +175,19 @@ class ExafsResult:
     def to_record(self, name: str | None = None) -> Record:
         """Record of kind ``"exafs"``: k, chi k^w, r, |chi(R)|, Re, Im (signal ``chir_mag``)."""
         w = self.kweight
-        unit_r = _inv_angstrom(w + 1)
-        data = {"k": DataArray(self.k_invA, "Å⁻¹", "photo-electron wavenumber"),
-                "chi_kw": DataArray(self.chi_weighted, _inv_angstrom(w) if w else "",
-                                    f"chi(k) k^{w}"),
-                "r": DataArray(self.r_A, "Å", "apparent distance (not phase corrected)"),
+        unit_r = inv_angstrom(w + 1)
+        data = {"r": DataArray(self.r_A, "angstrom", "apparent distance (not phase corrected)"),
                 "chir_mag": DataArray(self.chir_mag, unit_r, "|chi(R)|"),
                 "chir_re": DataArray(self.chir_re, unit_r, "Re chi(R)"),
                 "chir_im": DataArray(self.chir_im, unit_r, "Im chi(R)")}
+        chi_k = DataGroup({"k": DataArray(self.k_invA, "1/angstrom", "photo-electron wavenumber"),
+                           "chi_kw": DataArray(self.chi_weighted, inv_angstrom(w),
+                                               f"chi(k) k^{w}"),
+                           "window": DataArray(self.kwin, "", "FT window")},
+                          signal="chi_kw", axes=["k"], title="chi(k) weighted, with FT window")
         return Record(name=name or self.default_name(), kind="exafs", summary=self._summary(),
-                      provenance=self.provenance, data=data, signal="chir_mag", axes=["r"])
+                      provenance=self.provenance, data=data, signal="chir_mag", axes=["r"],
+                      groups={"chi_k": chi_k}, definition=None)
 
     def _summary(self) -> dict[str, Any]:
         summary = {"file": self.file, "scan": self.scan, "element": self.element,
@@ -509,27 +512,32 @@ class ExafsStackResult:
     def to_record(self, name: str | None = None) -> Record:
         """Record of kind ``"exafs_stack"``: chi k^w (N, K) and |chi(R)| (N, R)."""
         w = self.kweight
-        unit_r = _inv_angstrom(w + 1)
-        data = {"scan": DataArray(np.arange(len(self)), "", "scan index"),
-                "k": DataArray(self.k_invA, "Å⁻¹", "photo-electron wavenumber"),
-                "chi_kw": DataArray(self.chi * self.k_invA ** w, _inv_angstrom(w) if w else "",
-                                    f"chi(k) k^{w}"),
-                "r": DataArray(self.r_A, "Å", "apparent distance (not phase corrected)"),
+        unit_r = inv_angstrom(w + 1)
+        scan = DataArray(np.arange(len(self)), "", "scan index")
+        data = {"scan": scan,
+                "r": DataArray(self.r_A, "angstrom", "apparent distance (not phase corrected)"),
                 "chir_mag": DataArray(self.chir_mag, unit_r, "|chi(R)|"),
                 "chir_re": DataArray(self.chir.real, unit_r, "Re chi(R)"),
-                "chir_im": DataArray(self.chir.imag, unit_r, "Im chi(R)"),
-                "e0": DataArray(self.e0_eV, "eV", "E0")}
+                "chir_im": DataArray(self.chir.imag, unit_r, "Im chi(R)")}
+        chi_k = DataGroup({"scan": scan,
+                           "k": DataArray(self.k_invA, "1/angstrom", "photo-electron wavenumber"),
+                           "chi_kw": DataArray(self.chi * self.k_invA ** w, inv_angstrom(w),
+                                               f"chi(k) k^{w}")},
+                          signal="chi_kw", axes=["scan", "k"], title="chi(k) weighted")
+        per_scan = {"scan": scan, "e0": DataArray(self.e0_eV, "eV", "E0")}
         labels = [p.label for p in self.ft_peaks[0]] if self.ft_peaks else []
         for label in labels:
-            data[f"r_apparent_{label}"] = DataArray(self.peak_positions(label), "Å",
-                                                    f"{label} apparent peak position")
+            per_scan[nexus_name(f"r_apparent_{label}")] = DataArray(
+                self.peak_positions(label), "angstrom", f"{label} apparent peak position")
+        scans = DataGroup(per_scan, signal="e0", axes=["scan"], title="per-scan numbers")
         summary = {"file": self.file, "element": self.element, "n_spectra": len(self),
                    "n_valid": int(self.valid.sum()), "ft_kmin_invA": self.ft_kmin_invA,
                    "ft_kmax_invA": self.ft_kmax_invA, "kweight": w,
                    "warnings": warnings_json(self.warnings)}
         stem = Path(self.file).stem if self.file else "stack"
         return Record(name=name or f"{stem}_exafs_stack", kind="exafs_stack", summary=summary,
-                      provenance=self.provenance, data=data, signal="chir_mag", axes=["scan", "r"])
+                      provenance=self.provenance, data=data, signal="chir_mag", axes=["scan", "r"],
+                      groups={"chi_k": chi_k, "scans": scans})
 
 
 def _as_stack(data) -> SpectrumStack:

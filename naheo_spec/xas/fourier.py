@@ -201,8 +201,8 @@ class FourierTransform:
 
     def to_record(self, name: str = "xftf") -> Record:
         """Store |chi(R)|, Re and Im against R (signal ``chir_mag``, axis ``r``)."""
-        unit = _inv_angstrom(int(self.params["kweight"]) + 1)
-        data = {"r": DataArray(self.r_A, "Å", "R (not phase corrected)"),
+        unit = inv_angstrom(int(self.params["kweight"]) + 1)
+        data = {"r": DataArray(self.r_A, "angstrom", "R (not phase corrected)"),
                 "chir_mag": DataArray(self.magnitude, unit, "|chi(R)|"),
                 "chir_re": DataArray(self.real, unit, "Re chi(R)"),
                 "chir_im": DataArray(self.imag, unit, "Im chi(R)")}
@@ -251,7 +251,7 @@ class BackTransform:
 
     def to_record(self, name: str = "xftr") -> Record:
         """Store Re/Im/|chi(q)| against q (signal ``chiq_re``, axis ``q``)."""
-        data = {"q": DataArray(self.q_invA, "Å⁻¹", "q"),
+        data = {"q": DataArray(self.q_invA, "1/angstrom", "q"),
                 "chiq_re": DataArray(self.real, "", "Re chi(q)"),
                 "chiq_im": DataArray(self.imag, "", "Im chi(q)"),
                 "chiq_mag": DataArray(self.magnitude, "", "|chi(q)|")}
@@ -259,9 +259,11 @@ class BackTransform:
                       provenance=self.provenance, data=data, signal="chiq_re", axes=["q"])
 
 
-def _inv_angstrom(power: int) -> str:
-    sup = str(power).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
-    return f"Å⁻{sup}"
+def inv_angstrom(power: int) -> str:
+    """ASCII UDUNITS unit of k^power (``"1/angstrom^3"``; ``""`` for power 0)."""
+    if power == 0:
+        return ""
+    return "1/angstrom" if power == 1 else f"1/angstrom^{power}"
 
 
 def _json_safe(d: dict) -> dict:
@@ -273,7 +275,7 @@ def _json_safe(d: dict) -> dict:
     return out
 
 
-def _check_kweight(kweight) -> int:
+def check_kweight(kweight) -> int:
     if isinstance(kweight, bool) or not float(kweight).is_integer() or not 0 <= kweight <= 3:
         raise InputError(f"kweight={kweight!r}; expected an integer 0, 1, 2 or 3")
     return int(kweight)
@@ -366,7 +368,7 @@ def xftf(k, chi, *, kmin=0.0, kmax=20.0, kweight=2, dk=1.0, dk2=None, window="ka
     2.5
     """
     k, chi = _check_k_chi(k, chi)
-    kweight = _check_kweight(kweight)
+    kweight = check_kweight(kweight)
     name = window_name(window)
     nfft = int(nfft)
     kstep = float(k[1] - k[0]) if kstep is None else float(kstep)

@@ -478,7 +478,7 @@ _KEY_FIELDS = ("ie0", "p1", "p2", "npre", "nvict", "q1", "q2", "nnorm", "f1", "f
 _CHUNK = 256
 
 
-def _noise_rows(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray) -> np.ndarray:
+def noise_rows(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray) -> np.ndarray:
     """Noise level of each row (:func:`naheo_spec.numerics.smooth.noise_sigma`), with the
     edge at the grid point nearest its E0 (as in the normalization groups)."""
     return noise_sigma(energy, mu, energy[index_nearest(energy, e0)])
@@ -700,10 +700,10 @@ def normalize(energy, mu, *, e0: float | None = None, pre_range=None, norm_range
                          "use normalize_stack() for several spectra")
     req = _make_request(pre_range, norm_range, nnorm, nvict, preset, flat_method)
     _check_npts(energy)
-    _check_signal(mu[None, :], raise_=True)
+    check_signal(mu[None, :], raise_=True)
     e0_method = "given"
     if e0 is None:
-        from naheo_spec.xas.e0 import max_derivative_rows
+        from naheo_spec.xas.edge_derivative import max_derivative_rows
 
         e0_arr = max_derivative_rows(energy, mu[None, :])
         e0_method = "max-derivative"
@@ -786,14 +786,14 @@ def normalize_stack(energy, mu_stack, *, e0=None, pre_range=None, norm_range=Non
     ----------
     See :func:`normalize`.
     """
-    energy, mu, scale = _check_stack(energy, mu_stack)
+    energy, mu, scale = check_stack(energy, mu_stack)
     if on_invalid not in ("nan", "raise"):
         raise InputError(f"on_invalid must be 'nan' or 'raise', got {on_invalid!r}")
     req = _make_request(pre_range, norm_range, nnorm, nvict, preset, flat_method)
     _check_npts(energy)
     n = mu.shape[0]
     strict = on_invalid == "raise"
-    bad = _check_signal(mu, raise_=strict, scale=scale)
+    bad = check_signal(mu, raise_=strict, scale=scale)
     e0_arr, e0_method = _stack_e0(energy, mu, e0, bad)
     bad |= _check_edge_position(energy, e0_arr, raise_=strict)
     e0_fit = np.where(bad, energy[energy.size // 2], e0_arr)
@@ -817,7 +817,7 @@ def normalize_stack(energy, mu_stack, *, e0=None, pre_range=None, norm_range=Non
 def _stack_e0(energy, mu, e0, bad):
     n = mu.shape[0]
     if e0 is None:
-        from naheo_spec.xas.e0 import max_derivative_rows
+        from naheo_spec.xas.edge_derivative import max_derivative_rows
 
         if not bad.any():                                  # no copy of the stack
             return max_derivative_rows(energy, mu), "max-derivative"
@@ -901,7 +901,7 @@ def _signal_scale(mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return hi - lo, np.maximum(np.abs(lo), np.abs(hi))
 
 
-def _check_stack(energy, mu_stack) -> tuple[np.ndarray, np.ndarray, tuple]:
+def check_stack(energy, mu_stack) -> tuple[np.ndarray, np.ndarray, tuple]:
     """``check_xy`` for a stack (N, M) of spectra, plus :func:`_signal_scale` of its rows.
 
     The row minima and maxima are needed anyway; NaN propagates into both and an
@@ -927,7 +927,7 @@ def _check_stack(energy, mu_stack) -> tuple[np.ndarray, np.ndarray, tuple]:
     return energy, mu, (hi - lo, np.maximum(np.abs(lo), np.abs(hi)))
 
 
-def _check_signal(mu: np.ndarray, *, raise_: bool, scale=None) -> np.ndarray:
+def check_signal(mu: np.ndarray, *, raise_: bool, scale=None) -> np.ndarray:
     ptp, mag = _signal_scale(mu) if scale is None else scale
     flat = ptp <= 1e-12 * np.maximum(mag, 1e-300)
     what = "all zero" if flat.any() and np.all(mu[np.flatnonzero(flat)[0]] == 0) else "constant"

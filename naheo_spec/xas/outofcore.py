@@ -171,7 +171,7 @@ def xanes_hdf5_stack(path, *, dataset: str | None = None, chunk_scans: int = 200
         try:
             res = run.execute(scratch)
             if out is not None:
-                _write_store(out, res.to_record(record_name), scratch, overwrite)
+                _write_store(out, res.to_record(record_name), res.energy, scratch, overwrite)
         finally:
             if scratch is not None:
                 scratch[0].close()
@@ -276,7 +276,7 @@ class _Run:
         return summarize(res, silent, extra=self.repairs)
 
 
-def _write_store(out, record, scratch, overwrite: bool) -> None:
+def _write_store(out, record, energy, scratch, overwrite: bool) -> None:
     """Write the record atomically; the normalized spectra are copied inside HDF5 from the
     scratch file (never loaded into memory)."""
     import h5py
@@ -290,12 +290,21 @@ def _write_store(out, record, scratch, overwrite: bool) -> None:
             return
         scratch[0].flush()
         with h5py.File(tmp, "a") as dst:
-            nxdata = dst[record.name]["data"]
+            entry = dst[record.name]
+            nxdata = entry.create_group("data")
+            nxdata.attrs["NX_class"] = "NXdata"
             scratch[0].copy(scratch[0]["norm"], nxdata, name="norm")
             nxdata["norm"].attrs["units"] = ""
             nxdata["norm"].attrs["long_name"] = "normalized absorption"
+            nxdata["scan_index"] = np.arange(nxdata["norm"].shape[0])
+            nxdata["energy"] = energy
+            for key, units, long in (("scan_index", "", "scan index"),
+                                     ("energy", "eV", "X-ray energy as measured (add "
+                                                      "foil_shift_eV per scan)")):
+                nxdata[key].attrs["units"] = units
+                nxdata[key].attrs["long_name"] = long
             nxdata.attrs["signal"] = "norm"
-            nxdata.attrs["axes"] = [".", "energy"]
+            nxdata.attrs["axes"] = ["scan_index", "energy"]
+            nxdata.attrs["scan_index_indices"] = 0
             nxdata.attrs["energy_indices"] = 1
-            if "auxiliary_signals" in nxdata.attrs:
-                del nxdata.attrs["auxiliary_signals"]
+            entry.attrs["default"] = "data"

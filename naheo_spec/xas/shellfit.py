@@ -31,7 +31,7 @@ from naheo_spec.errors import (
 )
 from naheo_spec.jsonsafe import finite_or_none as _num
 from naheo_spec.provenance import Provenance
-from naheo_spec.records import DataArray, Record
+from naheo_spec.records import DataArray, DataGroup, Record
 from naheo_spec.xas.larch_bridge import stdout_with_encoding
 
 __all__ = ["PathFit", "ShellFitResult", "fit_shells", "fit_series_shells", "distances_table",
@@ -189,17 +189,20 @@ class ShellFitResult:
             for key, val in p.to_json_dict().items():
                 if key not in ("label", "scatterer"):
                     summary[f"{p.label}_{key}"] = val
-        unit_r = f"A^-{self.kweight + 1}"
-        data = {"r_A": DataArray(self.r_A, "A", "R"),
+        from naheo_spec.xas.fourier import inv_angstrom
+
+        unit_r = inv_angstrom(self.kweight + 1)
+        data = {"r": DataArray(self.r_A, "angstrom", "R (not phase corrected)"),
                 "chir_mag_data": DataArray(self.chir_mag_data, unit_r, "|chi(R)| data"),
                 "chir_mag_model": DataArray(self.chir_mag_model, unit_r, "|chi(R)| model"),
                 "chir_re_data": DataArray(self.chir_re_data, unit_r, "Re chi(R) data"),
-                "chir_re_model": DataArray(self.chir_re_model, unit_r, "Re chi(R) model"),
-                "k_invA": DataArray(self.k_invA, "A^-1", "k"),
-                "chi_data": DataArray(self.chi_data, "", "chi(k) data"),
-                "chi_model": DataArray(self.chi_model, "", "chi(k) model")}
+                "chir_re_model": DataArray(self.chir_re_model, unit_r, "Re chi(R) model")}
+        chi_k = DataGroup({"k": DataArray(self.k_invA, "1/angstrom", "k"),
+                           "chi_data": DataArray(self.chi_data, "", "chi(k) data"),
+                           "chi_model": DataArray(self.chi_model, "", "chi(k) model")},
+                          signal="chi_data", axes=["k"], title="chi(k): data and model")
         return Record(name=name, kind="exafs_shellfit", summary=summary, provenance=self.provenance,
-                      data=data, signal="chir_mag_data", axes=["r_A"])
+                      data=data, signal="chir_mag_data", axes=["r"], groups={"chi_k": chi_k})
 
     def report(self) -> str:
         """Plain-text table of the fitted shells and statistics."""

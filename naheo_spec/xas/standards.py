@@ -69,6 +69,13 @@ from naheo_spec.errors import (
     QualityWarning,
     ReadError,
 )
+from naheo_spec.xas.valence import (
+    DEFAULT_MIN_SIGMA_EV,
+    StandardPoint,
+    ValenceCalibration,
+    fit_calibration,
+)
+from naheo_spec.xas.xanes import analyze_xanes
 
 STANDARDS_UNCALIBRATED = WarningCode(
     "xas.standards.uncalibrated", QualityWarning,
@@ -313,8 +320,6 @@ def measure_standard(spec: StandardSpec, *, e0_method: str, element=None, edge=N
     CalibrationError
         The standard cannot be read or analysed (message names it and its file).
     """
-    from naheo_spec.xas.valence import StandardPoint
-    from naheo_spec.xas.xanes import analyze_xanes
 
     reader = reader or _Reader()
     try:
@@ -357,7 +362,6 @@ def measure_standards(standards: StandardsSet, *, e0_method: str | None = None,
     -------
     ValenceCalibration
     """
-    from naheo_spec.xas.valence import DEFAULT_MIN_SIGMA_EV, fit_calibration
 
     e0_method = e0_method or standards.e0_method
     norm_opts = {**standards.normalization,
@@ -385,8 +389,6 @@ def measure_standards(standards: StandardsSet, *, e0_method: str | None = None,
 def measure_spectrum_pairs(pairs, *, e0_method: str = "half-height", min_sigma_eV: float,
                            **pipeline_options):
     """Build a calibration from ``[(Spectrum, valence), ...]`` (foil = each one's reference)."""
-    from naheo_spec.xas.valence import StandardPoint, fit_calibration
-    from naheo_spec.xas.xanes import analyze_xanes
 
     points, elements = [], set()
     for i, pair in enumerate(pairs):
@@ -423,3 +425,54 @@ def _fit_points(points, *, e0_method, element, edge, normalization, min_sigma_eV
             "standards without a valid foil calibration (raw energy scale): " + ", ".join(nofoil))
         cal = replace(cal, warnings=cal.warnings + (msg,))
     return cal
+
+
+def build_calibration(standards, *, e0_method: str | None = None, data_root=None,
+                      min_sigma_eV: float = DEFAULT_MIN_SIGMA_EV, **pipeline_options
+                      ) -> ValenceCalibration:
+    """Measure standards (foil-calibrated edge positions) and fit the valence line.
+
+    Each standard is read, calibrated against its foil when it has one (the file's
+    reference channel, or the separate ``reference`` scan named in the TOML), normalized
+    and its E0 found with ``e0_method`` by :func:`naheo_spec.xas.xanes.analyze_xanes`.
+
+    Parameters
+    ----------
+    standards : StandardsSet or str or Path or sequence of (Spectrum, valence)
+        A loaded set (:func:`naheo_spec.xas.standards.load_standards`), a TOML file, or
+        pairs of an already read spectrum and its formal valence.
+    e0_method : str, optional
+        Default None: the set's ``e0_method`` (TOML), else ``"half-height"``.
+    data_root : str or Path, optional
+        Passed to :func:`~naheo_spec.xas.standards.load_standards` for a TOML path.
+    min_sigma_eV : float
+        Floor on each standard's E0 error in the weights. Default is 0.05 eV.
+    **pipeline_options
+        Normalization options for :func:`~naheo_spec.xas.xanes.analyze_xanes` (``preset``,
+        ``pre_range``, ``norm_range``, ``nnorm``); default None: the set's, else the
+        pipeline defaults.
+
+    Returns
+    -------
+    ValenceCalibration
+
+    Raises
+    ------
+    CalibrationError
+        A standard fails to give an edge position (message names the file).
+    InputError
+        Unknown options or a malformed set.
+
+    References
+    ----------
+    Edge position vs oxidation state for oxides: F. Farges, Phys. Rev. B 71, 155109 (2005),
+    doi:10.1103/PhysRevB.71.155109; standards and exclusions:
+    ``reference_spectra/xanes_standards/README.md``.
+    """
+    if isinstance(standards, (str, bytes)) or hasattr(standards, "__fspath__"):
+        standards = load_standards(standards, data_root=data_root)
+    if isinstance(standards, StandardsSet):
+        return measure_standards(standards, e0_method=e0_method, min_sigma_eV=min_sigma_eV,
+                                 **pipeline_options)
+    return measure_spectrum_pairs(list(standards), e0_method=e0_method or "half-height",
+                                  min_sigma_eV=min_sigma_eV, **pipeline_options)

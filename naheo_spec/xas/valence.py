@@ -485,12 +485,11 @@ def leave_one_out(standards, **options) -> LeaveOneOut:
 
     Parameters
     ----------
-    standards : ValenceCalibration or StandardsSet or str or Path or sequence of StandardPoint
-        A built calibration (its points are reused, nothing is re-measured), a standards
-        set / TOML file (measured first with :func:`build_calibration`, ``options``
-        passed on), or measured points.
+    standards : ValenceCalibration or sequence of StandardPoint
+        A built calibration (its points are reused, nothing is re-measured; build one from
+        a standards set or TOML file with :func:`naheo_spec.xas.standards.build_calibration`)
+        or measured points.
     **options
-        For a set/TOML: keyword arguments of :func:`build_calibration`. Also
         ``min_sigma_eV`` for the refits.
 
     Returns
@@ -511,7 +510,11 @@ def leave_one_out(standards, **options) -> LeaveOneOut:
         cal = None
         points = tuple(standards)
     else:
-        cal = build_calibration(standards, min_sigma_eV=min_sigma, **options)
+        raise InputError("leave_one_out needs a ValenceCalibration or a sequence of "
+                         "StandardPoint; build one from a TOML file with "
+                         "naheo_spec.xas.standards.build_calibration")
+    if options:
+        raise InputError(f"unknown options {sorted(options)}; only min_sigma_eV is taken")
     if cal is not None:
         points = cal.points
         min_sigma = cal.provenance.parameters.get("min_sigma_eV", min_sigma)
@@ -533,58 +536,3 @@ def leave_one_out(standards, **options) -> LeaveOneOut:
     return LeaveOneOut(names=tuple(p.name for p in points),
                        valence=np.array([p.valence for p in points]), predicted=pred,
                        predicted_err=perr, warnings=tuple(msgs))
-
-
-def build_calibration(standards, *, e0_method: str | None = None, data_root=None,
-                      min_sigma_eV: float = DEFAULT_MIN_SIGMA_EV, **pipeline_options
-                      ) -> ValenceCalibration:
-    """Measure standards (foil-calibrated edge positions) and fit the valence line.
-
-    Each standard is read, calibrated against its foil when it has one (the file's
-    reference channel, or the separate ``reference`` scan named in the TOML), normalized
-    and its E0 found with ``e0_method`` by :func:`naheo_spec.xas.xanes.analyze_xanes`.
-
-    Parameters
-    ----------
-    standards : StandardsSet or str or Path or sequence of (Spectrum, valence)
-        A loaded set (:func:`naheo_spec.xas.standards.load_standards`), a TOML file, or
-        pairs of an already read spectrum and its formal valence.
-    e0_method : str, optional
-        Default None: the set's ``e0_method`` (TOML), else ``"half-height"``.
-    data_root : str or Path, optional
-        Passed to :func:`~naheo_spec.xas.standards.load_standards` for a TOML path.
-    min_sigma_eV : float
-        Floor on each standard's E0 error in the weights. Default is 0.05 eV.
-    **pipeline_options
-        Normalization options for :func:`~naheo_spec.xas.xanes.analyze_xanes` (``preset``,
-        ``pre_range``, ``norm_range``, ``nnorm``); default None: the set's, else the
-        pipeline defaults.
-
-    Returns
-    -------
-    ValenceCalibration
-
-    Raises
-    ------
-    CalibrationError
-        A standard fails to give an edge position (message names the file).
-    InputError
-        Unknown options or a malformed set.
-
-    References
-    ----------
-    Edge position vs oxidation state for oxides: F. Farges, Phys. Rev. B 71, 155109 (2005),
-    doi:10.1103/PhysRevB.71.155109; standards and exclusions:
-    ``reference_spectra/xanes_standards/README.md``.
-    """
-    from naheo_spec.xas.standards import StandardsSet, load_standards, measure_standards
-
-    if isinstance(standards, (str, bytes)) or hasattr(standards, "__fspath__"):
-        standards = load_standards(standards, data_root=data_root)
-    if isinstance(standards, StandardsSet):
-        return measure_standards(standards, e0_method=e0_method, min_sigma_eV=min_sigma_eV,
-                                 **pipeline_options)
-    from naheo_spec.xas.standards import measure_spectrum_pairs
-
-    return measure_spectrum_pairs(list(standards), e0_method=e0_method or "half-height",
-                                  min_sigma_eV=min_sigma_eV, **pipeline_options)

@@ -252,7 +252,7 @@ def _warn(msgs: list[WarningRecord], code: WarningCode, msg: str, **data) -> Non
     msgs.append(code.warn(msg, stacklevel=4, **data))
 
 
-def _resolve_options(calibration, e0_method, norm_opts: dict) -> tuple[str, dict, list[str]]:
+def resolve_options(calibration, e0_method, norm_opts: dict) -> tuple[str, dict, list[str]]:
     """e0_method and normalization options, None -> calibration's -> defaults."""
     notes = []
     cal_norm = dict(calibration.normalization) if calibration is not None else {}
@@ -442,7 +442,7 @@ def analyze_xanes(spectrum, *, e0_method: str | None = None, foil=None, calibrat
 
     spectrum = _as_spectrum(spectrum, scan)
     msgs: list[WarningRecord] = list(spectrum.warnings)
-    e0_method, nopts, notes = _resolve_options(
+    e0_method, nopts, notes = resolve_options(
         calibration, e0_method, dict(preset=preset, pre_range=pre_range,
                                      norm_range=norm_range, nnorm=nnorm, nvict=nvict))
     for n in notes:
@@ -483,7 +483,7 @@ def analyze_xanes(spectrum, *, e0_method: str | None = None, foil=None, calibrat
               "element": element, "edge": edge, "foil": foil_desc,
               "foil_e0_method": foil_e0_method, "max_foil_offset_eV": max_foil_offset_eV,
               "foil_calibration": None if ecal is None else ecal.to_json_dict(),
-              "valence_calibration": None if calibration is None else _cal_summary(calibration),
+              "valence_calibration": None if calibration is None else calibration_summary(calibration),
               "synthetic": spectrum.source.format == "synthetic"
               or bool(spectrum.metadata.get("synthetic"))}
     prov = Provenance(step="xas.xanes", parameters=params, source_file=spectrum.source.path,
@@ -496,7 +496,7 @@ def analyze_xanes(spectrum, *, e0_method: str | None = None, foil=None, calibrat
         energy_calibration=ecal, provenance=prov, metadata=dict(spectrum.metadata))
 
 
-def _cal_summary(cal) -> dict[str, Any]:
+def calibration_summary(cal) -> dict[str, Any]:
     return {"slope_eV": cal.slope_eV, "intercept_eV": cal.intercept_eV,
             "covariance": None if cal.covariance is None else [list(r) for r in cal.covariance],
             "scatter_eV": cal.scatter_eV, "e0_method": cal.e0_method,

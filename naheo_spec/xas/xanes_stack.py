@@ -59,7 +59,6 @@ References
 """
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -258,21 +257,26 @@ class XanesStackResult:
     def to_record(self, name: str | None = None):
         """Return a :class:`~naheo_spec.records.Record` of kind ``"xanes_stack"``.
 
-        ``summary`` is :meth:`summary`; ``data`` holds the per-scan arrays ``e0_eV``,
-        ``e0_err_eV``, ``edge_step``, ``foil_shift_eV``, ``oxidation_state``,
-        ``oxidation_state_err`` (N,), ``pre_range_eV``/``norm_range_eV`` (N, 2),
-        ``nnorm``, ``scan``, ``warnings`` (joined with ``"; "``), ``error`` (``""`` when
-        none), the measured ``energy`` grid and, when kept, ``norm`` (N, M). Signal
-        ``norm`` with axes ``[".", "energy"]``, else ``e0_eV``.
+        ``summary`` is :meth:`summary`. NXdata groups, one per space:
+
+        - ``data`` (when the normalized spectra are kept): ``norm`` (N, M) on
+          ``scan_index`` x ``energy`` (measured grid);
+        - ``scans``: the per-scan numbers ``e0_eV`` (signal), ``e0_err_eV``, ``edge_step``,
+          ``foil_shift_eV``, ``oxidation_state``, ``oxidation_state_err``, ``nnorm``,
+          ``pre_range_eV``/``norm_range_eV`` (N, 2), ``scan`` labels and ``error`` on
+          ``scan_index``;
+        - ``warnings``: the sparse per-scan warning table (``row``, ``code_index``,
+          ``message_index``, ``codes``, ``messages``; see
+          :class:`~naheo_spec.diagnostics.StackWarnings`).
         """
-        from naheo_spec.records import DataArray, Record
+        from naheo_spec.records import DataArray, DataGroup, Record, nexus_name
 
         def strings(values):
             return np.array(["" if v is None else str(v) for v in values], dtype=object)
 
-        data = {
-            "energy": DataArray(np.asarray(self.energy), "eV",
-                                "X-ray energy as measured (add foil_shift_eV per scan)"),
+        index = DataArray(np.arange(len(self)), "", "scan index")
+        scans = DataGroup({
+            "scan_index": index,
             "e0_eV": DataArray(self.e0_eV, "eV", f"edge position ({self.e0_method}, calibrated)"),
             "e0_err_eV": DataArray(self.e0_err_eV, "eV", "edge position uncertainty"),
             "edge_step": DataArray(self.edge_step, "", "edge step"),
@@ -284,19 +288,27 @@ class XanesStackResult:
             "norm_range_eV": DataArray(self.norm_range_eV, "eV", "normalization range from E0"),
             "nnorm": DataArray(np.asarray(self.nnorm), "", "post-edge polynomial degree"),
             "scan": DataArray(strings(self.scans), "", "scan label"),
-            "warnings": DataArray(strings("; ".join(w.message for w in ws)
-                                          for ws in self.scan_warnings), "",
-                                  "per-scan warnings"),
             "error": DataArray(strings(self.errors), "", "per-scan error"),
-        }
-        signal, axes = "e0_eV", []
+        }, signal="e0_eV", axes=["scan_index"], title="per-scan results")
+        t = self.row_warnings
+        table = DataGroup({
+            "row": DataArray(t.rows, "", "scan index of each warning"),
+            "code_index": DataArray(t.code_index, "", "index into codes"),
+            "message_index": DataArray(t.message_index, "", "index into messages"),
+            "codes": DataArray(strings(t.codes), "", "warning codes"),
+            "messages": DataArray(strings(t.messages), "", "distinct messages"),
+        }, signal="code_index", axes=["row"], title="per-scan warnings (sparse)")
+        data, signal, axes = {}, None, []
         if self.norm is not None:
-            data["norm"] = DataArray(self.norm, "", "normalized absorption")
-            signal, axes = "norm", [".", "energy"]
+            data = {"scan_index": index,
+                    "energy": DataArray(np.asarray(self.energy), "eV",
+                                        "X-ray energy as measured (add foil_shift_eV per scan)"),
+                    "norm": DataArray(self.norm, "", "normalized absorption")}
+            signal, axes = "norm", ["scan_index", "energy"]
         stem = Path(self.files[0]).stem if self.files and self.files[0] else "stack"
-        return Record(name=name or re.sub(r"[^A-Za-z0-9_.-]+", "_", stem) + "_xanes_stack",
-                      kind="xanes_stack", summary=self.summary(), provenance=self.provenance,
-                      data=data, signal=signal, axes=axes)
+        return Record(name=name or nexus_name(stem) + "_xanes_stack", kind="xanes_stack",
+                      summary=self.summary(), provenance=self.provenance, data=data,
+                      signal=signal, axes=axes, groups={"scans": scans, "warnings": table})
 
 
 # --------------------------------------------------------------------------- warnings log
@@ -421,10 +433,10 @@ def _labels(stack: SpectrumStack):
 
 def _make_ctx(stack: SpectrumStack, opts: dict, norm_cache: dict | None = None) -> _Ctx:
     from naheo_spec.xas.e0 import E0_METHODS
-    from naheo_spec.xas.xanes import _resolve_options
+    from naheo_spec.xas.xanes import resolve_options
 
     cal = opts["calibration"]
-    e0_method, nopts, notes = _resolve_options(cal, opts["e0_method"], {
+    e0_method, nopts, notes = resolve_options(cal, opts["e0_method"], {
         k: opts[k] for k in ("preset", "pre_range", "norm_range", "nnorm", "nvict")})
     if e0_method not in E0_METHODS:
         raise InputError(f"e0_method must be one of {E0_METHODS}, got {e0_method!r}")
@@ -904,7 +916,7 @@ def _run(ctx: _Ctx, keep_norm: bool) -> XanesStackResult:
 
 
 def _provenance(ctx: _Ctx, foil_desc: str, shift, n: int, translate: bool) -> Provenance:
-    from naheo_spec.xas.xanes import _cal_summary
+    from naheo_spec.xas.xanes import calibration_summary
 
     cal, src = ctx.calibration, ctx.stack.source
     synthetic = src.format == "synthetic" or bool(ctx.stack.metadata.get("synthetic")) or any(
@@ -919,7 +931,7 @@ def _provenance(ctx: _Ctx, foil_desc: str, shift, n: int, translate: bool) -> Pr
                   "foil shift added to E0 (grid as measured)" if translate else
                   "each scan processed on its grid shifted by its foil_shift_eV"),
               "foil_calibration": foil_summary(ctx.tab, shift),
-              "valence_calibration": None if cal is None else _cal_summary(cal),
+              "valence_calibration": None if cal is None else calibration_summary(cal),
               "include_scatter": ctx.include_scatter, "span_margin": ctx.span_margin,
               "synthetic": synthetic}
     return Provenance(step="xas.xanes_stack", parameters=params, source_file=src.path,

@@ -34,7 +34,7 @@ def _quiet(fn, *args, **kwargs):
 
 @pytest.fixture(scope="module")
 def fe_cal(xas_data):
-    from naheo_spec.xas.valence import build_calibration
+    from naheo_spec.xas.standards import build_calibration
 
     pairs = [(read_spectrum(xas_data / CERIC / f), v) for f, v in STANDARDS]
     return _quiet(build_calibration, pairs)

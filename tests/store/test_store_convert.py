@@ -37,7 +37,7 @@ def test_lossless_json_keeps_arrays_and_nan():
 def test_spectrum_record_round_trip_in_memory(feo):
     rec = spectrum_to_record(feo)
     assert rec.kind == "spectrum" and rec.signal in rec.data and rec.axes[0] in rec.data
-    assert rec.name == "FeO_311.xdi"
+    assert rec.name == "FeO_311_xdi"
     assert rec.summary["npts"] == 473 and "reference" in rec.summary["channels"]
     assert rec.summary["axis_min"] == pytest.approx(6899.7379)
     back = record_to_spectrum(rec)

@@ -232,4 +232,4 @@ def test_provenance_and_record(spectra):
     assert p["kweight"] == 2 and p["preset"] == "larch" and p["clamp_hi"] == 1.0
     assert p["nknots"] == bk.nknots and p["e0_eV"] == 7122.93
     rec = bk.to_record("feo")
-    assert rec.signal == "chi" and rec.data["k"].units == "Å⁻¹"
+    assert rec.signal == "chi" and rec.data["k"].units == "1/angstrom"

@@ -84,9 +84,11 @@ def test_outputs_json_record_provenance(xas_data):
     json.dumps(d, allow_nan=False)
     rec = res.to_record()
     assert rec.kind == "exafs" and rec.signal == "chir_mag" and rec.axes == ["r"]
-    assert set(rec.data) == {"k", "chi_kw", "r", "chir_mag", "chir_re", "chir_im"}
-    assert rec.data["k"].units == "Å⁻¹" and rec.data["r"].units == "Å"
-    assert rec.data["chi_kw"].units == "Å⁻²" and rec.data["chir_mag"].units == "Å⁻³"
+    assert set(rec.data) == {"r", "chir_mag", "chir_re", "chir_im"}
+    assert set(rec.groups["chi_k"].data) == {"k", "chi_kw", "window"}
+    chi_k = rec.groups["chi_k"].data
+    assert chi_k["k"].units == "1/angstrom" and rec.data["r"].units == "angstrom"
+    assert chi_k["chi_kw"].units == "1/angstrom^2" and rec.data["chir_mag"].units == "1/angstrom^3"
     assert rec.name == "feo_rt1_exafs"
     assert rec.summary["r_apparent_TM-O_A"] == pytest.approx(res.peak("TM-O").r_apparent_A)
     prov = res.provenance

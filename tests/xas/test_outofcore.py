@@ -17,7 +17,7 @@ from naheo_spec.io import read_spectrum
 from naheo_spec.xas.readers.hdf5 import read_hdf5_stack
 from naheo_spec.xas import outofcore
 from naheo_spec.xas.outofcore import xanes_hdf5_stack
-from naheo_spec.xas.valence import build_calibration
+from naheo_spec.xas.standards import build_calibration
 from naheo_spec.xas.xanes_stack import analyze_xanes_stack
 
 N_SCANS = 5000
@@ -161,12 +161,17 @@ def test_store_with_norm_written_block_by_block(xas_data, tmp_path):
     assert_same(res, ref_res)
     assert res.errors[17].startswith("ProcessingError") and "all zero" in res.errors[17]
     (rec,) = read_records(out)
-    assert rec.kind == "xanes_stack" and rec.signal == "norm" and rec.axes == ["energy"]
+    assert rec.kind == "xanes_stack" and rec.signal == "norm"
+    assert rec.axes == ["scan_index", "energy"]
     np.testing.assert_allclose(rec.data["norm"].values, ref_res.norm, rtol=1e-12, atol=1e-12,
                                equal_nan=True)
-    assert np.array_equal(rec.data["e0_eV"].values, res.e0_eV, equal_nan=True)
+    assert np.array_equal(rec.groups["scans"].data["e0_eV"].values, res.e0_eV, equal_nan=True)
     assert rec.summary["n_scans"] == 300 and rec.summary["n_failed"] == 1
-    assert list(rec.data["scan"].values[:2]) == ["/entry/data[0]", "/entry/data[1]"]
+    assert list(rec.groups["scans"].data["scan"].values[:2]) == ["/entry/data[0]",
+                                                                 "/entry/data[1]"]
+    from naheo_spec.store import check_nexus
+
+    assert check_nexus(out) == []
     with pytest.raises(StoreError, match="exists"):
         xanes_hdf5_stack(path, out=out)
     assert not list(tmp_path.glob("*.tmp"))            # scratch file removed

@@ -10,8 +10,8 @@ import pytest
 from conftest import CERIC, REPO
 from naheo_spec.errors import CalibrationError, InputError, QualityWarning
 from naheo_spec.xas.standards import load_standards, measure_standard
-from naheo_spec.xas.valence import (StandardPoint, build_calibration, fit_calibration,
-                                    leave_one_out)
+from naheo_spec.xas.standards import build_calibration
+from naheo_spec.xas.valence import StandardPoint, fit_calibration, leave_one_out
 from naheo_spec.xas.xanes import analyze_xanes
 
 STANDARDS = REPO / "reference_spectra" / "xanes_standards"

@@ -12,7 +12,7 @@ from naheo_spec.errors import CalibrationError, ProcessingError, QualityWarning
 from naheo_spec.io import read_spectrum
 from naheo_spec.provenance import file_sha256
 from naheo_spec.model import Spectrum
-from naheo_spec.xas.valence import build_calibration
+from naheo_spec.xas.standards import build_calibration
 from naheo_spec.xas.xanes import (JSON_KEYS, XanesFailure, XanesResult, analyze_xanes,
                                   analyze_xanes_series)
 

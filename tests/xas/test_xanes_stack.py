@@ -12,7 +12,8 @@ from conftest import CERIC, REPO, XDL
 from naheo_spec.errors import CalibrationError, InputError, QualityWarning
 from naheo_spec.io import read_spectrum
 from naheo_spec.model import SourceInfo, SpectrumStack
-from naheo_spec.xas.valence import build_calibration, fit_calibration
+from naheo_spec.xas.standards import build_calibration
+from naheo_spec.xas.valence import fit_calibration
 from naheo_spec.xas.xanes import JSON_KEYS, analyze_xanes, analyze_xanes_series
 from naheo_spec.xas.xanes_stack import XanesStackResult, analyze_xanes_stack
 
@@ -242,7 +243,7 @@ def test_many_distinct_shifts_translate_e0(fe_stack):
 
 
 def test_tuple_input_json_and_record(tmp_path):
-    from naheo_spec.store import read_records, write_records
+    from naheo_spec.store import check_nexus, read_records, write_records
 
     e = np.linspace(8200.0, 8600.0, 801)
     edges = np.array([8340.0, 8342.0, 8344.0])
@@ -261,11 +262,13 @@ def test_tuple_input_json_and_record(tmp_path):
                                                 element="Ni")[i]).to_json_dict()
         assert r == p
     rec = res.to_record()
-    assert rec.kind == "xanes_stack" and rec.signal == "norm" and rec.axes == [".", "energy"]
+    assert rec.kind == "xanes_stack" and rec.signal == "norm"
+    assert rec.axes == ["scan_index", "energy"]
     write_records(tmp_path / "s.h5", rec)
     back = read_records(tmp_path / "s.h5")[0]
     assert back.data["norm"].values.shape == (3, e.size)
-    assert np.array_equal(back.data["e0_eV"].values, res.e0_eV)
+    assert np.array_equal(back.groups["scans"].data["e0_eV"].values, res.e0_eV)
+    assert check_nexus(tmp_path / "s.h5") == []
     assert back.summary["n_scans"] == 3 and back.provenance.step == "xas.xanes_stack"
 
 
