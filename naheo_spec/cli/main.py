@@ -19,6 +19,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "convert": ("naheo_spec.cli.convert:convert", "Convert spectra to the HDF5 store, XDI or CSV."),
     "xanes": ("naheo_spec.cli.xanes:xanes", "XANES: normalize, E0, foil calibration, oxidation state."),
     "exafs": ("naheo_spec.cli.exafs:exafs", "EXAFS: background, chi(k), Fourier transform, shell fits."),
+    "xps": ("naheo_spec.cli.xps:xps", "XPS: charge reference, backgrounds, multiplet fits, valence fractions."),
+    "raman": ("naheo_spec.cli.raman:raman", "Raman: spikes, baselines, band fits, carbonate and series tracking."),
     "demo": ("naheo_spec.cli.demo:demo", "Build the synthetic demo data set and run every pipeline on it."),
 }
 
