@@ -19,9 +19,11 @@ from naheo_spec.cli.common import (
 
 # Kept literal so that `naheo-spec xanes --help` does not import numpy/scipy;
 # tests check it equals naheo_spec.xas.e0.E0_METHODS.
-E0_METHOD_CHOICES = ("max-derivative", "half-height", "zero-second-derivative", "arctan")
-JSON_KEYS = ("file", "scan", "element", "edge", "e0_method", "e0_eV", "e0_err_eV", "edge_step",
-             "foil_shift_eV", "oxidation_state", "oxidation_state_err", "warnings")
+E0_METHOD_CHOICES = ("max-derivative", "half-height", "zero-second-derivative", "arctan",
+                     "integral")
+JSON_KEYS = ("file", "scan", "element", "edge", "e0_method", "e0_eV", "e0_err_eV",
+             "e0_err_terms_eV", "edge_step", "foil_shift_eV", "oxidation_state",
+             "oxidation_state_err", "markers", "warnings")
 
 
 def _range(text, name, side):

@@ -23,6 +23,13 @@ so the method is part of every result:
     Centre of an arctangent step (plus a sloping line and, by default, a Lorentzian
     white line) least-squares fitted to the normalized mu over ``window`` eV around
     the half-height energy.
+``"integral"``
+    The integral edge position of Dau et al. [5]_: the mean energy of the rising edge
+    between normalized levels 0.15 and 1.0, ``E = (1 / (mu2 - mu1)) int E d(mu)``,
+    evaluated as ``E2 - int_{E1}^{E2} (clip(norm, mu1, mu2) - mu1) dE / (mu2 - mu1)``
+    between the upward crossings E1 (of mu1) and E2 (of mu2, the first after E1). It
+    stops at the edge top, so a white line moves it less than it moves the
+    derivative maximum.
 
 Uncertainties (``e0_err_eV``) are statistical: they propagate the white-noise level
 estimated from the data itself (:func:`estimate_noise`: winsorized mean absolute residual
@@ -55,6 +62,8 @@ References
    (E0 definitions; half-height and arctangent edge models).
 .. [4] A. Savitzky, M. J. E. Golay, Anal. Chem. 36, 1627 (1964),
    doi:10.1021/ac60214a047 (noise residual).
+.. [5] H. Dau, P. Liebisch and M. Haumann, Anal. Bioanal. Chem. 376, 562 (2003),
+   doi:10.1007/s00216-003-1982-2 (integral edge position).
 """
 from __future__ import annotations
 
@@ -79,9 +88,14 @@ from naheo_spec.records import Record
 from naheo_spec.validation import check_xy
 from naheo_spec.xas.edge_derivative import larch_e0_rows, max_derivative_rows
 
-E0_METHODS = ("max-derivative", "half-height", "zero-second-derivative", "arctan")
+E0_METHODS = ("max-derivative", "half-height", "zero-second-derivative", "arctan", "integral")
 #: Methods whose stack form is vectorized (arctan loops over spectra).
-VECTORIZED_METHODS = ("max-derivative", "half-height", "zero-second-derivative")
+VECTORIZED_METHODS = ("max-derivative", "half-height", "zero-second-derivative", "integral")
+#: Methods computed on the normalized spectrum (the others on raw mu).
+NORMALIZED_METHODS = ("half-height", "arctan", "integral")
+#: Normalized levels between which the integral edge position averages the energy
+#: (Dau et al. 2003 used 0.15 and 1.0 for Mn K edges).
+INTEGRAL_LEVELS = (0.15, 1.0)
 #: Edge "top" used to bracket the half-height crossing (normalized units).
 TOP_LEVEL = 0.8
 #: Points in the local quadratic fit around the half-height crossing.
@@ -227,7 +241,10 @@ def half_height_rows(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray, *,
     found = k >= 0
     kk = np.clip(k, 0, m - 2)
     y0, y1 = norm[r, kk], norm[r, kk + 1]
-    e_lin = energy[kk] + (level - y0) / (y1 - y0) * (energy[kk + 1] - energy[kk])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e_lin = energy[kk] + (level - y0) / (y1 - y0) * (energy[kk + 1] - energy[kk])
+    found &= np.isfinite(e_lin)
+    e_lin = np.where(found, e_lin, energy[kk])          # rows without a crossing: any finite x
     first = np.clip(kk - (npts // 2 - 1), 0, m - npts)
     cols = first[:, None] + np.arange(npts)[None, :]
     x = energy[cols] - e_lin[:, None]
@@ -245,17 +262,98 @@ def half_height_rows(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray, *,
     b = np.stack([np.ones_like(t), t, t * t], axis=1)
     lev = np.einsum("ni,nij,nj->n", b, cov, b)
     e_half = np.where(found, e_lin + t, np.nan)
-    return {"e0": e_half, "slope": slope, "leverage": lev, "k": k}
+    return {"e0": e_half, "slope": slope, "leverage": lev, "k": k, "step": span,
+            "interpolation_eV": np.where(found, np.abs(t), np.nan)}
 
 
-def _half_height_err(hh: dict, leverage_fits: np.ndarray, noise_norm: np.ndarray,
-                     level: float) -> np.ndarray:
-    """Noise-propagated std of the half-height energy (eV); see the module docstring."""
+def half_height_err(hh: dict, leverage_fits: np.ndarray, noise_norm: np.ndarray,
+                    level: float, inflation=1.0) -> np.ndarray:
+    """Noise-propagated std of the half-height energy (eV); see the module docstring.
+
+    ``inflation`` (>= 1, per row) is the number of grid points over which the noise is
+    correlated (interpolated or smoothed data): the long pre- and post-edge fits see that
+    many times fewer independent points, and the 6-point local fit at most all of its
+    variance (:mod:`naheo_spec.xas.uncertainty`).
+    """
     lev_pre, lev_post = leverage_fits[:, 0], leverage_fits[:, 1]
-    var = noise_norm ** 2 * (hh["leverage"] + (1 - level) ** 2 * lev_pre
-                             + level ** 2 * lev_post)
+    m = np.asarray(inflation, dtype=float)
+    local = np.minimum(hh["leverage"] * m, 1.0) if np.any(m != 1.0) else hh["leverage"]
+    var = noise_norm ** 2 * (local + m * ((1 - level) ** 2 * lev_pre + level ** 2 * lev_post))
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.sqrt(var) / hh["slope"]
+
+
+# =========================================================================== integral
+def integral_rows(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray, *,
+                  levels: tuple[float, float] = INTEGRAL_LEVELS) -> dict:
+    """Integral edge position (Dau et al. 2003) of every row of ``norm`` (N, M).
+
+    Returns a dict with ``e0`` (eV, NaN where the edge does not cross both levels),
+    ``e_low``/``e_high`` (the crossings, eV), ``weights2`` (sum of the squared trapezoid
+    weights of the points between them, eV^2: the variance factor of the integral for
+    white noise) and ``step`` (median grid step between the crossings, eV).
+    """
+    mu1, mu2 = levels
+    n, m = norm.shape
+    r = np.arange(n)
+    out = {k: np.full(n, np.nan) for k in ("e0", "e_low", "e_high", "weights2", "step")}
+    k1 = _crossing_index(energy, norm, e0, mu1)
+    ok = k1 >= 0
+    if not ok.any():
+        return out
+    idx = np.arange(m)
+    # first upward crossing of mu2 after the mu1 crossing
+    up2 = (norm[:, :-1] < mu2) & (norm[:, 1:] >= mu2) & (idx[None, :-1] >= k1[:, None])
+    k2 = np.where(up2.any(axis=1), np.argmax(up2, axis=1), -1)
+    ok &= k2 > k1
+    k1c, k2c = np.clip(k1, 0, m - 2), np.clip(k2, 0, m - 2)
+
+    def cross(k, level):
+        y0, y1 = norm[r, k], norm[r, k + 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return energy[k] + (level - y0) / (y1 - y0) * (energy[k + 1] - energy[k])
+
+    e1, e2 = cross(k1c, mu1), cross(k2c, mu2)
+    clipped = np.clip(norm, mu1, mu2) - mu1
+    # trapezoid of clip(norm) - mu1 from e1 to e2: whole intervals between grid points
+    # k1+1 .. k2, plus the two partial intervals at the ends (linear interpolation)
+    de = np.diff(energy)
+    seg = 0.5 * (clipped[:, :-1] + clipped[:, 1:]) * de[None, :]
+    cum = np.concatenate([np.zeros((n, 1)), np.cumsum(seg, axis=1)], axis=1)
+    inner = cum[r, k2c] - cum[r, np.minimum(k1c + 1, m - 1)]
+    c1 = clipped[r, np.minimum(k1c + 1, m - 1)]
+    head = 0.5 * (0.0 + c1) * (energy[np.minimum(k1c + 1, m - 1)] - e1)
+    c2 = clipped[r, k2c]
+    tail = 0.5 * (c2 + (mu2 - mu1)) * (e2 - energy[k2c])
+    area = head + inner + tail
+    e_int = e2 - area / (mu2 - mu1)
+    # white-noise variance factor: trapezoid weight of each point strictly between
+    w2 = np.zeros(n)
+    for i in np.flatnonzero(ok):
+        a, b = int(k1c[i]) + 1, int(k2c[i])
+        e_seg = np.concatenate([[e1[i]], energy[a:b + 1], [e2[i]]])
+        w = 0.5 * (e_seg[2:] - e_seg[:-2])
+        w2[i] = float(np.sum(w * w))
+    out.update(e0=np.where(ok, e_int, np.nan), e_low=np.where(ok, e1, np.nan),
+               e_high=np.where(ok, e2, np.nan), weights2=np.where(ok, w2, np.nan),
+               step=np.where(ok, (e2 - e1) / np.maximum(k2c - k1c, 1), np.nan))
+    return out
+
+
+def integral_err(ii: dict, leverage_fits: np.ndarray, noise_norm: np.ndarray,
+                 levels: tuple[float, float] = INTEGRAL_LEVELS, inflation=1.0) -> np.ndarray:
+    """Noise-propagated std of the integral edge position (eV): the points inside the
+    integral (white-noise weights) and the pre-/post-edge fits, which move the whole
+    normalized edge up or down (``(E2 - E1) / (mu2 - mu1)`` eV per unit)."""
+    mu1, mu2 = levels
+    dm = mu2 - mu1
+    m = np.asarray(inflation, dtype=float)
+    lev_pre, lev_post = leverage_fits[:, 0], leverage_fits[:, 1]
+    mid = 0.5 * (mu1 + mu2)
+    span = (ii["e_high"] - ii["e_low"]) / dm
+    var = noise_norm ** 2 * (m * ii["weights2"] / dm ** 2
+                             + m * span ** 2 * ((1 - mid) ** 2 * lev_pre + mid ** 2 * lev_post))
+    return np.sqrt(var)
 
 
 def _range_sensitivity(energy, mu, e0, base, level) -> float:
@@ -327,6 +425,31 @@ def _arctan_fit(energy, norm, e_guess, sigma_norm, window, peak) -> dict:
             "at_bound": at_bound, "redchi": redchi, "npts": int(x.size)}
 
 
+def arctan_rows(energy: np.ndarray, norm: np.ndarray, guess: np.ndarray,
+                noise_norm: np.ndarray, *, window=(-20.0, 30.0),
+                peak: str | None = "lorentzian") -> dict[str, np.ndarray]:
+    """Arctan E0 of every row of ``norm`` (N, M): one nonlinear fit per row.
+
+    Returns ``e0`` and ``err`` (NaN where the fit failed), ``at_bound`` (bool) and
+    ``message`` (the FitError text of failed rows, else None).
+    """
+    n = norm.shape[0]
+    out = {"e0": np.full(n, np.nan), "err": np.full(n, np.nan),
+           "at_bound": np.zeros(n, dtype=bool), "message": [None] * n}
+    for i in range(n):
+        try:
+            fit = _arctan_fit(energy, norm[i], float(guess[i]), float(noise_norm[i]), window,
+                              peak)
+        except FitError as exc:
+            out["message"][i] = str(exc)
+            continue
+        out["e0"][i], out["err"][i], out["at_bound"][i] = fit["e0"], fit["err"], fit["at_bound"]
+    return out
+
+
+ARCTAN_AT_BOUND_MESSAGE = "arctan fit: a parameter sits at its bound; the E0 may not be meaningful"
+
+
 # =========================================================================== public API
 def _check_method(method: str) -> None:
     if method not in E0_METHODS:
@@ -342,6 +465,36 @@ HALF_HEIGHT_FAR = WarningCode(
     "The half-height energy lies more than 20 eV from the normalization E0.")
 ARCTAN_AT_BOUND = WarningCode("xas.e0.arctan_at_bound", QualityWarning,
                               "An arctan-fit parameter sits at its bound.")
+NO_CROSSING = WarningCode("xas.e0.no_crossing", QualityWarning,
+                          "The normalized spectrum never rises through the E0 level(s).")
+
+#: The bootstrap spread above which a derivative E0 is flagged (eV).
+BOOTSTRAP_SPREAD_LIMIT_EV = 1.0
+#: Half-height energies further than this from the normalization E0 are flagged (eV).
+HALF_HEIGHT_FAR_EV = 20.0
+
+
+def bootstrap_spread_message(method: str, std: float) -> str:
+    """The message of :data:`BOOTSTRAP_SPREAD` (one rule for single spectra and stacks)."""
+    return (f"{method} E0 moves by {std:.2f} eV (1 sigma) under the data's own noise level: "
+            "several derivative maxima compete (white line?); prefer method='half-height' "
+            "for edge positions")
+
+
+def half_height_far_message(e0: float, e0_norm: float) -> str:
+    """The message of :data:`HALF_HEIGHT_FAR`."""
+    return (f"half-height energy {e0:.2f} eV lies {e0 - e0_norm:+.1f} eV from the "
+            "normalization E0: check the normalization")
+
+
+def no_crossing_message(method: str, level: float = 0.5) -> str:
+    """Why a normalized-level E0 could not be found (the ProcessingError message)."""
+    if method == "integral":
+        lo, hi = INTEGRAL_LEVELS
+        return (f"normalized mu never rises from {lo:g} to {hi:g} on the edge: no integral "
+                "edge position (check the normalization ranges)")
+    return (f"normalized mu never rises through {level:g} below the edge top: no half-height "
+            "crossing (check the normalization ranges)")
 
 
 def _warn(msgs: list, code: WarningCode, msg: str) -> None:
@@ -377,10 +530,8 @@ def _e0_derivative(energy, mu, method, uncertainty, n_boot, seed, msgs) -> tuple
             if method == "max-derivative" else 0.0
         err = float(np.hypot(std, quantum))
         details.update(bootstrap_std_eV=std, grid_quantum_eV=quantum)
-        if std > 1.0:
-            _warn(msgs, BOOTSTRAP_SPREAD, f"{method} E0 moves by {std:.2f} eV (1 sigma) under the data's own noise "
-                        "level: several derivative maxima compete (white line?); prefer "
-                        "method='half-height' for edge positions")
+        if std > BOOTSTRAP_SPREAD_LIMIT_EV:
+            _warn(msgs, BOOTSTRAP_SPREAD, bootstrap_spread_message(method, std))
     return e0, err, details
 
 
@@ -388,19 +539,33 @@ def _e0_half_height(energy, mu, norm_res, level, msgs) -> tuple:
     hh = half_height_rows(energy, norm_res.norm[None, :], np.array([norm_res.e0_eV]), level=level)
     e0 = float(hh["e0"][0])
     if not np.isfinite(e0):
-        raise ProcessingError(f"normalized mu never rises through {level} below the edge top: "
-                              "no half-height crossing (check the normalization ranges)")
+        raise ProcessingError(no_crossing_message("half-height", level))
     noise_norm = np.array([norm_res.noise_sigma / norm_res.edge_step])
-    err = float(_half_height_err(hh, np.array([norm_res.fit_leverage]), noise_norm, level)[0])
+    err = float(half_height_err(hh, np.array([norm_res.fit_leverage]), noise_norm, level)[0])
     sens = _range_sensitivity(energy, mu, norm_res.e0_eV, norm_res, level)
     details = {"noise_sigma": norm_res.noise_sigma, "noise_norm": float(noise_norm[0]),
                "slope_per_eV": float(hh["slope"][0]), "level": level,
                "range_sensitivity_eV": sens, "e0_normalization_eV": norm_res.e0_eV,
                "pre_range_eV": list(norm_res.pre_range_eV),
-               "norm_range_eV": list(norm_res.norm_range_eV), "nnorm": norm_res.nnorm}
-    if abs(e0 - norm_res.e0_eV) > 20:
-        _warn(msgs, HALF_HEIGHT_FAR, f"half-height energy {e0:.2f} eV lies {e0 - norm_res.e0_eV:+.1f} eV from the "
-                    "normalization E0: check the normalization")
+               "norm_range_eV": list(norm_res.norm_range_eV), "nnorm": norm_res.nnorm,
+               "grid_step_eV": float(hh["step"][0]),
+               "interpolation_eV": float(hh["interpolation_eV"][0])}
+    if abs(e0 - norm_res.e0_eV) > HALF_HEIGHT_FAR_EV:
+        _warn(msgs, HALF_HEIGHT_FAR, half_height_far_message(e0, norm_res.e0_eV))
+    return e0, err, details
+
+
+def _e0_integral(energy, mu, norm_res, msgs) -> tuple:
+    ii = integral_rows(energy, norm_res.norm[None, :], np.array([norm_res.e0_eV]))
+    e0 = float(ii["e0"][0])
+    if not np.isfinite(e0):
+        raise ProcessingError(no_crossing_message("integral"))
+    noise_norm = np.array([norm_res.noise_sigma / norm_res.edge_step])
+    err = float(integral_err(ii, np.array([norm_res.fit_leverage]), noise_norm)[0])
+    details = {"noise_sigma": norm_res.noise_sigma, "noise_norm": float(noise_norm[0]),
+               "levels": list(INTEGRAL_LEVELS), "e_low_eV": float(ii["e_low"][0]),
+               "e_high_eV": float(ii["e_high"][0]), "e0_normalization_eV": norm_res.e0_eV,
+               "grid_step_eV": float(ii["step"][0])}
     return e0, err, details
 
 
@@ -412,7 +577,7 @@ def _e0_arctan(energy, mu, norm_res, level, window, peak, msgs) -> tuple:
     sigma_norm = norm_res.noise_sigma / norm_res.edge_step
     fit = _arctan_fit(energy, norm_res.norm, guess, sigma_norm, window, peak)
     if fit["at_bound"]:
-        _warn(msgs, ARCTAN_AT_BOUND, "arctan fit: a parameter sits at its bound; the E0 may not be meaningful")
+        _warn(msgs, ARCTAN_AT_BOUND, ARCTAN_AT_BOUND_MESSAGE)
     names = ["e0_offset_eV", "gamma_eV", "step", "offset", "slope"] + \
         ([] if peak is None else ["peak_amplitude", "peak_center_eV", "peak_width_eV"])
     details = {"noise_norm": sigma_norm, "redchi": fit["redchi"], "npts": fit["npts"],
@@ -435,10 +600,10 @@ def find_e0(energy, mu, *, method: str = "max-derivative", normalization=None,
         Strictly increasing energy (eV).
     mu : array-like, shape (M,)
         Absorption.
-    method : {"max-derivative", "half-height", "zero-second-derivative", "arctan"}
+    method : {"max-derivative", "half-height", "zero-second-derivative", "arctan", "integral"}
         E0 definition (module docstring). Default is ``"max-derivative"`` (larch ``find_e0``).
     normalization : Normalization, optional
-        Used by ``"half-height"`` and ``"arctan"``. Default is None:
+        Used by ``"half-height"``, ``"arctan"`` and ``"integral"``. Default is None:
         :func:`naheo_spec.xas.normalize.normalize` with larch defaults.
     uncertainty : bool
         Compute ``e0_err_eV`` (bootstrap for the derivative methods). Default is True.
@@ -497,6 +662,8 @@ def find_e0(energy, mu, *, method: str = "max-derivative", normalization=None,
         params.update(level=level, normalization=norm_res.provenance.parameters)
         if method == "half-height":
             e0, err, details = _e0_half_height(energy, mu, norm_res, level, msgs)
+        elif method == "integral":
+            e0, err, details = _e0_integral(energy, mu, norm_res, msgs)
         else:
             e0, err, details = _e0_arctan(energy, mu, norm_res, level, window, peak, msgs)
             params.update(window_eV=list(window), peak=peak)
@@ -510,10 +677,11 @@ def find_e0(energy, mu, *, method: str = "max-derivative", normalization=None,
 def find_e0_stack(energy, mu_stack, *, method: str = "max-derivative", normalization=None,
                   uncertainty: bool = True, n_boot: int = 30, seed: int = 0,
                   level: float = 0.5, **opts) -> tuple[np.ndarray, np.ndarray]:
-    """Edge energies of N spectra on one grid, vectorized for the first three methods.
+    """Edge energies of N spectra on one grid, vectorized for all methods but arctan.
 
-    ``"max-derivative"``, ``"zero-second-derivative"`` and ``"half-height"`` run as
-    array operations over the whole stack (bootstrap replicas included, in chunks);
+    ``"max-derivative"``, ``"zero-second-derivative"``, ``"half-height"`` and
+    ``"integral"`` run as array operations over the whole stack (bootstrap replicas
+    included, in chunks);
     ``"arctan"`` loops over spectra with :func:`find_e0` (one nonlinear fit each).
 
     Parameters
@@ -525,7 +693,8 @@ def find_e0_stack(energy, mu_stack, *, method: str = "max-derivative", normaliza
     method : str
         As in :func:`find_e0`. Default is ``"max-derivative"``.
     normalization : StackNormalization, optional
-        For ``"half-height"``; default is None: :func:`normalize_stack` with larch defaults.
+        For ``"half-height"`` and ``"integral"``; default is None: :func:`normalize_stack`
+        with larch defaults.
     uncertainty, n_boot, seed, level
         As in :func:`find_e0`. With ``uncertainty=False`` the errors are NaN (fastest).
     **opts
@@ -550,8 +719,8 @@ def find_e0_stack(energy, mu_stack, *, method: str = "max-derivative", normaliza
         return _arctan_stack(energy, mu, level=level, **opts)
     if opts:
         raise InputError(f"unexpected options for method {method!r}: {sorted(opts)}")
-    if method == "half-height":
-        return _half_height_stack(energy, mu, normalization, uncertainty, level)
+    if method in ("half-height", "integral"):
+        return _level_stack(energy, mu, normalization, uncertainty, level, method)
     bad = check_signal(mu, raise_=False, scale=scale)
     e0 = np.full(mu.shape[0], np.nan)
     err = np.full(mu.shape[0], np.nan)
@@ -569,24 +738,30 @@ def find_e0_stack(energy, mu_stack, *, method: str = "max-derivative", normaliza
     return e0, err
 
 
-def _half_height_stack(energy, mu, normalization, uncertainty, level):
+def _level_stack(energy, mu, normalization, uncertainty, level, method):
+    """Half-height or integral E0 of the rows (normalized-level methods), vectorized."""
     from naheo_spec.xas.normalize import normalize_stack
 
     if normalization is None:
         with capture() as caught:
             normalization = normalize_stack(energy, mu)
-        emit(caught, stacklevel=2)                         # re-emit from here
+        emit(caught, stacklevel=3)                         # re-emit from here
     elif normalization.norm.shape != mu.shape:
         raise InputError(f"normalization has shape {normalization.norm.shape}, "
                          f"mu_stack {mu.shape}")
     e0_guess = np.where(normalization.valid, normalization.e0_eV, energy[energy.size // 2])
-    hh = half_height_rows(energy, np.nan_to_num(normalization.norm), e0_guess, level=level)
-    e0 = np.where(normalization.valid, hh["e0"], np.nan)
-    err = np.full(e0.shape, np.nan)
-    if uncertainty:
-        noise_norm = normalization.noise_sigma / normalization.edge_step
-        err = np.where(np.isfinite(e0),
-                       _half_height_err(hh, normalization.fit_leverage, noise_norm, level), np.nan)
+    norm = np.nan_to_num(normalization.norm)
+    noise_norm = normalization.noise_sigma / normalization.edge_step
+    if method == "integral":
+        ii = integral_rows(energy, norm, e0_guess)
+        e0 = np.where(normalization.valid, ii["e0"], np.nan)
+        err = integral_err(ii, normalization.fit_leverage, noise_norm) if uncertainty else None
+    else:
+        hh = half_height_rows(energy, norm, e0_guess, level=level)
+        e0 = np.where(normalization.valid, hh["e0"], np.nan)
+        err = half_height_err(hh, normalization.fit_leverage, noise_norm, level) \
+            if uncertainty else None
+    err = np.full(e0.shape, np.nan) if err is None else np.where(np.isfinite(e0), err, np.nan)
     return e0, err
 
 

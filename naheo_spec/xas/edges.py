@@ -1,6 +1,6 @@
-"""Absorption-edge helpers for the readers: tabulated edge energies, a rough E0,
-the element/edge guess for files whose header does not name them, and the sanity
-check of a reference channel against the tabulated edge.
+"""Absorption-edge helpers for the readers: tabulated edge energies, a rough E0 and
+the element/edge guess for files whose header does not name them (the check of a
+reference channel is the foil rule of :mod:`naheo_spec.xas.energy_calibration`).
 
 Tabulated energies come from xraydb (Elam et al. tables, imported lazily). The E0
 here is a reader's estimate (maximum of a lightly smoothed dμ/dE) used to *identify*
@@ -34,9 +34,6 @@ L3_EDGE_Z = (55, 92)
 #: ~+20 eV for Mn4+ at the max-derivative point); uncalibrated beamlines can sit a
 #: few eV low (fe.060: -6.5 eV).
 GUESS_WINDOW_EV = (-12.0, 30.0)
-#: A reference channel whose E0 is further than this from the tabulated edge is
-#: reported as "probably not a metal foil" (xas.md: XDL Mn filter, Ni(OH)2 channel).
-REFERENCE_TOLERANCE_EV = 5.0
 
 
 def normalize_element(symbol) -> str | None:
@@ -236,36 +233,3 @@ def guess_edge(energy, mu, *, element: str | None = None, edge: str | None = Non
     return el, ed, e0, (f"element/edge not (fully) in the header and no edge of the candidates "
                         f"(K: Z {K_EDGE_Z[0]}-{K_EDGE_Z[1]}, L3: Z {L3_EDGE_Z[0]}-{L3_EDGE_Z[1]}) "
                         f"lies within {lo:+.0f}/{hi:+.0f} eV of the estimated E0 {e0:.1f} eV")
-
-
-def check_reference_edge(energy, reference, element: str, edge: str, *,
-                         tolerance_eV: float = REFERENCE_TOLERANCE_EV) -> str | None:
-    """Compare a reference channel's E0 with the tabulated edge.
-
-    Parameters
-    ----------
-    energy, reference : ndarray of shape (M,)
-        Energy (eV) and the reference μ.
-    element, edge : str
-        Absorber and edge of the sample.
-    tolerance_eV : float
-        Allowed |E0_ref - E_tab| in eV. Default is 5.
-
-    Returns
-    -------
-    str or None
-        A message when the reference edge is off by more than ``tolerance_eV`` (it is
-        then probably not a metal foil of that element), else None.
-    """
-    try:
-        tab = tabulated_edge_energy(element, edge)
-    except InputError:
-        return None
-    e0 = estimate_e0(energy, reference)
-    if not np.isfinite(e0):
-        return None
-    if abs(e0 - tab) > tolerance_eV:
-        return (f"reference channel edge at ~{e0:.1f} eV is {e0 - tab:+.1f} eV from tabulated "
-                f"{element} {edge} ({tab:.1f} eV): probably not a {element} metal foil; do not use "
-                "it for energy calibration without checking")
-    return None

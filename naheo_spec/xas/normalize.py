@@ -228,6 +228,12 @@ class StackNormalization:
     warnings : tuple of str
         Adjustments, each with the number of spectra concerned.
     provenance : Provenance
+    failures : dict of int to str
+        Why each invalid row could not be normalized: the message :func:`normalize` raises
+        for that spectrum (sparse: only the invalid rows).
+    row_notes : tuple of (WarningCode, ndarray of int, tuple of str)
+        The adjustments of :func:`normalize`, row by row: for each note, the rows it
+        applies to and the message :func:`normalize` gives for each of them.
     """
 
     energy: np.ndarray
@@ -250,6 +256,8 @@ class StackNormalization:
     flat_method: str
     warnings: tuple[str, ...]
     provenance: Provenance
+    failures: dict = field(default_factory=dict)
+    row_notes: tuple = ()
 
     def __len__(self) -> int:
         return int(self.norm.shape[0])
@@ -562,14 +570,14 @@ class _GroupFit:
             out["pre"][...] = pre
             np.add(pre, coefs @ self.post.basis.T, out=out["post"])
         out["step"][...] = step
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):   # rows without a step: NaN
             scale = 1.0 / step
-        norm *= scale[:, None]
-        if self.flat_method == "polynomial":
-            flat_coefs = coefs[:, 1:] * scale[:, None]
-        else:
-            flat_coefs = self.flat_fit.coefs(norm)[:, 1:]
-        np.subtract(norm, np.matmul(flat_coefs, self.flat_basis_t, out=buf), out=out["flat"])
+            norm *= scale[:, None]
+            if self.flat_method == "polynomial":
+                flat_coefs = coefs[:, 1:] * scale[:, None]
+            else:
+                flat_coefs = self.flat_fit.coefs(norm)[:, 1:]
+            np.subtract(norm, np.matmul(flat_coefs, self.flat_basis_t, out=buf), out=out["flat"])
         out["sigma"][...] = noise_from_rows(mu, self.noise_cols, work)
         out["rise"][...] = np.nan if self.rise_weights is None else norm @ self.rise_weights
 
@@ -712,7 +720,8 @@ def normalize(energy, mu, *, e0: float | None = None, pre_range=None, norm_range
                          "use normalize_stack() for several spectra")
     req = _make_request(pre_range, norm_range, nnorm, nvict, preset, flat_method)
     _check_npts(energy)
-    check_signal(mu[None, :], raise_=True)
+    fails = Failures(1, raise_=True)
+    check_signal(mu[None, :], raise_=True, failures=fails)
     e0_method = "given"
     if e0 is None:
         from naheo_spec.xas.edge_derivative import max_derivative_rows
@@ -721,13 +730,15 @@ def normalize(energy, mu, *, e0: float | None = None, pre_range=None, norm_range
         e0_method = "max-derivative"
     else:
         e0_arr = np.array([_check_e0(energy, e0)])
-    _check_edge_position(energy, e0_arr, raise_=True)
+    _check_edge_position(energy, e0_arr, fails)
     plan = _resolve(energy, e0_arr, req)
     res = _normalize_rows(energy, mu[None, :], plan, np.zeros(1, dtype=int), flat_method)
     sigma = res["sigma"]
-    _check_step(res["step"], sigma, _signal_scale(mu[None, :])[1], raise_=True)
-    _check_rise(res["rise"], plan, np.zeros(1, dtype=int), raise_=True)
-    _shape_warning(res, energy, float(e0_arr[0]), plan)
+    _check_step(res["step"], sigma, _signal_scale(mu[None, :])[1], fails)
+    _check_rise(res["rise"], plan, np.zeros(1, dtype=int), fails)
+    shape = edge_shape_problems(energy, res["norm"], e0_arr)[0]
+    if shape is not None:
+        plan.note(np.ones(1, dtype=bool), "edge_shape", shape.replace("{", "{{").replace("}", "}}"))
     msgs = _emit(plan, energy, stacklevel=3)
     lev = res["lev"][0]
     step = float(res["step"][0])
@@ -774,11 +785,13 @@ def normalize_stack(energy, mu_stack, *, e0=None, pre_range=None, norm_range=Non
         estimate per row (:func:`naheo_spec.xas.e0.find_e0_stack`).
     pre_range, norm_range, nnorm, nvict, preset, flatten, flat_method
         As in :func:`normalize`.
-    on_invalid : {"nan", "raise"}
+    on_invalid : {"nan", "raise", "record"}
         What to do with a row that has no usable edge (the ProcessingError cases of
-        :func:`normalize`): fill it with NaN, flag it in ``valid`` and warn
-        (``"nan"``), or raise ProcessingError (``"raise"``). Default is ``"nan"``.
-        The edge-shape QualityWarning of :func:`normalize` is not computed for stacks.
+        :func:`normalize`): fill it with NaN, flag it in ``valid``, keep the reason in
+        ``failures`` and warn (``"nan"``; a stack with no usable row raises), the same
+        without any warning and never raising (``"record"``, for pipelines that report
+        per row), or raise ProcessingError (``"raise"``). Default is ``"nan"``.
+        The edge-shape check of :func:`normalize` is :func:`edge_shape_problems`.
     keep_curves : bool
         Also return the pre-edge and post-edge curves (two more (N, M) arrays).
         Default is False (``pre_edge`` and ``post_edge`` are None).
@@ -799,31 +812,36 @@ def normalize_stack(energy, mu_stack, *, e0=None, pre_range=None, norm_range=Non
     See :func:`normalize`.
     """
     energy, mu, scale = check_stack(energy, mu_stack)
-    if on_invalid not in ("nan", "raise"):
-        raise InputError(f"on_invalid must be 'nan' or 'raise', got {on_invalid!r}")
+    if on_invalid not in ("nan", "raise", "record"):
+        raise InputError(f"on_invalid must be 'nan', 'raise' or 'record', got {on_invalid!r}")
     req = _make_request(pre_range, norm_range, nnorm, nvict, preset, flat_method)
     _check_npts(energy)
     n = mu.shape[0]
-    strict = on_invalid == "raise"
-    bad = check_signal(mu, raise_=strict, scale=scale)
+    fails = Failures(n, raise_=on_invalid == "raise")
+    bad = check_signal(mu, raise_=False, scale=scale, failures=fails).copy()
     e0_arr, e0_method = _stack_e0(energy, mu, e0, bad)
-    bad |= _check_edge_position(energy, e0_arr, raise_=strict)
+    _check_edge_position(energy, e0_arr, fails)
+    bad = fails.mask.copy()
     e0_fit = np.where(bad, energy[energy.size // 2], e0_arr)
     uniq_e0, row_plan = np.unique(e0_fit, return_inverse=True)
+    row_plan = row_plan.reshape(-1)
     plan = _resolve(energy, uniq_e0, req)
-    res = _normalize_rows(energy, mu, plan, row_plan.reshape(-1), flat_method, keep_curves)
+    res = _normalize_rows(energy, mu, plan, row_plan, flat_method, keep_curves)
     sigma = res["sigma"]
-    bad |= _check_step(res["step"], sigma, scale[1], raise_=strict)
-    bad |= _check_rise(np.where(bad, np.inf, res["rise"]), plan, row_plan.reshape(-1),
-                       raise_=strict)
-    if bad.all():
+    _check_step(np.where(bad, 1.0, res["step"]), np.where(bad, 0.0, sigma),
+                np.where(bad, 0.0, scale[1]), fails)
+    _check_rise(np.where(fails.mask, np.inf, res["rise"]), plan, row_plan, fails)
+    bad = fails.mask.copy()
+    if bad.all() and on_invalid == "nan":
         raise ProcessingError(f"none of the {n} spectra in mu_stack has a usable absorption edge")
-    msgs = _emit_stack(plan, energy, row_plan.reshape(-1), bad, n)
-    return _stack_result(energy, e0_arr, res, plan, row_plan.reshape(-1), bad, sigma, msgs,
+    msgs = () if on_invalid == "record" else _emit_stack(plan, energy, row_plan, bad, n)
+    return _stack_result(energy, e0_arr, res, plan, row_plan, bad, sigma, msgs,
                          preset=preset, flatten=flatten, flat_method=flat_method,
                          e0_method=e0_method, requested={"pre_range": pre_range,
                                                          "norm_range": norm_range,
-                                                         "nnorm": nnorm, "nvict": nvict})
+                                                         "nnorm": nnorm, "nvict": nvict},
+                         failures=dict(fails.messages),
+                         row_notes=row_notes(plan, energy, row_plan, bad))
 
 
 def _stack_e0(energy, mu, e0, bad):
@@ -854,7 +872,8 @@ def _stack_e0(energy, mu, e0, bad):
 
 
 def _stack_result(energy, e0_arr, res, plan, row_plan, bad, sigma, msgs, *, preset, flatten,
-                  flat_method, e0_method, requested) -> StackNormalization:
+                  flat_method, e0_method, requested, failures=None, row_notes=()
+                  ) -> StackNormalization:
     def per_row(name):
         return getattr(plan, name)[row_plan]
 
@@ -879,7 +898,7 @@ def _stack_result(energy, e0_arr, res, plan, row_plan, bad, sigma, msgs, *, pres
         nnorm=per_row("nnorm"), nvict=per_row("nvict"), pre_degree=per_row("npre"),
         valid=~bad, edge_step_err=sigma * np.sqrt(lev.sum(axis=1)), noise_sigma=sigma,
         fit_leverage=lev, preset=preset, flat_method=flat_method, warnings=msgs,
-        provenance=prov)
+        provenance=prov, failures=dict(failures or {}), row_notes=tuple(row_notes))
 
 
 # --------------------------------------------------------------------------- checks
@@ -899,12 +918,30 @@ def _check_npts(energy: np.ndarray) -> None:
                               f"eV); normalization needs at least {MIN_XAS_POINTS}")
 
 
-def _raise_or_mask(mask: np.ndarray, raise_: bool, message: str) -> np.ndarray:
-    if raise_ and mask.any():
-        i = int(np.flatnonzero(mask)[0])
-        prefix = "" if mask.size == 1 else f"spectrum {i}: "
-        raise ProcessingError(prefix + message)
-    return mask
+class Failures:
+    """Why rows of a stack cannot be normalized: the first failed check of a row wins, as
+    the raise of :func:`normalize` would (one message per failed row, sparse).
+
+    ``raise_=True`` raises :class:`ProcessingError` at the first failure instead, with a
+    ``"spectrum i: "`` prefix for stacks of more than one row.
+    """
+
+    def __init__(self, n: int, raise_: bool):
+        self.n, self.raise_ = n, raise_
+        self.messages: dict[int, str] = {}
+        self.mask = np.zeros(n, dtype=bool)
+
+    def add(self, mask: np.ndarray, fmt) -> np.ndarray:
+        """Fail the rows of ``mask`` not failed yet, with message ``fmt(i)``; returns
+        the mask of all failed rows."""
+        new = np.flatnonzero(np.asarray(mask, dtype=bool) & ~self.mask)
+        if new.size and self.raise_:
+            i = int(new[0])
+            raise ProcessingError(("" if self.n == 1 else f"spectrum {i}: ") + fmt(i))
+        for i in new:
+            self.messages[int(i)] = fmt(int(i))
+        self.mask[new] = True
+        return self.mask
 
 
 def _signal_scale(mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -939,74 +976,117 @@ def check_stack(energy, mu_stack) -> tuple[np.ndarray, np.ndarray, tuple]:
     return energy, mu, (hi - lo, np.maximum(np.abs(lo), np.abs(hi)))
 
 
-def check_signal(mu: np.ndarray, *, raise_: bool, scale=None) -> np.ndarray:
+def constant_rows(mu: np.ndarray, scale=None) -> np.ndarray:
+    """Boolean (N,): rows of ``mu`` (N, M) without any variation (constant or all zero)."""
     ptp, mag = _signal_scale(mu) if scale is None else scale
-    flat = ptp <= 1e-12 * np.maximum(mag, 1e-300)
-    what = "all zero" if flat.any() and np.all(mu[np.flatnonzero(flat)[0]] == 0) else "constant"
-    return _raise_or_mask(flat, raise_, f"mu is {what}: there is no absorption edge to normalize")
+    return ptp <= 1e-12 * np.maximum(mag, 1e-300)
 
 
-def _check_edge_position(energy: np.ndarray, e0: np.ndarray, *, raise_: bool) -> np.ndarray:
+def constant_message(row: np.ndarray) -> str:
+    """The message for a row :func:`constant_rows` flags."""
+    what = "all zero" if not np.any(row) else "constant"
+    return f"mu is {what}: there is no absorption edge to normalize"
+
+
+def check_signal(mu: np.ndarray, *, raise_: bool, scale=None, failures: Failures | None = None
+                 ) -> np.ndarray:
+    fails = failures or Failures(mu.shape[0], raise_)
+    return fails.add(constant_rows(mu, scale), lambda i: constant_message(mu[i]))
+
+
+def _check_edge_position(energy: np.ndarray, e0: np.ndarray, fails: Failures) -> np.ndarray:
     e0c = np.nan_to_num(e0, nan=energy[0])
     below = (np.searchsorted(energy, e0c - EDGE_SIDE_EV[0], side="right")
              - np.searchsorted(energy, e0c - EDGE_SIDE_EV[1], side="left"))
     above = (np.searchsorted(energy, e0c + EDGE_SIDE_EV[1], side="right")
              - np.searchsorted(energy, e0c + EDGE_SIDE_EV[0], side="left"))
     edge = (below < 3) | (above < 3) | ~np.isfinite(e0)
-    where = f"E0 = {float(e0[0]):.2f} eV" if e0.size == 1 else "E0"
-    return _raise_or_mask(edge, raise_, (
-        f"the edge ({where}) is not inside the scan {energy[0]:.2f}..{energy[-1]:.2f} eV: "
-        f"need at least 3 points {EDGE_SIDE_EV[0]:g}-{EDGE_SIDE_EV[1]:g} eV below and above E0 "
-        "(is the absorption edge outside the energy range?)"))
+    return fails.add(edge, lambda i: (
+        f"the edge (E0 = {float(e0[i]):.2f} eV) is not inside the scan {energy[0]:.2f}.."
+        f"{energy[-1]:.2f} eV: need at least 3 points {EDGE_SIDE_EV[0]:g}-{EDGE_SIDE_EV[1]:g} "
+        "eV below and above E0 (is the absorption edge outside the energy range?)"))
 
 
-def _check_step(step, sigma, scale, *, raise_: bool) -> np.ndarray:
+def _check_step(step, sigma, scale, fails: Failures) -> np.ndarray:
     nonpos = ~(step > 1e-9 * scale)
-    _raise_or_mask(nonpos, raise_, "edge step = {s} is not positive: mu does not rise at E0 "
-                   "(no absorption edge, or the edge lies outside the scan)"
-                   .replace("{s}", f"{float(step[0]):.3g}" if step.size == 1 else "?"))
+    fails.add(nonpos, lambda i: (
+        f"edge step = {float(step[i]):.3g} is not positive: mu does not rise at E0 "
+        "(no absorption edge, or the edge lies outside the scan)"))
     noisy = ~nonpos & np.isfinite(sigma) & (step < MIN_STEP_OVER_NOISE * sigma)
-    _raise_or_mask(noisy, raise_, (
-        f"edge step is below {MIN_STEP_OVER_NOISE:g} times the noise level"
-        + (f" ({float(step[0]):.3g} vs noise {float(sigma[0]):.3g})" if step.size == 1 else "")
-        + ": no absorption edge in the scan"))
-    return nonpos | noisy
+    return fails.add(noisy, lambda i: (
+        f"edge step is below {MIN_STEP_OVER_NOISE:g} times the noise level "
+        f"({float(step[i]):.3g} vs noise {float(sigma[i]):.3g}): no absorption edge in the scan"))
 
 
-def _check_rise(rise: np.ndarray, plan: _Plan, row_plan: np.ndarray, *,
-                raise_: bool) -> np.ndarray:
+def _check_rise(rise: np.ndarray, plan: _Plan, row_plan: np.ndarray, fails: Failures
+                ) -> np.ndarray:
     low = ~(rise >= MIN_RISE)
-    if raise_ and low.any():
-        i = int(np.flatnonzero(low)[0])
+
+    def fmt(i):
         k = int(row_plan[i])
-        prefix = "" if low.size == 1 else f"spectrum {i}: "
-        raise ProcessingError(
-            f"{prefix}normalized mu rises by only {float(rise[i]):.2f} across E0 = "
-            f"{plan.e0[k]:.2f} eV (mean {EDGE_SIDE_EV[0]:g}-{EDGE_SIDE_EV[1]:g} eV above minus "
-            "below; an edge gives ~1): either there is no absorption edge at this E0 (edge "
-            "outside the energy range?) or the fit ranges do not describe the data "
-            f"(pre_range {plan.pre1[k]:.4g}..{plan.pre2[k]:.4g} eV, norm_range "
-            f"{plan.norm1[k]:.4g}..{plan.norm2[k]:.4g} eV, nnorm {int(plan.nnorm[k])})")
-    return low
+        return (f"normalized mu rises by only {float(rise[i]):.2f} across E0 = "
+                f"{plan.e0[k]:.2f} eV (mean {EDGE_SIDE_EV[0]:g}-{EDGE_SIDE_EV[1]:g} eV above "
+                "minus below; an edge gives ~1): either there is no absorption edge at this E0 "
+                "(edge outside the energy range?) or the fit ranges do not describe the data "
+                f"(pre_range {plan.pre1[k]:.4g}..{plan.pre2[k]:.4g} eV, norm_range "
+                f"{plan.norm1[k]:.4g}..{plan.norm2[k]:.4g} eV, nnorm {int(plan.nnorm[k])})")
+    return fails.add(low, fmt)
 
 
-def _shape_warning(res: dict, energy: np.ndarray, e0: float, plan: _Plan) -> None:
-    """Flag a normalization that does not look like a K edge (single-spectrum path)."""
-    norm = res["norm"][0]
-    pre = norm[energy < e0 - 15.0]
-    post = norm[energy > e0 + 15.0]
-    problems = []
-    if pre.size >= 3 and np.percentile(np.abs(pre), 90) > 0.2:
-        problems.append(f"|norm| reaches {np.percentile(np.abs(pre), 90):.2f} below E0 - 15 eV")
-    if post.size >= 3 and np.percentile(post, 10) < 0.3:
-        problems.append(f"norm drops to {np.percentile(post, 10):.2f} above E0 + 15 eV")
-    if np.percentile(norm, 99) > 3.0:
-        problems.append(f"norm reaches {np.percentile(norm, 99):.2f}")
-    if problems:
-        plan.note(np.ones(1, dtype=bool), "edge_shape",
-                  "normalized mu does not look like an absorption edge (" + "; ".join(problems)
-                  .replace("{", "{{").replace("}", "}}")
-                  + "): check E0 and the ranges, or whether the edge lies outside the scan")
+#: The edge-shape check (normalize's QualityWarning): normalized mu should stay near 0
+#: below E0 - SHAPE_SIDE_EV, above SHAPE_MIN_POST beyond E0 + SHAPE_SIDE_EV and below
+#: SHAPE_MAX overall (90th, 10th and 99th percentiles).
+SHAPE_SIDE_EV = 15.0
+SHAPE_MAX_PRE, SHAPE_MIN_POST, SHAPE_MAX = 0.2, 0.3, 3.0
+
+
+def edge_shape_problems(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray
+                        ) -> list[str | None]:
+    """Why each normalized spectrum does not look like an absorption edge (None: it does).
+
+    The one implementation of the edge-shape check of :func:`normalize`, used for single
+    spectra and for the rows of a stack alike: the 90th percentile of |norm| below
+    ``E0 - 15`` eV must stay under 0.2, the 10th percentile of norm above ``E0 + 15`` eV
+    over 0.3, and the 99th percentile of norm under 3 (a scan cut before or after its
+    edge, or a wrong E0, fails one of them).
+
+    Parameters
+    ----------
+    energy : ndarray of shape (M,)
+        Energy grid (eV).
+    norm : ndarray of shape (N, M)
+        Normalized spectra.
+    e0 : ndarray of shape (N,)
+        The E0 each normalization used (eV).
+
+    Returns
+    -------
+    list of str or None, length N
+        The message of the QualityWarning, or None.
+    """
+    norm = np.atleast_2d(norm)
+    e0 = np.broadcast_to(np.asarray(e0, dtype=float), (norm.shape[0],))
+    out: list[str | None] = [None] * norm.shape[0]
+    p99 = np.percentile(norm, 99, axis=1)
+    for u in np.unique(e0):                          # the windows depend on E0 alone
+        rows = np.flatnonzero(e0 == u)
+        pre, post = energy < u - SHAPE_SIDE_EV, energy > u + SHAPE_SIDE_EV
+        p90 = np.percentile(np.abs(norm[np.ix_(rows, pre)]), 90, axis=1) \
+            if pre.sum() >= 3 else None
+        p10 = np.percentile(norm[np.ix_(rows, post)], 10, axis=1) if post.sum() >= 3 else None
+        for j, i in enumerate(rows):
+            problems = []
+            if p90 is not None and p90[j] > SHAPE_MAX_PRE:
+                problems.append(f"|norm| reaches {p90[j]:.2f} below E0 - {SHAPE_SIDE_EV:g} eV")
+            if p10 is not None and p10[j] < SHAPE_MIN_POST:
+                problems.append(f"norm drops to {p10[j]:.2f} above E0 + {SHAPE_SIDE_EV:g} eV")
+            if p99[i] > SHAPE_MAX:
+                problems.append(f"norm reaches {p99[i]:.2f}")
+            if problems:
+                out[i] = ("normalized mu does not look like an absorption edge ("
+                          + "; ".join(problems) + "): check E0 and the ranges, or whether "
+                          "the edge lies outside the scan")
+    return out
 
 
 # --------------------------------------------------------------------------- warnings
@@ -1035,3 +1115,17 @@ def _emit_stack(plan: _Plan, energy, row_plan, bad, n) -> tuple[WarningRecord, .
             f"mu rising by < {MIN_RISE:g} across E0); their rows are NaN (first: {rows[0]})",
             stacklevel=3, count=int(rows.size)))
     return tuple(msgs)
+
+
+def row_notes(plan: _Plan, energy, row_plan, bad) -> tuple:
+    """The notes of :func:`normalize` for every valid row of a stack: (code, rows, messages),
+    each message formatted once per distinct resolution and shared by its rows."""
+    out = []
+    for mask, code, template in plan.notes:
+        rows = np.flatnonzero(mask[row_plan] & ~bad)
+        if rows.size == 0:
+            continue
+        texts = {int(k): _format_note(template, plan, energy, int(k))
+                 for k in np.unique(row_plan[rows])}
+        out.append((code, rows, tuple(texts[int(k)] for k in row_plan[rows])))
+    return tuple(out)

@@ -95,7 +95,7 @@ def _dask_available() -> bool:
 def xanes_hdf5_stack(path, *, dataset: str | None = None, chunk_scans: int = 20000,
                      out=None, overwrite: bool = False, keep_norm: bool = False,
                      record_name: str | None = None, use_dask: bool | None = None,
-                     **analyze_kws):
+                     markers="edge", **analyze_kws):
     """XANES of every scan of a large HDF5 ``[nScan, nEnergy]`` stack, block by block.
 
     Parameters
@@ -122,6 +122,10 @@ def xanes_hdf5_stack(path, *, dataset: str | None = None, chunk_scans: int = 200
     use_dask : bool, optional
         Read the blocks with dask.array. Default None: if dask is installed; without it
         (False) the blocks are read by plain h5py slicing, with the same results.
+    markers : bool or "edge"
+        As in :func:`~naheo_spec.xas.xanes_stack.analyze_xanes_stack`. Default ``"edge"``
+        (the integral edge position only): for 10^5-10^6 scans the Fe pre-edge fits would
+        dominate the run; pass True to fit them.
     **analyze_kws
         Options of :func:`~naheo_spec.xas.xanes_stack.analyze_xanes_stack` (``e0_method``,
         ``calibration``, ``foil``, ``element``, ``preset``, ``max_foil_offset_eV``...).
@@ -165,7 +169,7 @@ def xanes_hdf5_stack(path, *, dataset: str | None = None, chunk_scans: int = 200
         check_writable(out, overwrite=overwrite)
     with open_hdf5(path) as f:
         lay = find_stack_layout(f, path, dataset)
-        run = _Run(path, lay, int(chunk_scans), analyze_kws, use_dask)
+        run = _Run(path, lay, int(chunk_scans), dict(analyze_kws, markers=markers), use_dask)
         scratch = _scratch(out, lay.n_scans, run.axis.size, int(chunk_scans)) \
             if out is not None and keep_norm else None
         try:

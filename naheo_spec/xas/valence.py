@@ -3,26 +3,37 @@
 For a series of oxides of one element the K-edge position rises roughly linearly
 with the formal oxidation state (a few eV per unit). Standards of known formal
 valence v_i give edge positions E_i (foil-calibrated, with one E0 definition);
-a weighted straight line E = a + b·v is fitted and inverted for a sample.
+a straight line E = a + b·v is fitted and inverted for a sample.
 
-Line fit
-    Weighted least squares with σ_i = max(e0_err_i, ``min_sigma_eV``). The
-    parameter covariance (XᵀWX)⁻¹ is multiplied by max(1, χ²/dof) so that the
-    scatter of the standards about the line, and not only their quoted E0 errors,
-    sets the uncertainty (as lmfit/curve_fit with ``absolute_sigma=False``, but
-    never shrinking below the quoted errors). With two distinct valences and two
-    points (dof = 0) the unscaled covariance is used.
+Line fit (generalized least squares with an intrinsic scatter)
+    Each standard's E0 error has an independent part σ_i (floored at ``min_sigma_eV``)
+    and, for standards measured without a foil, an energy-scale part s_k shared by
+    every standard of the same session (beamline and run): such standards keep their
+    place on the line with the energy-scale uncertainty as their weight, and two
+    uncalibrated standards of one session constrain the slope (their difference) but
+    not the intercept. Real compounds also scatter about the line by more than their
+    measurement errors (structure, coordination): an intrinsic scatter τ is added to
+    every standard, C = diag(σ_i² + τ²) + Σ_k s_k² 1_k 1_kᵀ, and the line is the GLS
+    fit with C⁻¹. τ is found as Paule and Mandel do: the value that makes χ² equal its
+    degrees of freedom (0 when the standards already scatter less than their errors).
+    With few standards τ is poorly known, so it is pooled with a prior τ₀ worth
+    ``PRIOR_DOF`` = 2 standards: τ² = (dof·τ²_PM + 2·τ₀²)/(dof + 2). τ₀ comes from the
+    lines of the *other* elements (:data:`SCATTER_PRIOR_EV`); a line with fewer
+    standards than the prior is worth (dof < 2, i.e. fewer than 4 standards) says so
+    (``xas.valence.scatter_prior``).
 
 Inverse prediction (delta method)
     v = (E − a)/b, so with σ_E the sample's E0 error,
 
-        σ_v² = [σ_E² + s² + var(a) + v²·var(b) + 2v·cov(a, b)] / b²
+        σ_v² = [σ_E² + τ² + var(a) + v²·var(b) + 2v·cov(a, b)] / b² + (κ·d)²
 
-    where s² is the standards' scatter about the line (reduced χ² times the mean
-    σ_i², i.e. how far a real compound typically sits from the line) when
-    ``include_scatter=True`` (default), and 0 otherwise. Without s², σ_v is the
-    error of the *line* at E; with it, σ_v is a prediction interval for a new
-    compound, which is what a leave-one-out test measures.
+    where τ² is included when ``include_scatter=True`` (default: a prediction interval
+    for a new compound, which is what a leave-one-out test measures) and d is how far
+    v lies outside the standards' span: a straight line is only known between its
+    standards, and slopes measured with different standard sets differ by ±20 %
+    (``EXTRAPOLATION_FRACTION`` κ = 0.2), so an extrapolated valence carries that
+    fraction of its distance from the span as an extra error (with the coded warning
+    ``xas.valence.out_of_span``).
 
 References
 ----------
@@ -34,6 +45,10 @@ References
    Anal. Bioanal. Chem. 376, 562 (2003), doi:10.1007/s00216-003-1982-2.
 .. [3] P. J. Brown, "Measurement, Regression, and Calibration", Oxford (1993)
    (inverse prediction from a calibration line, delta method).
+.. [4] R. C. Paule and J. Mandel, "Consensus values and weighting factors", J. Res.
+   Natl. Bur. Stand. 87, 377 (1982), doi:10.6028/jres.087.022 (intrinsic scatter).
+.. [5] A. Gelman et al., *Bayesian Data Analysis*, 3rd ed., CRC (2013), sec. 3.3
+   (scaled inverse-χ² prior for a variance, worth ν₀ observations).
 """
 from __future__ import annotations
 
@@ -54,6 +69,15 @@ DEFAULT_MIN_SIGMA_EV = 0.05
 
 #: Predictions further than this (valence units) outside the standards' span warn.
 DEFAULT_SPAN_MARGIN = 0.1
+#: κ: extra valence error per unit of extrapolation outside the standards' span.
+EXTRAPOLATION_FRACTION = 0.2
+#: Weight of the scatter prior, in standards' degrees of freedom.
+PRIOR_DOF = 2.0
+#: Prior intrinsic scatter τ₀ (eV) of real compounds about an element's line, pooled
+#: from the built-in lines of the *other* elements (Paule-Mandel scatter, weighted by
+#: degrees of freedom): re-measured by ``reference_spectra/xanes_builtin/generate.py``
+#: and checked by the tests. Elements without a built-in line use ``"*"`` (all lines).
+SCATTER_PRIOR_EV = {"Mn": 0.30, "Fe": 0.20, "Ni": 0.25, "*": 0.25}
 
 
 OUT_OF_SPAN = WarningCode("xas.valence.out_of_span", QualityWarning,
@@ -70,6 +94,15 @@ UNCALIBRATED_ENERGY = WarningCode(
     "The oxidation state comes from an energy scale not calibrated against a foil.")
 LOO_IMPOSSIBLE = WarningCode("xas.valence.loo_impossible", QualityWarning,
                              "Leaving this standard out leaves fewer than 2 valences.")
+SCATTER_PRIOR = WarningCode(
+    "xas.valence.scatter_prior", QualityWarning,
+    "The line has fewer standards than its scatter prior is worth: the scatter of real "
+    "compounds about it is mostly the prior taken from other elements' standards.")
+
+
+def scatter_prior(element: str | None) -> float:
+    """τ₀ for ``element`` (eV): :data:`SCATTER_PRIOR_EV`, or its ``"*"`` entry."""
+    return float(SCATTER_PRIOR_EV.get(element or "*", SCATTER_PRIOR_EV["*"]))
 
 
 @dataclass(frozen=True)
@@ -85,7 +118,7 @@ class StandardPoint:
     e0_eV : float
         Foil-calibrated edge position (eV).
     e0_err_eV : float
-        Its uncertainty (eV) as measured (before the ``min_sigma_eV`` floor).
+        Its uncertainty (eV) as measured (before the ``min_sigma_eV`` floor), all terms.
     residual_eV : float or None
         E0 − line (eV); None when no line could be fitted.
     foil_shift_eV : float or None
@@ -97,6 +130,12 @@ class StandardPoint:
         SHA-256 of the file.
     warnings : tuple of str
         Warnings from measuring this standard.
+    session : str or None
+        Beamline session of a standard without a foil: standards of one session share
+        their energy-scale offset. Default None: the standard's own file.
+    session_err_eV : float
+        The part of ``e0_err_eV`` shared within the session (the energy-scale term of an
+        uncalibrated standard; 0 for foil-calibrated ones).
     """
 
     name: str
@@ -109,12 +148,21 @@ class StandardPoint:
     scan: str | None = None
     sha256: str | None = None
     warnings: tuple[str, ...] = ()
+    session: str | None = None
+    session_err_eV: float = 0.0
+
+    @property
+    def own_err_eV(self) -> float:
+        """The independent part of the E0 error (eV)."""
+        return float(np.sqrt(max(self.e0_err_eV ** 2 - self.session_err_eV ** 2, 0.0)))
 
     def to_json_dict(self) -> dict[str, Any]:
         return {"name": self.name, "valence": self.valence, "e0_eV": self.e0_eV,
                 "e0_err_eV": self.e0_err_eV, "residual_eV": self.residual_eV,
                 "foil_shift_eV": self.foil_shift_eV, "file": self.file, "scan": self.scan,
-                "sha256": self.sha256, "warnings": warnings_json(self.warnings)}
+                "sha256": self.sha256, "session": self.session,
+                "session_err_eV": self.session_err_eV,
+                "warnings": warnings_json(self.warnings)}
 
 
 class ValencePrediction(NamedTuple):
@@ -146,7 +194,8 @@ class ValenceCalibration(ResultDisplay):
     reduced_chi2 : float or None
         χ²/dof of the weighted fit (None when dof = 0 or no line).
     scatter_eV : float or None
-        s, the standards' typical distance from the line used in predictions (eV).
+        τ, the intrinsic scatter of real compounds about the line used in predictions
+        (eV): Paule-Mandel estimate pooled with the prior (module docstring).
     dof : int
         Residual degrees of freedom (number of standards − 2; 0 when no line).
     points : tuple of StandardPoint
@@ -194,6 +243,49 @@ class ValenceCalibration(ResultDisplay):
                 "valence calibration has no line (needs standards of at least 2 distinct "
                 "valences): " + "; ".join(w.message for w in self.warnings))
 
+    def predict_rows(self, e0_eV, e0_err_eV, *, include_scatter: bool = True,
+                     span_margin: float = DEFAULT_SPAN_MARGIN) -> dict[str, np.ndarray]:
+        """Oxidation states of many samples at once (the one implementation of the rule).
+
+        Parameters
+        ----------
+        e0_eV, e0_err_eV : array-like, shape (N,)
+            Calibrated edge positions and their errors (eV).
+        include_scatter, span_margin
+            As in :meth:`predict`.
+
+        Returns
+        -------
+        dict of ndarray (N,)
+            ``valence``, ``valence_err``, ``out_of_span`` (bool: further than
+            ``span_margin`` outside the standards' span) and the error terms in valence
+            units: ``term_e0``, ``term_line``, ``term_scatter``, ``term_extrapolation``.
+        """
+        self._require_line()
+        e = np.asarray(e0_eV, dtype=float)
+        s = np.asarray(e0_err_eV, dtype=float)
+        a, b = self.intercept_eV, self.slope_eV
+        (vaa, vab), (_, vbb) = self.covariance
+        tau = (self.scatter_eV or 0.0) if include_scatter else 0.0
+        v = (e - a) / b
+        line = np.maximum(vaa + v * v * vbb + 2.0 * v * vab, 0.0)
+        lo, hi = self.valence_span
+        outside = np.maximum(np.maximum(lo - v, v - hi), 0.0)
+        terms = {"term_e0": s / abs(b), "term_line": np.sqrt(line) / abs(b),
+                 "term_scatter": np.full(v.shape, tau / abs(b)),
+                 "term_extrapolation": EXTRAPOLATION_FRACTION * outside}
+        err = np.sqrt(sum(t * t for t in terms.values()))
+        return {"valence": v, "valence_err": err,
+                "out_of_span": (v < lo - span_margin) | (v > hi + span_margin), **terms}
+
+    def out_of_span_message(self, valence: float, e0_eV: float,
+                            span_margin: float = DEFAULT_SPAN_MARGIN) -> str:
+        """The message of :data:`OUT_OF_SPAN` for one sample."""
+        lo, hi = self.valence_span
+        return (f"oxidation state {valence:.2f} (E0 {e0_eV:.2f} eV) is outside the standards' "
+                f"span {lo:g}..{hi:g} by more than {span_margin:g}: extrapolated (error "
+                f"includes {EXTRAPOLATION_FRACTION:g} x the distance from the span)")
+
     def predict(self, e0_eV: float, e0_err_eV: float = 0.0, *, include_scatter: bool = True,
                 span_margin: float = DEFAULT_SPAN_MARGIN) -> ValencePrediction:
         """Oxidation state of a sample from its calibrated edge position.
@@ -205,8 +297,8 @@ class ValenceCalibration(ResultDisplay):
         e0_err_eV : float
             Its uncertainty (eV). Default is 0.
         include_scatter : bool
-            Add the standards' scatter about the line (``scatter_eV``) to the error, giving
-            a prediction interval. Default is True.
+            Add the intrinsic scatter of real compounds about the line (``scatter_eV``) to
+            the error, giving a prediction interval. Default is True.
         span_margin : float
             Warn when the valence lies further than this outside the standards' span.
             Default is 0.1.
@@ -215,7 +307,7 @@ class ValenceCalibration(ResultDisplay):
         -------
         ValencePrediction
             ``(valence, valence_err, warnings)``; error from the formula in the module
-            docstring (delta method on the inverted line).
+            docstring (delta method on the inverted line, plus the extrapolation term).
 
         References
         ----------
@@ -228,25 +320,29 @@ class ValenceCalibration(ResultDisplay):
             The calibration has no line.
         InputError
             ``e0_eV`` not finite or ``e0_err_eV`` negative.
+
+        Examples
+        --------
+        >>> cal = fit_calibration([2, 3, 4], [6545.0, 6548.5, 6552.0], [0.1, 0.1, 0.1])
+        >>> p = cal.predict(6555.5, 0.1)
+        >>> round(p.valence, 2), p.warnings[0].code
+        (5.0, 'xas.valence.out_of_span')
+        >>> p.valence_err > 0.2          # one unit beyond the span: +0.2 in quadrature
+        True
         """
         self._require_line()
         if not np.isfinite(e0_eV):
             raise InputError(f"e0_eV must be a finite energy in eV, got {e0_eV!r}")
         if e0_err_eV is None or not np.isfinite(e0_err_eV) or e0_err_eV < 0:
             raise InputError(f"e0_err_eV must be a finite value >= 0 eV, got {e0_err_eV!r}")
-        a, b = self.intercept_eV, self.slope_eV
-        v = (float(e0_eV) - a) / b
-        (vaa, vab), (_, vbb) = self.covariance
-        s2 = (self.scatter_eV or 0.0) ** 2 if include_scatter else 0.0
-        var = (e0_err_eV ** 2 + s2 + vaa + v * v * vbb + 2.0 * v * vab) / (b * b)
+        r = self.predict_rows(np.array([float(e0_eV)]), np.array([float(e0_err_eV)]),
+                              include_scatter=include_scatter, span_margin=span_margin)
+        v = float(r["valence"][0])
         msgs = []
-        lo, hi = self.valence_span
-        if v < lo - span_margin or v > hi + span_margin:
-            msgs.append(OUT_OF_SPAN.warn(
-                f"oxidation state {v:.2f} (E0 {e0_eV:.2f} eV) is outside the standards' "
-                f"span {lo:g}..{hi:g} by more than {span_margin:g}: extrapolated", stacklevel=2,
-                valence=float(v)))
-        return ValencePrediction(float(v), float(np.sqrt(max(var, 0.0))), tuple(msgs))
+        if r["out_of_span"][0]:
+            msgs.append(OUT_OF_SPAN.warn(self.out_of_span_message(v, float(e0_eV), span_margin),
+                                         stacklevel=2, valence=v))
+        return ValencePrediction(v, float(r["valence_err"][0]), tuple(msgs))
 
     def to_json_dict(self) -> dict[str, Any]:
         """JSON-safe summary of the line and its standards."""
@@ -299,15 +395,44 @@ class ValenceCalibration(ResultDisplay):
         yield ("scatter", self.scatter_eV, None, "eV")
 
 
-def _weighted_line(v, e, sigma):
-    """Weighted LSQ of e = a + b v. Returns (a, b, unscaled covariance 2x2, chi2)."""
-    w = 1.0 / sigma ** 2
+def _covariance(own, shared, sessions, tau2):
+    """C = diag(own² + τ²) + shared² within each session (module docstring)."""
+    c = np.diag(own ** 2 + tau2)
+    for key in set(k for k in sessions if k is not None):
+        idx = np.flatnonzero(np.array([k == key for k in sessions]))
+        s2 = np.max(shared[idx]) ** 2
+        c[np.ix_(idx, idx)] += s2
+    lone = np.array([k is None for k in sessions])
+    c[lone, lone] += shared[lone] ** 2
+    return c
+
+
+def _gls(v, e, c):
+    """GLS line e = a + b v with covariance c. Returns (a, b, cov 2x2, chi2)."""
     x = np.column_stack([np.ones_like(v), v])
-    xtwx = x.T @ (x * w[:, None])
-    cov = np.linalg.inv(xtwx)
-    a, b = cov @ (x.T @ (w * e))
-    chi2 = float(np.sum(w * (e - a - b * v) ** 2))
-    return float(a), float(b), cov, chi2
+    w = np.linalg.inv(c)
+    cov = np.linalg.inv(x.T @ w @ x)
+    a, b = cov @ (x.T @ w @ e)
+    r = e - a - b * v
+    return float(a), float(b), cov, float(r @ w @ r)
+
+
+def _paule_mandel(v, e, own, shared, sessions, dof) -> float:
+    """τ² with χ²(τ) = dof (0 if the standards already scatter less than their errors)."""
+    if dof <= 0:
+        return 0.0
+    if _gls(v, e, _covariance(own, shared, sessions, 0.0))[3] <= dof:
+        return 0.0
+    lo, hi = 0.0, max(1.0, float(np.var(e)))
+    while _gls(v, e, _covariance(own, shared, sessions, hi))[3] > dof:
+        hi *= 4.0
+    for _ in range(60):                       # chi2 decreases monotonically with tau
+        mid = 0.5 * (lo + hi)
+        if _gls(v, e, _covariance(own, shared, sessions, mid))[3] > dof:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
 
 
 def fit_calibration(valences: Sequence[float], e0_eV: Sequence[float],
@@ -317,7 +442,9 @@ def fit_calibration(valences: Sequence[float], e0_eV: Sequence[float],
                     min_sigma_eV: float = DEFAULT_MIN_SIGMA_EV,
                     points: Sequence[StandardPoint] | None = None,
                     normalization: dict | None = None,
-                    extra_parameters: dict | None = None) -> ValenceCalibration:
+                    extra_parameters: dict | None = None,
+                    scatter_prior_eV: float | None = None,
+                    prior_dof: float = PRIOR_DOF) -> ValenceCalibration:
     """Fit the calibration line to already measured edge positions (pure math).
 
     Parameters
@@ -327,22 +454,28 @@ def fit_calibration(valences: Sequence[float], e0_eV: Sequence[float],
     e0_eV : sequence of float, length N
         Their foil-calibrated edge positions (eV).
     e0_err_eV : sequence of float, optional
-        Their uncertainties (eV). Default None: all equal (unweighted fit).
+        Their uncertainties (eV). Default None: all equal (unweighted fit; the scatter
+        is then the residual scatter and no prior is used).
     names : sequence of str, optional
         Labels. Default ``"standard 1"``, ...
     e0_method : str
         E0 definition the edge positions were measured with. Default ``"half-height"``.
     element, edge : str, optional
-        Recorded in the result.
+        Recorded in the result; ``element`` selects the scatter prior.
     min_sigma_eV : float
-        Floor on each σ_i in the weights (eV). Default is 0.05.
+        Floor on each standard's independent E0 error (eV). Default is 0.05.
     points : sequence of StandardPoint, optional
-        Full descriptions of the standards (file, foil shift...); their ``valence``,
-        ``e0_eV`` and ``e0_err_eV`` must match the arrays. Used by :func:`build_calibration`.
+        Full descriptions of the standards (file, foil shift, session, shared
+        energy-scale error...); their ``valence``, ``e0_eV`` and ``e0_err_eV`` must match
+        the arrays. Used by :func:`~naheo_spec.xas.standards.build_calibration`.
     normalization : dict, optional
         Normalization options used on the standards (recorded).
     extra_parameters : dict, optional
         Merged into the provenance parameters.
+    scatter_prior_eV : float, optional
+        τ₀ (eV). Default None: :func:`scatter_prior` of ``element``.
+    prior_dof : float
+        Weight of the prior in degrees of freedom. Default is 2 (:data:`PRIOR_DOF`).
 
     Returns
     -------
@@ -357,9 +490,8 @@ def fit_calibration(valences: Sequence[float], e0_eV: Sequence[float],
 
     References
     ----------
-    Weighted straight-line fit and covariance: P. R. Bevington and D. K. Robinson, *Data
-    Reduction and Error Analysis for the Physical Sciences*, 3rd ed., McGraw-Hill (2003),
-    ch. 6.
+    Paule and Mandel, J. Res. NBS 87, 377 (1982) (intrinsic scatter); P. R. Bevington and
+    D. K. Robinson, *Data Reduction and Error Analysis*, 3rd ed. (2003), ch. 6 (line fit).
 
     Examples
     --------
@@ -375,14 +507,18 @@ def fit_calibration(valences: Sequence[float], e0_eV: Sequence[float],
     if points is None:
         points = [StandardPoint(name=nm, valence=float(vi), e0_eV=float(ei), e0_err_eV=float(si))
                   for nm, vi, ei, si in zip(names, v, e, err)]
+    points = list(points)
+    tau0 = scatter_prior(element) if scatter_prior_eV is None else float(scatter_prior_eV)
     params = {"e0_method": e0_method, "min_sigma_eV": float(min_sigma_eV), "weighting": (
-        "unweighted" if e0_err_eV is None else "1/max(e0_err, min_sigma)^2"),
+        "unweighted" if e0_err_eV is None else
+        "GLS: own errors (floored), shared energy scale per session, intrinsic scatter"),
+        "scatter_prior_eV": tau0, "prior_dof": float(prior_dof),
         "standards": [{"name": p.name, "valence": p.valence, "e0_eV": p.e0_eV,
-                       "e0_err_eV": p.e0_err_eV} for p in points],
+                       "e0_err_eV": p.e0_err_eV, "session": p.session,
+                       "session_err_eV": p.session_err_eV} for p in points],
         **(extra_parameters or {})}
-    prov = Provenance(step="xas.valence_calibration", parameters=params)
     common = dict(element=element, edge=edge, e0_method=e0_method,
-                  normalization=dict(normalization or {}), provenance=prov)
+                  normalization=dict(normalization or {}))
     nval = np.unique(v).size
     if nval < 2:
         msg = NO_LINE.warn(
@@ -390,23 +526,34 @@ def fit_calibration(valences: Sequence[float], e0_eV: Sequence[float],
             "standards of at least 2 different oxidation states; no line fitted", stacklevel=2)
         return ValenceCalibration(slope_eV=None, intercept_eV=None, covariance=None,
                                   rms_residual_eV=None, reduced_chi2=None, scatter_eV=None,
-                                  points=tuple(points), warnings=(msg,), **common)
-    sigma = np.maximum(err, min_sigma_eV) if e0_err_eV is not None else np.ones(n)
-    a, b, cov, chi2 = _weighted_line(v, e, sigma)
-    resid = e - (a + b * v)
+                                  points=tuple(points), warnings=(msg,),
+                                  provenance=Provenance(step="xas.valence_calibration",
+                                                        parameters=params), **common)
     dof = n - 2
     msgs = []
     if e0_err_eV is None:
-        # unit weights: the covariance scale is the residual variance itself
+        # unit weights: the residual scatter is the scatter
+        a, b, cov, chi2 = _gls(v, e, np.eye(n))
         s2 = chi2 / dof if dof > 0 else 0.0
-        cov = cov * s2
-        red = None
-        scatter = float(np.sqrt(s2))
+        cov, red, tau2, tau_own2 = cov * s2, None, s2, s2
     else:
-        red = chi2 / dof if dof > 0 else None
-        cov = cov * max(1.0, red or 1.0)
-        scatter = float(np.sqrt(max(0.0, (red or 0.0) - 1.0) * np.mean(sigma ** 2))) \
-            if red is not None else 0.0
+        shared = np.array([p.session_err_eV for p in points], dtype=float)
+        own = np.maximum(np.sqrt(np.maximum(err ** 2 - shared ** 2, 0.0)), min_sigma_eV)
+        sessions = [p.session if p.session is not None else (p.file if p.session_err_eV
+                                                                else None) for p in points]
+        red = _gls(v, e, _covariance(own, shared, sessions, 0.0))[3] / dof if dof > 0 else None
+        tau_own2 = _paule_mandel(v, e, own, shared, sessions, dof)
+        tau2 = (dof * tau_own2 + prior_dof * tau0 ** 2) / (dof + prior_dof) \
+            if dof + prior_dof > 0 else tau_own2
+        a, b, cov, chi2 = _gls(v, e, _covariance(own, shared, sessions, tau2))
+        if dof < prior_dof:
+            msgs.append(SCATTER_PRIOR.record(
+                f"{n} standards ({dof} residual degrees of freedom): the scatter of real "
+                f"compounds about this line is mostly the prior {tau0:.2f} eV measured on "
+                f"other elements' standards (used: {np.sqrt(tau2):.2f} eV)"))
+    params.update(scatter_own_eV=float(np.sqrt(tau_own2)), scatter_used_eV=float(np.sqrt(tau2)))
+    prov = Provenance(step="xas.valence_calibration", parameters=params)
+    resid = e - (a + b * v)
     if b <= 0:
         msgs.append(NEGATIVE_SLOPE.warn(
             f"calibration slope is {b:.3g} eV/unit: the edge does not rise with "
@@ -414,14 +561,14 @@ def fit_calibration(valences: Sequence[float], e0_eV: Sequence[float],
     if dof == 0:
         msgs.append(NO_DOF.record(
             f"line through exactly {n} points: no residual degrees of freedom, the "
-            "line's uncertainty comes from the E0 errors alone"))
+            "scatter of real compounds about it is the prior alone"))
     pts = tuple(_with_residual(p, float(r)) for p, r in zip(points, resid))
     return ValenceCalibration(slope_eV=b, intercept_eV=a,
                               covariance=((float(cov[0, 0]), float(cov[0, 1])),
                                           (float(cov[1, 0]), float(cov[1, 1]))),
                               rms_residual_eV=float(np.sqrt(np.mean(resid ** 2))),
-                              reduced_chi2=red, scatter_eV=scatter, points=pts, dof=dof,
-                              warnings=tuple(msgs), **common)
+                              reduced_chi2=red, scatter_eV=float(np.sqrt(tau2)), points=pts,
+                              dof=dof, warnings=tuple(msgs), provenance=prov, **common)
 
 
 def _check_arrays(valences, e0_eV, e0_err_eV):
@@ -501,7 +648,8 @@ def leave_one_out(standards, **options) -> LeaveOneOut:
         a standards set or TOML file with :func:`naheo_spec.xas.standards.build_calibration`)
         or measured points.
     **options
-        ``min_sigma_eV`` for the refits.
+        ``min_sigma_eV``, ``scatter_prior_eV`` and ``element`` for the refits (a
+        calibration passes its own).
 
     Returns
     -------
@@ -514,6 +662,8 @@ def leave_one_out(standards, **options) -> LeaveOneOut:
     J. R. Stat. Soc. B 36, 111 (1974), doi:10.1111/j.2517-6161.1974.tb00994.x.
     """
     min_sigma = options.pop("min_sigma_eV", DEFAULT_MIN_SIGMA_EV)
+    prior = options.pop("scatter_prior_eV", None)
+    element = options.pop("element", None)
     if isinstance(standards, ValenceCalibration):
         cal = standards
     elif isinstance(standards, (list, tuple)) and standards and \
@@ -525,10 +675,13 @@ def leave_one_out(standards, **options) -> LeaveOneOut:
                          "StandardPoint; build one from a TOML file with "
                          "naheo_spec.xas.standards.build_calibration")
     if options:
-        raise InputError(f"unknown options {sorted(options)}; only min_sigma_eV is taken")
+        raise InputError(f"unknown options {sorted(options)}; min_sigma_eV, scatter_prior_eV "
+                         "and element are taken")
     if cal is not None:
         points = cal.points
         min_sigma = cal.provenance.parameters.get("min_sigma_eV", min_sigma)
+        element = cal.element
+        prior = cal.provenance.parameters.get("scatter_prior_eV", prior)
     n = len(points)
     pred, perr, msgs = np.full(n, np.nan), np.full(n, np.nan), []
     for i, p in enumerate(points):
@@ -541,7 +694,8 @@ def leave_one_out(standards, **options) -> LeaveOneOut:
             warnings.simplefilter("ignore", QualityWarning)
             sub = fit_calibration([q.valence for q in others], [q.e0_eV for q in others],
                                   [q.e0_err_eV for q in others], min_sigma_eV=min_sigma,
-                                  points=others)
+                                  points=others, element=element,
+                                  scatter_prior_eV=prior)
             pr = sub.predict(p.e0_eV, p.e0_err_eV)
         pred[i], perr[i] = pr.valence, pr.valence_err
     return LeaveOneOut(names=tuple(p.name for p in points),

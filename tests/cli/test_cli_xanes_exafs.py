@@ -7,8 +7,9 @@ import pytest
 from conftest import CERIC, LARCH, REPO, SHARED_DATA, XDL
 from naheo_spec.cli.main import main
 
-XANES_KEYS = ["file", "scan", "element", "edge", "e0_method", "e0_eV", "e0_err_eV", "edge_step",
-              "foil_shift_eV", "oxidation_state", "oxidation_state_err", "warnings"]
+XANES_KEYS = ["file", "scan", "element", "edge", "e0_method", "e0_eV", "e0_err_eV",
+              "e0_err_terms_eV", "edge_step", "foil_shift_eV", "oxidation_state",
+              "oxidation_state_err", "markers", "warnings"]
 EXAFS_KEYS = ["file", "element", "e0_eV", "kmax_data", "ft_peaks", "shell_fit", "warnings"]
 PATH_KEYS = {"label", "scatterer", "reff_A", "r_A", "r_err_A", "n", "n_err", "sigma2_A2",
              "sigma2_err_A2"}

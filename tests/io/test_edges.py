@@ -5,11 +5,11 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import CERIC, LARCH
+from conftest import CERIC, LARCH, XDL
 
 from naheo_spec.errors import InputError
 from naheo_spec.io import read_spectrum
-from naheo_spec.xas.edges import (check_reference_edge, estimate_e0, guess_edge, normalize_edge,
+from naheo_spec.xas.edges import (estimate_e0, guess_edge, normalize_edge,
                                  tabulated_edge_energy)
 
 
@@ -89,8 +89,10 @@ def test_file_without_edge_in_window_warns(tmp_path):
     assert s.element is None and s.edge is None
 
 
-def test_check_reference_edge(xas_data):
+def test_reference_note_uses_the_foil_rule(xas_data):
+    from naheo_spec.xas.readers.columns import reference_note
+
     foil = _read(xas_data / LARCH / "ni_metal_rt.xdi")
-    assert check_reference_edge(foil.energy, foil.mu, "Ni", "K") is None     # 1.5 eV low: fine
-    msg = check_reference_edge(foil.energy, foil.mu, "Ni", "K", tolerance_eV=1.0)
-    assert "-1.5 eV" in msg
+    assert reference_note(foil.energy, foil.mu, "Ni", "K") is None     # 1.5 eV low: fine
+    xdl = _read(xas_data / XDL / "MnO_rt_01.xdi")                       # "Mn filter"
+    assert "not a Mn foil" in reference_note(xdl.energy, xdl.reference, "Mn", "K")

@@ -17,8 +17,9 @@ from naheo_spec.xas.xanes import (JSON_KEYS, XanesFailure, XanesResult, analyze_
                                   analyze_xanes_series)
 
 STANDARDS = REPO / "reference_spectra" / "xanes_standards"
-CLI_KEYS = ["file", "scan", "element", "edge", "e0_method", "e0_eV", "e0_err_eV", "edge_step",
-            "foil_shift_eV", "oxidation_state", "oxidation_state_err", "warnings"]
+CLI_KEYS = ["file", "scan", "element", "edge", "e0_method", "e0_eV", "e0_err_eV",
+            "e0_err_terms_eV", "edge_step", "foil_shift_eV", "oxidation_state",
+            "oxidation_state_err", "markers", "warnings"]
 
 
 def _quiet(fn, *args, **kw):
@@ -51,7 +52,12 @@ def test_json_keys_and_values(mno):
     # notes §3: CERIC MnO half-height 6544.87 eV after the murefer foil correction
     assert d["e0_eV"] == pytest.approx(6544.87, abs=0.3)
     assert d["foil_shift_eV"] == pytest.approx(1.0, abs=0.1)
-    assert 0 < d["e0_err_eV"] < 0.3 and d["edge_step"] > 0
+    assert 0 < d["e0_err_eV"] < 0.5 and d["edge_step"] > 0
+    terms = d["e0_err_terms_eV"]
+    assert set(terms) == {"noise", "grid", "normalization", "foil"}
+    assert d["e0_err_eV"] == pytest.approx(np.sqrt(sum(v * v for v in terms.values())), rel=1e-12)
+    # never below what the 0.33 eV step allows: a quarter step either side
+    assert terms["grid"] >= 0.33 / (4 * np.sqrt(3)) - 1e-3
     assert d["oxidation_state"] is None and d["oxidation_state_err"] is None
     assert d["warnings"] == []
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -42,7 +42,6 @@ from naheo_spec.io.text import (
 from naheo_spec.model import AxisKind, SourceInfo, Spectrum, XasAcquisition
 from naheo_spec.model.collection import listing
 from naheo_spec.xas.edges import (
-    check_reference_edge,
     guess_edge,
     normalize_edge,
     normalize_element,
@@ -313,7 +312,7 @@ def assemble_spectrum(*, path, sha256: str | None, fmt: str, energy, mu, referen
         metadata["edge_guess_e0_eV"] = e0
     ref = cols.get("reference")
     if ref is not None and check_reference and el and ed:
-        msg = check_reference_edge(energy, ref, el, ed)
+        msg = reference_note(energy, ref, el, ed)
         if msg:
             msgs.append(REFERENCE_NOT_FOIL.warn(f"{path}: {msg}", stacklevel=3))
     return Spectrum(energy, cols["mu"], axis_kind=AxisKind.PHOTON_ENERGY, axis_unit="eV",
@@ -322,6 +321,27 @@ def assemble_spectrum(*, path, sha256: str | None, fmt: str, energy, mu, referen
                     source=SourceInfo(path=str(path), sha256=sha256, format=fmt, scan=scan,
                                       columns=columns, aliases=aliases),
                     warnings=tuple(dict.fromkeys(msgs)))
+
+
+def reference_note(energy, reference, element: str, edge: str) -> str | None:
+    """Why a file's reference channel cannot calibrate the energy (None when it can).
+
+    The same rule as the XANES pipeline's foil calibration
+    (:func:`naheo_spec.xas.energy_calibration.foil_rows`, default 5 eV limit), so that
+    ``naheo-spec info`` and ``naheo-spec xanes`` judge a channel alike.
+    """
+    from naheo_spec.errors import InputError
+    from naheo_spec.xas.energy_calibration import FEW, foil_rows
+
+    try:
+        fr = foil_rows(energy, np.asarray(reference, dtype=float)[None, :], element=element,
+                       edge=edge)
+    except InputError:                       # no tabulated edge for this element/edge
+        return None
+    if fr.accepted[0] or fr.status[0] == FEW:
+        return None
+    return (f"reference channel: {fr.problem(0)}; do not use it for energy calibration "
+            "without checking")
 
 
 def read_columns(probe, *, mu: str | None = None, ref: str | None = None) -> list[Spectrum]:
