@@ -62,11 +62,75 @@ def _failure_entry(file, scan, error, warnings):
     return d
 
 
+class _Lines:
+    """Valence lines per element: the --standards one, else the element's built-in line
+    (said so once), none with --no-valence."""
+
+    def __init__(self, standards, data_root, e0_method, preset, no_valence, as_json):
+        self.source, self.as_json, self.no_valence = None, as_json, no_valence
+        self.e0_method, self.preset, self.data_root = e0_method, preset, data_root
+        self.cache: dict = {}
+        self.told: set = set()
+        if standards and not no_valence:
+            from naheo_spec.xas.builtin import resolve_standards
+
+            self.source = resolve_standards(standards)
+
+    def _builtin(self, element):
+        from naheo_spec.xas.builtin import builtin_calibration, builtin_marker_calibrations
+
+        cal = builtin_calibration(element, e0_method=self.e0_method or "half-height",
+                                  preset=self.preset or "larch")
+        marks = builtin_marker_calibrations(element, preset=self.preset or "larch")
+        return cal, marks
+
+    def get(self, element):
+        """(calibration, marker calibrations, note) for a scan of ``element``."""
+        if self.no_valence:
+            return None, None, None
+        key = element if self.source is None or self.source[0] == "builtin" else "toml"
+        if key in self.cache:
+            return self.cache[key]
+        note = None
+        if self.source is None:
+            from naheo_spec.xas.builtin import available_elements
+
+            if element not in available_elements():
+                self.cache[key] = (None, None, None)
+                return self.cache[key]
+            from naheo_spec.xas.builtin import BUILTIN_LINE
+
+            cal, marks = self._builtin(element)
+            note = BUILTIN_LINE.record(
+                f"oxidation state from the built-in {element} line ({_describe(cal)}); "
+                "--standards FILE.toml for your own standards, --no-valence to turn it off")
+        elif self.source[0] == "builtin":
+            if element is not None and element != self.source[1]:
+                raise click.UsageError(f"--standards {self.source[1].lower()} is for "
+                                       f"{self.source[1]} but a scan is {element}")
+            cal, marks = self._builtin(self.source[1])
+        else:
+            from naheo_spec.xas.standards import build_calibration
+
+            cal, marks = build_calibration(self.source[1], e0_method=self.e0_method,
+                                           data_root=self.data_root), None
+        if not self.as_json and key not in self.told:
+            what = "built-in " + element if note or self.source[0] == "builtin" \
+                else str(self.source[1])
+            echo_err(f"calibration from {what}: {_describe(cal)}")
+            self.told.add(key)
+        self.cache[key] = (cal, marks, note)
+        return self.cache[key]
+
+
 @click.command()
 @click.argument("scans", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--standards", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="TOML file of [[standard]] entries (file, valence[, group, reference]) "
-                   "for the edge-position vs valence line.")
+@click.option("--standards", default=None, metavar="NAME|FILE",
+              help="Valence standards: a built-in set (mn, fe, ni; shipped with the package) "
+                   "or a TOML file of [[standard]] entries (file, valence[, group, reference]). "
+                   "Default: the scan element's built-in line when there is one.")
+@click.option("--no-valence", is_flag=True,
+              help="No oxidation state (no built-in line either).")
 @click.option("--data-root", type=click.Path(file_okay=False), default=None,
               help="Folder that standards' relative paths are resolved against when the TOML "
                    "says so (default: $NAHEO_SHARED_DATA). Paths in a TOML without that setting "
@@ -83,8 +147,21 @@ def _failure_entry(file, scan, error, warnings):
 @click.option("--pre-range", default=None, metavar="LO,HI", help="Pre-edge range, eV relative to E0.")
 @click.option("--norm-range", default=None, metavar="LO,HI", help="Post-edge range, eV relative to E0.")
 @click.option("--nnorm", type=click.IntRange(0, 3), default=None, help="Post-edge polynomial degree.")
+@click.option("--normalized", is_flag=True,
+              help="The spectra are already normalized (pre-edge 0, step 1): no refit; E0 is "
+                   "where they cross 0.5 (half-height).")
+@click.option("--noise-correlation", type=click.FloatRange(min=1.0), default=1.0,
+              show_default=True, metavar="N",
+              help="Points over which the noise is correlated (smoothed data: the smoothing "
+                   "width); linearly interpolated data are detected without it.")
 @click.option("--max-foil-offset", type=float, default=5.0, show_default=True,
               help="Reject a foil whose E0 is further than this from the tabulated edge, eV.")
+@click.option("--relative-to", "relative_to", default=None, metavar="SCAN|first|pristine",
+              help="E0 shift (and valence change) of every scan relative to this one, with the "
+                   "error of a difference: a scan name, 'first', or 'pristine'.")
+@click.option("--lcf", is_flag=True,
+              help="Linear combination fit of each scan with the element's built-in standards "
+                   "(-20..+30 eV about E0).")
 @click.option("--mu", "mu_expr", default=None, metavar="EXPR", help="Expression for mu, e.g. 'ln(i0/it)'.")
 @click.option("-o", "--output", type=click.Path(), default=None,
               help="Results store (.h5); a summary table is written beside it (.csv).")
@@ -98,10 +175,11 @@ def _failure_entry(file, scan, error, warnings):
 @overwrite_option
 @json_option
 @click.pass_context
-def xanes(ctx, scans, standards, data_root, foil_path, foil_scan, e0_method, preset, pre_range, norm_range, nnorm,
-          max_foil_offset, mu_expr, output, plot_dir, stack_mode, chunk, overwrite, as_json):
-    """XANES of each SCAN: energy calibration on the simultaneous foil, normalization, E0 with a
-    noise-based uncertainty and, with --standards, the oxidation state from the calibration line.
+def xanes(ctx, scans, standards, no_valence, data_root, foil_path, foil_scan, e0_method, preset,
+          pre_range, norm_range, nnorm, normalized, noise_correlation, max_foil_offset,
+          relative_to, lcf, mu_expr, output, plot_dir, stack_mode, chunk, overwrite, as_json):
+    """XANES of each SCAN: energy calibration on the simultaneous foil, normalization, E0 with its
+    error budget and, from the standards (built-in by default), the oxidation state.
 
     Bad scans are reported and skipped; the others are still processed (exit code 1).
     """
@@ -112,36 +190,39 @@ def xanes(ctx, scans, standards, data_root, foil_path, foil_scan, e0_method, pre
     debug = debug_flag(ctx)
     if chunk is not None and not stack_mode:
         raise click.UsageError("--chunk only applies with --stack")
-    if stack_mode and (mu_expr or plot_dir):
-        raise click.UsageError("--mu and --plot are not available with --stack")
+    if stack_mode and (mu_expr or plot_dir or lcf or relative_to):
+        raise click.UsageError("--mu, --plot, --lcf and --relative-to are not available "
+                               "with --stack")
+    if standards and no_valence:
+        raise click.UsageError("--standards and --no-valence contradict each other")
     plan = OutputPlan(overwrite=overwrite)
     store = plan.store("-o", output) if output else None
     figures = plan.folder("--plot", plot_dir) if plot_dir else None
     plan.check()
-    calibration = None
-    if standards:
-        from naheo_spec.xas.standards import build_calibration
-
-        calibration = build_calibration(standards, e0_method=e0_method, data_root=data_root)
-        if not as_json:
-            echo_err(f"calibration from {standards}: {_describe(calibration)}")
+    lines = _Lines(standards, data_root, e0_method, preset, no_valence, as_json)
     foil, foil_warnings = _read_foil(foil_path, foil_scan)
-    opts = dict(e0_method=e0_method, calibration=calibration, preset=preset,
+    opts = dict(e0_method=e0_method, preset=preset,
                 pre_range=_range(pre_range, "--pre-range", -1),
                 norm_range=_range(norm_range, "--norm-range", +1), nnorm=nnorm,
-                max_foil_offset_eV=max_foil_offset)
+                max_foil_offset_eV=max_foil_offset, normalized=normalized,
+                noise_correlation=noise_correlation)
     if foil is not None:
         opts["foil"] = foil
     if stack_mode:
-        return _stacks(scans, opts, chunk or 20000, calibration, plan=plan, store=store,
+        return _stacks(scans, opts, chunk or 20000, lines, plan=plan, store=store,
                        as_json=as_json, debug=debug)
     read = run_batch(scans, lambda f: read_spectra(f, technique="xas", mu=mu_expr),
                      desc="reading", debug=debug)
     items = [s for o in read if o.ok for s in o.value]
-    outcomes = run_batch(items, lambda s: analyze_xanes(s, **opts), label=lambda s: s.name,
-                         desc="xanes", debug=debug)
+
+    def one(s):
+        cal, marks, note = lines.get(s.element)
+        r = analyze_xanes(s, calibration=cal, marker_calibrations=marks, **opts)
+        return r if note is None else _with_note(r, note)
+
+    outcomes = run_batch(items, one, label=lambda s: s.name, desc="xanes", debug=debug)
     by_id = {id(s): o for s, o in zip(items, outcomes)}
-    entries, results = [], []
+    entries, results, series = [], [], []
     for o in read:
         if not o.ok:
             entries.append(_failure_entry(o.file, None, o.error, o.warnings))
@@ -150,11 +231,15 @@ def xanes(ctx, scans, standards, data_root, foil_path, foil_scan, e0_method, pre
             out = by_id[id(spec)]
             if out.ok:
                 results.append(out.value)
+                series.append(out.value)
                 d = out.value.to_json_dict()
                 d["warnings"] = merge_warnings(foil_warnings, out.value.warnings, out.warnings)
                 entries.append(d)
             else:
-                entries.append(_failure_entry(spec.source.path, spec.source.scan, out.error, out.warnings))
+                series.append(None)
+                entries.append(_failure_entry(spec.source.path, spec.source.scan, out.error,
+                                              out.warnings))
+    extras = _extras(results, series, entries, lines, relative_to, lcf, as_json)
     written = []
     if results and (store or figures):
         from naheo_spec.cli.outputs import write_results
@@ -162,12 +247,13 @@ def xanes(ctx, scans, standards, data_root, foil_path, foil_scan, e0_method, pre
         with plan.writing() as tx:
             if store:
                 to_store, names = list(results), [r.name for r in results]
-                if calibration is not None:
-                    to_store.append(calibration)
-                    names.append("valence_calibration")
+                for key, obj in extras.items():
+                    to_store.append(obj)
+                    names.append(key)
                 written += write_results(tx, to_store, *store, names=names)
             if figures:
-                _plots(results, calibration, tx.folder(figures))
+                _plots(results, extras.get("valence_calibration"), tx.folder(figures),
+                       relative=extras.get("relative_shifts"))
                 written.append(figures)
     for w in written:
         echo_err(f"wrote {w}")
@@ -175,17 +261,105 @@ def xanes(ctx, scans, standards, data_root, foil_path, foil_scan, e0_method, pre
         print_json(entries)
     else:
         _print_table(entries)
+        if "relative_shifts" in extras:
+            _print_relative(extras["relative_shifts"])
     failed_reads = [o for o in read if not o.ok]
     return report_failures(failed_reads + [o for o in outcomes if not o.ok],
                            total=len(failed_reads) + len(items), unit="file/scan")
 
 
-def _stacks(files, opts, chunk, calibration, *, plan, store, as_json, debug):
-    """--stack: xanes_hdf5_stack on each file; one JSON entry per scan, in file order."""
-    from naheo_spec.xas.outofcore import xanes_hdf5_stack
+def _with_note(result, note):
+    from dataclasses import replace
 
-    outcomes = run_batch(files, lambda f: xanes_hdf5_stack(f, chunk_scans=chunk, **opts),
-                         desc="xanes stack", debug=debug)
+    return replace(result, warnings=tuple(result.warnings) + (note,))
+
+
+def _extras(results, series, entries, lines, relative_to, lcf, as_json) -> dict:
+    """Relative shifts and LCF (added to the JSON entries), and the calibration to store."""
+    extras = {}
+    cals = [v[0] for v in lines.cache.values() if v[0] is not None]
+    if len(cals) == 1:
+        extras["valence_calibration"] = cals[0]
+    if relative_to is not None and results:
+        from naheo_spec.xas.relative import relative_shifts
+
+        elements = {r.element for r in results}
+        if len(elements) > 1:
+            raise click.UsageError(f"--relative-to needs scans of one element, got "
+                                   f"{sorted(map(str, elements))}")
+        done = [r if r is not None else _FailedRow() for r in series]
+        cal = cals[0] if len(cals) == 1 else None
+        rel = relative_shifts(done, relative_to, calibration=cal)
+        extras["relative_shifts"] = rel
+        k = 0
+        for d in entries:
+            if d.get("error") is None:
+                while k < len(done) and isinstance(done[k], _FailedRow):
+                    k += 1
+                d["relative"] = rel.row_json(k)
+                k += 1
+    if lcf and results:
+        for d, r in zip([d for d in entries if d.get("error") is None], results):
+            d["lcf"] = _lcf_entry(r)
+    return extras
+
+
+class _FailedRow:
+    """Placeholder for a failed scan in a series (relative_shifts skips it)."""
+
+    name, e0_method, foil_shift_eV, norm_alt_eV = "failed", "", None, ()
+    e0_eV = float("nan")
+
+
+def _lcf_entry(r) -> dict:
+    import numpy as np
+
+    from naheo_spec.numerics.lcf import fit_lcf
+    from naheo_spec.xas.builtin import builtin_spectra
+
+    from naheo_spec.diagnostics import capture
+    from naheo_spec.errors import NaheoError
+
+    try:
+        energy, spectra = builtin_spectra(r.element)
+        stds = {name: (energy[np.isfinite(v)], v[np.isfinite(v)]) for name, v in spectra.items()}
+        with capture() as caught:
+            fit = fit_lcf(r.energy, r.norm, stds, e0=r.e0_eV, emin=-20.0, emax=30.0,
+                          allow_shift=r.foil_shift_eV is None)
+    except NaheoError as exc:          # reported in the entry, the run goes on
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return {"warnings": [w.to_json() for w in caught if w.code != "lcf.weight_at_zero"],
+            "weights": {k: v for k, v in fit.weights.items() if v > 0},
+            "weight_errs": {k: fit.weight_errs[k] for k, v in fit.weights.items() if v > 0},
+            "r_factor": fit.r_factor, "shift_eV": fit.shift_eV,
+            "standards": "built-in " + str(r.element)}
+
+
+def _print_relative(rel):
+    import numpy as np
+
+    click.echo(f"E0 shifts relative to {rel.labels[rel.reference]} (cancelled in differences: "
+               f"{', '.join(rel.cancelled)})")
+    echo_warnings(rel.warnings)
+    for i, lab in enumerate(rel.labels):
+        dv = "" if not np.isfinite(rel.valence_change[i]) else \
+            f"  valence {rel.valence_change[i]:+.2f} ± {rel.valence_change_err[i]:.2f}"
+        click.echo(f"  {lab[-40:]:40s} {_fmt(_num(rel.shift_eV[i]), 2):>7s} ± "
+                   f"{_fmt(_num(rel.shift_err_eV[i]), 2)} eV{dv}")
+
+
+def _stacks(files, opts, chunk, lines, *, plan, store, as_json, debug):
+    """--stack: xanes_hdf5_stack on each file; one JSON entry per scan, in file order."""
+    from naheo_spec.xas.outofcore import stack_element, xanes_hdf5_stack
+
+    def one(f):
+        cal, marks, _ = lines.get(stack_element(f))
+        return xanes_hdf5_stack(f, chunk_scans=chunk, calibration=cal,
+                                marker_calibrations=marks, **opts)
+
+    outcomes = run_batch(files, one, desc="xanes stack", debug=debug)
+    cals = [v[0] for v in lines.cache.values() if v[0] is not None]
+    calibration = cals[0] if len(cals) == 1 else None
     entries, results, n_failed = [], [], 0
     for o in outcomes:
         if not o.ok:
@@ -242,6 +416,13 @@ def _fmt(v, nd):
     return "-" if v is None else f"{v:.{nd}f}"
 
 
+def _num(v):
+    import math
+
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
 def _print_table(entries, show_warnings=True):
     click.echo(f"{'scan':40s} {'el':>2s} {'E0 (eV)':>10s} {'±':>5s} {'step':>7s} {'foil shift':>10s} "
                f"{'valence':>7s} {'±':>5s}")
@@ -257,7 +438,7 @@ def _print_table(entries, show_warnings=True):
             echo_warnings(d["warnings"])
 
 
-def _plots(results, calibration, folder: Path, *, max_single: int = 24):
+def _plots(results, calibration, folder: Path, *, max_single: int = 24, relative=None):
     from naheo_spec.cli.outputs import unique_names
     from naheo_spec.plot import save_figure
     from naheo_spec.plot.xanes import (
@@ -274,3 +455,7 @@ def _plots(results, calibration, folder: Path, *, max_single: int = 24):
     save_figure(plot_edge_vs_scan(results), folder / "e0_vs_scan.png")
     if calibration is not None and getattr(calibration, "has_line", False):
         save_figure(plot_calibration(calibration, samples=results), folder / "calibration.png")
+    if relative is not None:
+        from naheo_spec.plot.xanes import plot_relative_shifts
+
+        save_figure(plot_relative_shifts(relative), folder / "e0_shift_vs_scan.png")

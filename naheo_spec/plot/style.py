@@ -238,3 +238,69 @@ def series_values(objs: Sequence[Any], key: str, given=None, *, name: str) -> np
                              f"pass {name}=[...] with one value per result")
         out.append(float(val))
     return np.asarray(out)
+
+
+def robust_limits(values, *, k: float = 6.0, pad: float = 0.08) -> tuple[float, float, int]:
+    """Axis limits that one outlier cannot squash: median ± ``k`` × (scaled MAD) of the
+    finite ``values``, widened to the data when they all fit, plus ``pad`` of the span.
+
+    Returns ``(low, high, n_outside)``; points outside are left to the caller to mark.
+
+    Examples
+    --------
+    >>> lo, hi, n = robust_limits([1.0, 1.1, 0.9, 1.05, 50.0])
+    >>> hi < 10.0, n
+    (True, 1)
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return 0.0, 1.0, 0
+    med = float(np.median(v))
+    mad = 1.4826 * float(np.median(np.abs(v - med)))
+    scale = mad if mad > 0 else max(float(np.ptp(v)), 1e-12)
+    lo_r, hi_r = med - k * scale, med + k * scale
+    inside = v[(v >= lo_r) & (v <= hi_r)]
+    lo, hi = float(inside.min()), float(inside.max())
+    span = max(hi - lo, 1e-12)
+    return lo - pad * span, hi + pad * span, int(v.size - inside.size)
+
+
+def integer_ticks(axis) -> None:
+    """Integer-only ticks on an axis of scan indices (no 2.5th scan)."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
+def spread_labels(ax, xy, texts, *, dx_pt: float = 6.0, min_gap_pt: float = 9.0, **kw):
+    """Annotate points ``xy`` (data coordinates) with ``texts`` so that labels of points in
+    the same column do not overlap: within each column (equal x) labels are ordered by y
+    and pushed apart to ``min_gap_pt`` points, with a thin leader line where they moved.
+    Returns the annotations."""
+    fig = root_figure(ax)
+    fig.draw_without_rendering()                          # final limits and transforms
+    disp = ax.transData.transform(np.asarray(xy, dtype=float))
+    px_per_pt = fig.dpi / 72.0
+    gap = min_gap_pt * px_per_pt
+    target = disp[:, 1].copy()
+    cols: dict[float, list[int]] = {}
+    for i, (x, _) in enumerate(xy):
+        cols.setdefault(round(float(x), 9), []).append(i)
+    for idx in cols.values():
+        idx = sorted(idx, key=lambda i: disp[i, 1])
+        for a, b in zip(idx, idx[1:]):
+            if target[b] - target[a] < gap:
+                target[b] = target[a] + gap
+        # centre the column of labels on its points
+        shift = np.mean(disp[idx, 1]) - np.mean(target[idx])
+        target[idx] += shift
+    out = []
+    for i, (p, t) in enumerate(zip(xy, texts)):
+        dy = (target[i] - disp[i, 1]) / px_per_pt
+        moved = abs(dy) > 1.0
+        out.append(ax.annotate(t, p, textcoords="offset points", xytext=(dx_pt, dy),
+                               va="center", arrowprops=dict(arrowstyle="-", lw=0.4,
+                                                            color="0.6") if moved else None,
+                               **kw))
+    return out

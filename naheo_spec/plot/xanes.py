@@ -195,8 +195,11 @@ def _colorbar(fig, ax, values: np.ndarray, label: str, cmap):
     sm = ScalarMappable(norm=_colour_scale(values), cmap=cmap)
     cbar = fig.colorbar(sm, ax=ax, pad=0.02)
     cbar.set_label(label)
-    if label == "Scan index" and values.size <= 12:
-        cbar.set_ticks(values)
+    if label == "Scan index":
+        if values.size <= 12:
+            cbar.set_ticks(values)
+        else:
+            st.integer_ticks(cbar.ax.yaxis)
     return sm
 
 
@@ -262,14 +265,42 @@ def plot_stack(results, *, color_by: str = "scan", offset: float = 0.0, signal: 
     if window_eV is not None:
         mid = float(np.median(e0s))
         ax.set_xlim(mid + window_eV[0], mid + window_eV[1])
+    n_out = _robust_ylim(ax, kept, signal, offset)
     ax.set_xlabel(st.ENERGY_LABEL)
     ylabel = st.NORM_LABEL if signal == "norm" else "Flattened μ(E) (edge-step units)"
     ax.set_ylabel(ylabel + (f", offset {offset:g}/scan" if offset else ""))
     flag = st.resolve_synthetic(synthetic, kept)
     title = st.series_title(kept, "XANES") + (f", {n_failed} failed scans not shown" if n_failed else "")
+    if n_out:
+        title += f", {n_out} outlying spectra run off the axis"
     ax.set_title(st.title_with_flag(title, flag), fontsize=10)
     st.finish(fig, [ax], kept, synthetic=flag, own_figure=own)
     return fig
+
+
+def _robust_ylim(ax, kept, signal, offset) -> int:
+    """y-limits from the typical spectra: one scan with a broken normalization must not
+    squash the others. Returns how many spectra leave the axis."""
+    lo_x, hi_x = ax.get_xlim()
+    lows, highs = [], []
+    for i, res in enumerate(kept):
+        norm, _, _ = _normalization_of(res)
+        e = np.asarray(norm.energy)
+        y = np.asarray(getattr(norm, signal))[(e >= lo_x) & (e <= hi_x)] + i * offset
+        y = y[np.isfinite(y)]
+        if y.size:
+            lows.append(float(np.min(y) - i * offset))
+            highs.append(float(np.max(y) - i * offset))
+    if not lows:
+        return 0
+    lo_l, _, n_lo = st.robust_limits(lows, pad=0.0)
+    _, hi_h, n_hi = st.robust_limits(highs, pad=0.0)
+    lo = min(lo_l, -0.05)
+    hi = hi_h + (len(kept) - 1) * offset
+    span = hi - lo
+    ax.set_ylim(lo - 0.05 * span, hi + 0.08 * span)
+    out = sum(1 for a, b in zip(lows, highs) if a < lo_l - 1e-9 or b > hi_h + 1e-9)
+    return out
 
 
 # --------------------------------------------------------------------------- calibration
@@ -306,9 +337,14 @@ def _draw_standards(ax, cal) -> None:
     err = np.array([p.e0_err_eV for p in cal.points])
     ax.errorbar(v, e, yerr=err, fmt="s", color="black", ms=5, capsize=3, label="standards",
                 gid="standards")
-    for p in cal.points:
-        ax.annotate(p.name, (p.valence, p.e0_eV), textcoords="offset points", xytext=(6, -10),
-                    fontsize=7, color="0.25")
+
+
+def _label_standards(ax, cal) -> None:
+    """Standards' names, spread apart where several share a valence (after the limits)."""
+    anns = st.spread_labels(ax, [(p.valence, p.e0_eV) for p in cal.points],
+                            [p.name for p in cal.points], fontsize=7, color="0.25")
+    for a in anns:
+        a.set_gid("standard-label")
 
 
 def _sample_point(cal, s):
@@ -380,7 +416,10 @@ def plot_calibration(calibration, samples=None, *, ax=None, synthetic: bool | No
         _draw_samples(ax, calibration, samples)
     ax.set_xlabel(st.VALENCE_LABEL)
     ax.set_ylabel(f"Edge position E0, {calibration.e0_method} (eV)")
+    lo, hi = calibration.valence_span
+    ax.set_xlim(lo - 0.4 * max(1.0, hi - lo), hi + 0.9 * max(1.0, hi - lo))  # room for labels
     ax.legend(fontsize=7, loc="upper left")
+    _label_standards(ax, calibration)
     flag = st.resolve_synthetic(synthetic, [calibration, *samples])
     el = " ".join(x for x in (calibration.element, calibration.edge) if x) or "edge"
     txt = f"{el} valence calibration"
@@ -445,6 +484,7 @@ def plot_edge_vs_scan(results, *, x: str = "scan", soc=None, ax=None,
     method = f", {methods.pop()}" if len(methods) == 1 else ""
     ax.errorbar(xs, e0, yerr=e0_err, fmt="o-", color="tab:blue", ms=4, capsize=3, lw=1,
                 label="E0", gid="e0-series")
+    _robust_y(ax, e0, "E0")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"Edge position E0{method} (eV)", color="tab:blue")
     ax.tick_params(axis="y", colors="tab:blue")
@@ -460,11 +500,107 @@ def plot_edge_vs_scan(results, *, x: str = "scan", soc=None, ax=None,
     if len(axes) == 2:
         handles = [h for a in axes for h in a.get_legend_handles_labels()[0]]
         ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="upper left")
-    if x == "scan" and len(kept) <= 12:
-        ax.set_xticks(xs)
+    _scan_axis(ax, kept, xs, x)
     flag = st.resolve_synthetic(synthetic, kept)
     title = st.series_title(kept, "Edge position") + (
         f", {n_failed} failed scans not shown" if n_failed else "")
     ax.set_title(st.title_with_flag(title, flag), fontsize=10)
     st.finish(fig, axes, kept, synthetic=flag, own_figure=own)
+    return fig
+
+
+def _scan_axis(ax, kept, xs, x: str) -> None:
+    """Scan axes: the scans' own names when few (else integer indices, never 2.5)."""
+    if x != "scan":
+        return
+    if len(kept) <= 12:
+        ax.set_xticks(xs)
+        names = [_scan_name(r, i) for i, r in enumerate(kept)]
+        ax.set_xticklabels(names, rotation=30 if max(map(len, names)) > 4 else 0,
+                           ha="right" if max(map(len, names)) > 4 else "center", fontsize=7)
+        ax.set_xlabel("Scan")
+    else:
+        st.integer_ticks(ax.xaxis)
+
+
+def _scan_name(r, i: int) -> str:
+    scan = getattr(r, "scan", None)
+    return str(scan) if scan else st.short_label(r, i)
+
+
+def _robust_y(ax, values, what: str) -> None:
+    """Robust y-limits; points beyond them are marked at the axis edge and counted."""
+    lo, hi, n_out = st.robust_limits(values)
+    v = np.asarray(values, dtype=float)
+    if n_out:
+        ax.set_ylim(lo, hi)
+        x = np.asarray(ax.lines[-1].get_xdata()) if ax.lines else np.arange(v.size)
+        for xi, vi in zip(x, v):
+            if np.isfinite(vi) and (vi < lo or vi > hi):
+                edge = hi if vi > hi else lo
+                ax.annotate(f"{what} {vi:.2f}", (xi, edge), xytext=(0, -14 if vi > hi else 14),
+                            textcoords="offset points", ha="center", fontsize=7,
+                            color="tab:red", arrowprops=dict(arrowstyle="->", color="tab:red"),
+                            gid="outlier")
+
+
+def plot_relative_shifts(rel, *, x: str = "scan", ax=None, synthetic: bool | None = None):
+    """E0 shift relative to the reference scan (± the error of the difference) along a series,
+    with the valence change on a second axis when a calibration gave one.
+
+    Parameters
+    ----------
+    rel : RelativeShifts
+        From :func:`naheo_spec.xas.relative.relative_shifts`.
+    x : str
+        ``"scan"`` (the scans' names when few) or a coordinate of the series
+        (``"state_of_charge"``, ``"potential"``...). Default is ``"scan"``.
+    ax : Axes, optional
+        Default None: new figure.
+    synthetic : bool, optional
+        Force the SYNTHETIC label. Default None: none (no metadata is carried).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    InputError
+        ``x`` is neither "scan" nor a coordinate of the series.
+    """
+    n = len(rel)
+    if x == "scan":
+        xs, xlabel = np.arange(n, dtype=float), "Scan"
+    elif x in rel.coordinates:
+        xs, xlabel = np.asarray(rel.coordinates[x], dtype=float), x.replace("_", " ").capitalize()
+    else:
+        raise InputError(f"x must be 'scan' or one of the coordinates "
+                         f"{sorted(rel.coordinates)}, got {x!r}")
+    own = ax is None
+    fig, ax = st.figure_and_axes(ax, figsize=(6.8, 4.4))
+    ax.axhline(0.0, color="0.6", lw=0.8)
+    ax.errorbar(xs, rel.shift_eV, yerr=rel.shift_err_eV, fmt="o-", color="tab:blue", ms=4,
+                capsize=3, lw=1, label=f"E0 shift ({rel.e0_method})", gid="shift-series")
+    ax.set_ylabel(f"E0 − E0({rel.labels[rel.reference].split(':')[-1]}) (eV)", color="tab:blue")
+    axes = [ax]
+    if np.any(np.isfinite(rel.valence_change)):
+        ax2 = ax.twinx()
+        ax2.errorbar(xs, rel.valence_change, yerr=rel.valence_change_err, fmt="s--",
+                     color="tab:red", ms=3, capsize=2, lw=0.8, label="valence change",
+                     gid="valence-change")
+        ax2.set_ylabel("Valence change", color="tab:red")
+        axes.append(ax2)
+    if x == "scan":
+        if n <= 12:
+            names = [lab.split(":")[-1] for lab in rel.labels]
+            ax.set_xticks(xs)
+            ax.set_xticklabels(names, rotation=30, ha="right", fontsize=7)
+        else:
+            st.integer_ticks(ax.xaxis)
+    ax.set_xlabel(xlabel)
+    ax.set_title(st.title_with_flag(
+        f"Edge shift vs {rel.labels[rel.reference]} (cancelled: {', '.join(rel.cancelled)})",
+        bool(synthetic)), fontsize=9)
+    st.finish(fig, axes, [], synthetic=bool(synthetic), own_figure=own)
     return fig

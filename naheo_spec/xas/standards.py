@@ -38,7 +38,9 @@ Keys of ``[[standard]]``: ``file`` and ``valence`` (required); ``name``, ``group
 ``reference``, ``reference_group``, ``use_file_reference`` (default true; false
 ignores the file's own reference channel, e.g. a filter that is not a foil),
 ``mu``/``ref`` (column expressions for the reader), ``formula``, ``source``,
-``note``. ``[[excluded]]`` accepts the same keys plus ``reason`` (required).
+``note``, ``session`` (beamline run of a standard without a foil: uncalibrated
+standards of one session share their energy-scale offset in the line fit; default:
+the file). ``[[excluded]]`` accepts the same keys plus ``reason`` (required).
 Unknown keys raise :class:`~naheo_spec.errors.InputError` so typos do not pass
 silently.
 
@@ -88,7 +90,7 @@ DATA_ROOT_ENV = "NAHEO_SHARED_DATA"
 _TOP_KEYS = {"schema", "element", "edge", "e0_method", "paths", "description", "normalization",
              "standard", "excluded", "foil_max_offset_eV"}
 _STD_KEYS = {"name", "file", "valence", "group", "reference", "reference_group",
-             "use_file_reference", "mu", "ref", "formula", "source", "note"}
+             "use_file_reference", "mu", "ref", "formula", "source", "note", "session"}
 _NORM_KEYS = {"preset", "pre_range", "norm_range", "nnorm", "nvict"}
 
 
@@ -117,6 +119,8 @@ class StandardSpec:
         ``formula``, ``source``, ``note`` (informational).
     reason : str or None
         Why the standard is excluded (``[[excluded]]`` entries only).
+    session : str or None
+        Beamline session shared with other uncalibrated standards (None: its file).
     """
 
     name: str
@@ -129,6 +133,7 @@ class StandardSpec:
     read_options: dict[str, str] = field(default_factory=dict)
     info: dict[str, str] = field(default_factory=dict)
     reason: str | None = None
+    session: str | None = None
 
 
 @dataclass(frozen=True)
@@ -212,7 +217,7 @@ def _spec(entry: dict, root: Path, where: str, excluded: bool) -> StandardSpec:
         use_file_reference=bool(entry.get("use_file_reference", True)),
         read_options={k: entry[k] for k in ("mu", "ref") if k in entry},
         info={k: str(entry[k]) for k in ("formula", "source", "note") if k in entry},
-        reason=entry.get("reason"))
+        reason=entry.get("reason"), session=entry.get("session"))
 
 
 def load_standards(path, *, data_root=None) -> StandardsSet:
@@ -276,7 +281,7 @@ def load_standards(path, *, data_root=None) -> StandardsSet:
         sha256=file_sha256(path), description=str(doc.get("description", "")))
 
 
-class _Reader:
+class SpectrumReader:
     """Read each file once per measurement run (Athena projects are slow to parse)."""
 
     def __init__(self):
@@ -307,7 +312,7 @@ class _Reader:
 
 
 def measure_standard(spec: StandardSpec, *, e0_method: str, element=None, edge=None,
-                     reader: _Reader | None = None, foil_max_offset_eV=None,
+                     reader: "SpectrumReader | None" = None, foil_max_offset_eV=None,
                      **pipeline_options):
     """Measure one standard with :func:`~naheo_spec.xas.xanes.analyze_xanes`.
 
@@ -321,7 +326,7 @@ def measure_standard(spec: StandardSpec, *, e0_method: str, element=None, edge=N
         The standard cannot be read or analysed (message names it and its file).
     """
 
-    reader = reader or _Reader()
+    reader = reader or SpectrumReader()
     try:
         spectrum = reader.get(spec.file, spec.group, spec.read_options)
         foil = None
@@ -336,11 +341,21 @@ def measure_standard(spec: StandardSpec, *, e0_method: str, element=None, edge=N
                                 edge=edge, **extra, **pipeline_options)
     except NaheoError as exc:
         raise CalibrationError(f"standard {spec.name!r} ({spec.file}): {exc}") from exc
-    point = StandardPoint(name=spec.name, valence=spec.valence, e0_eV=res.e0_eV,
-                          e0_err_eV=res.e0_err_eV, foil_shift_eV=res.foil_shift_eV,
-                          file=str(spec.file), scan=spec.group, sha256=spectrum.source.sha256,
-                          warnings=res.warnings)
-    return point, res
+    return point_of(spec.name, spec.valence, res, session=spec.session,
+                    file=str(spec.file), scan=spec.group), res
+
+
+def point_of(name: str, valence: float, res, *, session: str | None = None,
+             file: str | None = None, scan: str | None = None) -> StandardPoint:
+    """The :class:`StandardPoint` of a measured standard (its E0, error budget and session:
+    without a foil, the energy-scale term is the part shared within the session)."""
+    shared = float(res.e0_err_terms_eV.get("energy_scale", 0.0) or 0.0)
+    return StandardPoint(name=name, valence=float(valence), e0_eV=res.e0_eV,
+                         e0_err_eV=res.e0_err_eV, foil_shift_eV=res.foil_shift_eV,
+                         file=file if file is not None else res.file,
+                         scan=scan if scan is not None else res.scan,
+                         sha256=res.provenance.source_sha256, warnings=res.warnings,
+                         session=session if shared else None, session_err_eV=shared)
 
 
 def measure_standards(standards: StandardsSet, *, e0_method: str | None = None,
@@ -370,7 +385,7 @@ def measure_standards(standards: StandardsSet, *, e0_method: str | None = None,
     if unknown:
         raise InputError(f"unknown option(s) {sorted(unknown)} for measuring standards; "
                          f"allowed: {sorted(_NORM_KEYS)}")
-    reader = _Reader()
+    reader = SpectrumReader()
     points = [measure_standard(s, e0_method=e0_method, element=standards.element,
                                edge=standards.edge, reader=reader,
                                foil_max_offset_eV=standards.foil_max_offset_eV,
@@ -399,10 +414,7 @@ def measure_spectrum_pairs(pairs, *, e0_method: str = "half-height", min_sigma_e
             warnings.simplefilter("ignore", QualityWarning)
             res = analyze_xanes(spectrum, e0_method=e0_method, **pipeline_options)
         elements.add(res.element)
-        points.append(StandardPoint(
-            name=spectrum.name, valence=float(valence), e0_eV=res.e0_eV, e0_err_eV=res.e0_err_eV,
-            foil_shift_eV=res.foil_shift_eV, file=spectrum.source.path, scan=spectrum.source.scan,
-            sha256=spectrum.source.sha256, warnings=res.warnings))
+        points.append(point_of(spectrum.name, valence, res))
     if len(elements) > 1:
         raise CalibrationError(f"standards mix elements {sorted(map(str, elements))}")
     el = next(iter(elements)) if elements else None
@@ -439,8 +451,10 @@ def build_calibration(standards, *, e0_method: str | None = None, data_root=None
     Parameters
     ----------
     standards : StandardsSet or str or Path or sequence of (Spectrum, valence)
-        A loaded set (:func:`naheo_spec.xas.standards.load_standards`), a TOML file, or
-        pairs of an already read spectrum and its formal valence.
+        A built-in set by element name (``"mn"``, ``"fe"``, ``"ni"``: the shipped tables of
+        :mod:`naheo_spec.xas.builtin`, no data folder needed), a loaded set
+        (:func:`naheo_spec.xas.standards.load_standards`), a TOML file, or pairs of an
+        already read spectrum and its formal valence.
     e0_method : str, optional
         Default None: the set's ``e0_method`` (TOML), else ``"half-height"``.
     data_root : str or Path, optional
@@ -469,6 +483,14 @@ def build_calibration(standards, *, e0_method: str | None = None, data_root=None
     doi:10.1103/PhysRevB.71.155109; standards and exclusions:
     ``reference_spectra/xanes_standards/README.md``.
     """
+    if isinstance(standards, str) and len(standards) <= 2 and not Path(standards).is_file():
+        from naheo_spec.xas.builtin import builtin_calibration
+
+        if set(k for k, v in pipeline_options.items() if v is not None) - {"preset"}:
+            raise InputError("the built-in standards were measured with the larch or athena "
+                             "preset only: pass preset= alone")
+        return builtin_calibration(standards, e0_method=e0_method or "half-height",
+                                   preset=pipeline_options.get("preset") or "larch")
     if isinstance(standards, (str, bytes)) or hasattr(standards, "__fspath__"):
         standards = load_standards(standards, data_root=data_root)
     if isinstance(standards, StandardsSet):

@@ -77,7 +77,7 @@ PRIOR_DOF = 2.0
 #: from the built-in lines of the *other* elements (Paule-Mandel scatter, weighted by
 #: degrees of freedom): re-measured by ``reference_spectra/xanes_builtin/generate.py``
 #: and checked by the tests. Elements without a built-in line use ``"*"`` (all lines).
-SCATTER_PRIOR_EV = {"Mn": 0.30, "Fe": 0.20, "Ni": 0.25, "*": 0.25}
+SCATTER_PRIOR_EV = {"Mn": 0.27, "Fe": 0.00, "Ni": 0.20, "*": 0.19}
 
 
 OUT_OF_SPAN = WarningCode("xas.valence.out_of_span", QualityWarning,
