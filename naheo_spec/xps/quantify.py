@@ -70,7 +70,7 @@ def information_depth_nm(kinetic_energy_eV: float, *, emission_angle_deg: float 
     Examples
     --------
     >>> round(information_depth_nm(632.0), 1)    # Ni 2p3/2 under Al Ka in the target cathode
-    4.2
+    4.4
     """
     mat = dict(material or TARGET_CATHODE)
     mat.pop("approximate", None)
@@ -169,7 +169,7 @@ def charge_balance(composition, fitted: dict[str, tuple[float, float]], *,
     Na, Li, Cu2+ and Fe3+ leave 2.44 for Ni and Mn: Ni3+ needs as much Mn3+.
 
     >>> cb = charge_balance("Na0.95Li0.06Ni0.25Cu0.05Fe0.15Mn0.49O2", {"Ni": (2.0, 0.05), "Mn": (4.0, 0.05)})
-    >>> round(cb.needed_for["Ni+Mn"], 2), round(cb.residual, 2)
+    >>> round(cb.needed_for["Mn+Ni"], 2), round(cb.residual, 2)
     (2.44, 0.02)
     """
     comp = parse_formula(composition) if isinstance(composition, str) else dict(composition)
