@@ -181,6 +181,9 @@ def build_xps_spectrum(*, path: str, sha256: str, fmt: str, name: str, axis, sig
                        photon_energy_given: float | None = None) -> Spectrum:
     """One XPS block as a :class:`~naheo_spec.model.Spectrum` on a binding-energy axis.
 
+    ``Spectrum.element``/``edge`` stay None (they name XAS absorbers); the region
+    (``acquisition.region``) names the core level.
+
     Kinetic-energy axes are converted with the block's photon energy (or
     ``photon_energy_given``, which wins); without one, ReadError. The axis is repaired
     (NaN rows, order) with descending binding energy treated as natural; the noise model
@@ -233,18 +236,11 @@ def build_xps_spectrum(*, path: str, sha256: str, fmt: str, name: str, axis, sig
     al = tuple(dict.fromkeys(a for a in (*aliases, region) if a and a != name))
     return Spectrum(x, y, axis_kind=AxisKind.BINDING_ENERGY, signal_label="intensity",
                     signal_unit=intensity_unit, sigma=sigma, sigma_source=src,
-                    channels=cols, element=element_of(region), edge=_level_of(region),
+                    channels=cols, element=None, edge=None,
                     acquisition=acq, metadata=md, header=header,
                     source=SourceInfo(path=path, sha256=sha256, format=fmt, scan=name,
                                       columns=columns or {}, aliases=al),
                     warnings=tuple(notes))
-
-
-def _level_of(region: str | None) -> str | None:
-    if not region:
-        return None
-    m = CORE_LEVEL.search(region)
-    return m.group(2) + (m.group(3) or "").strip() if m else None
 
 
 def unique_block_names(names: list[str]) -> list[str]:
