@@ -18,7 +18,8 @@ from naheo_spec.cli.common import (
 )
 
 # Literal so that `--help` imports nothing heavy; tests check them against the library.
-BACKGROUND_CHOICES = ("shirley", "active-shirley", "tougaard-u2", "tougaard-u3", "linear")
+BACKGROUND_CHOICES = ("shirley", "active-shirley", "tougaard-u2", "tougaard-u3", "linear",
+                      "min-limits")
 JSON_KEYS = ("file", "block", "region", "energy_shift_eV", "background", "components",
              "valence_fractions", "valence_fractions_err", "mean_oxidation_state",
              "mean_oxidation_state_err", "reduced_chi2", "warnings")
@@ -214,7 +215,38 @@ def _print_table(entries):
                        for k, v in d["valence_fractions"].items() if v is not None)
         click.echo(f"{name[-42:]:42s} {_fmt(d['energy_shift_eV']):>6s} {fr[:40]:40s} "
                    f"{_fmt(d['mean_oxidation_state']):>5s} {_fmt(d['mean_oxidation_state_err']):>5s}")
+        if d.get("casa_comparison"):
+            _print_casa(d["casa_comparison"])
+        if d.get("lcf"):
+            _print_lcf(d["lcf"])
         echo_warnings(d["warnings"])
+
+
+def _print_casa(cmp):
+    """CasaXPS's stored values beside the refit (binding energy, eV)."""
+    s = cmp["summary"]
+    click.echo(f"  CasaXPS vs refit ({s['background']} background, {s['weights']} weights; "
+               f"compared: off their bounds, tolerance {s['position_tolerance_eV']} eV / "
+               f"{s['fraction_tolerance']})")
+    click.echo(f"  {'component':12s} {'casa BE':>9s} {'ours':>9s} {'d':>7s} {'casa frac':>9s} "
+               f"{'ours':>7s} {'d':>7s}  compared")
+    for t in cmp["components"]:
+        why = "yes" + ("" if t["within_tolerance"] else " (outside tolerance)") \
+            if t["compared"] else f"no: {t['not_compared_because']}"
+        click.echo(f"  {t['name'][:12]:12s} {t['casa_center_eV']:9.3f} {t['center_eV']:9.3f} "
+                   f"{t['delta_center_eV']:+7.3f} {t['casa_area_fraction']:9.4f} "
+                   f"{t['area_fraction']:7.4f} {t['delta_area_fraction']:+7.4f}  {why}")
+    click.echo(f"  {s['n_within_tolerance']}/{s['n_compared']} compared components within "
+               f"tolerance; objective refit/CasaXPS values = "
+               f"{s['objective_refit'] / s['objective_at_casa_values']:.3f}")
+
+
+def _print_lcf(lcf):
+    """Weights and shifts of a linear combination of reference spectra."""
+    click.echo(f"  LCF ({lcf['shift_mode']} shift, {lcf['background']} background):")
+    for r in lcf["references"]:
+        click.echo(f"  {r['name'][:30]:30s} weight {r['weight']:.3f}±{r['weight_err'] or 0:.3f} "
+                   f"shift {r['shift_eV']:+.2f} eV  state {r['state']}")
 
 
 def _plots(results, folder: Path, *, max_single: int = 24):

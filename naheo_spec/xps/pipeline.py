@@ -40,6 +40,21 @@ NO_PEAK = WarningCode("xps.fit.no_peak", QualityWarning,
                       "The region holds no peak above the noise; nothing was fitted.")
 
 
+def _jsonable(obj):
+    """Nested dicts/lists with NaN/inf -> None and numpy scalars -> Python numbers."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return _num(float(obj))
+    return obj
+
+
 @dataclass(frozen=True, eq=False)
 class XpsResult:
     """The analysis of one XPS region.
@@ -98,7 +113,17 @@ class XpsResult:
                 for i, c in enumerate(f.model.components)]
 
     def to_json_dict(self) -> dict[str, Any]:
-        """Exactly :data:`JSON_KEYS` (NaN -> None)."""
+        """:data:`JSON_KEYS` (NaN -> None), then ``casa_comparison`` for a re-run CasaXPS
+        fit (:func:`naheo_spec.xps.casa.refit_casa`) and ``lcf`` for a linear combination
+        of reference spectra (:func:`naheo_spec.xps.lcf.fit_lcf`)."""
+        d = self._json_core()
+        if "casa" in self.extra:
+            d["casa_comparison"] = _jsonable(self.extra["casa"])
+        if "lcf" in self.extra:
+            d["lcf"] = _jsonable(self.extra["lcf"])
+        return d
+
+    def _json_core(self) -> dict[str, Any]:
         v = self.valence
         return {"file": self.file, "block": self.block, "region": self.region,
                 "energy_shift_eV": _num(self.energy_shift_eV), "background": self.background,
