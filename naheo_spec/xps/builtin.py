@@ -80,11 +80,12 @@ def load_template(name: str) -> dict:
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
-_STATE = re.compile(r"^[A-Z][a-z]?(\d*)([+-])$")
+_STATE = re.compile(r"^[A-Z][a-z]?(\d*(?:\.\d+)?)([+-])$")
 
 
 def oxidation_number(state: str) -> float:
-    """Formal oxidation number of a state label (``"Ni3+"`` -> 3, ``"Cu+"`` -> 1, ``"Ni0"`` -> 0).
+    """Formal oxidation number of a state label (``"Ni3+"`` -> 3, ``"Cu+"`` -> 1, ``"Ni0"`` -> 0;
+    a mixed-valence reference such as Fe3O4 may be labelled ``"Fe2.667+"``).
 
     Raises
     ------
@@ -95,6 +96,8 @@ def oxidation_number(state: str) -> float:
     --------
     >>> oxidation_number("Mn4+"), oxidation_number("Cu+"), oxidation_number("Ni0")
     (4.0, 1.0, 0.0)
+    >>> oxidation_number("Fe2.667+")
+    2.667
     """
     s = str(state).strip()
     if re.match(r"^[A-Z][a-z]?0$", s):

@@ -221,19 +221,26 @@ class XpsResult:
 
 
 def resolve_model(model, *, elements=(), photon_energy_eV=None, shift_window_eV=1.5,
-                  variant="default") -> Model:
-    """A :class:`Model` from a built-in name, a TOML path or a Model."""
+                  variant="default", metal: bool = False) -> Model:
+    """A :class:`Model` from a built-in name, a TOML path or a Model.
+
+    ``metal``: add the metal (Ni0) envelope; ``ni2p`` only (:func:`builtin_model`).
+    """
     from naheo_spec.xps.builtin import BUILTIN_MODELS, builtin_model
 
+    if metal and model != "ni2p":
+        raise InputError(f"the metal (Ni0) envelope exists for the ni2p model only, not "
+                         f"{model!r}", parameter="ni_metal")
     if isinstance(model, Model):
         return model
     if isinstance(model, str) and model in BUILTIN_MODELS:
         return builtin_model(model, variant=variant, elements=elements,
-                             photon_energy_eV=photon_energy_eV, shift_window_eV=shift_window_eV)
+                             photon_energy_eV=photon_energy_eV, shift_window_eV=shift_window_eV,
+                             metal=metal)
     if isinstance(model, (str, Path)) and str(model).endswith(".toml"):
         return load_model(model)
     raise InputError(f"model {model!r}: expected one of ni2p, mn2p, fe2p, cu2p, o1s, c1s, na1s, "
-                     "casa or a MODEL.toml file", parameter="model")
+                     "casa, lcf:FILE[:BLOCK][=STATE],... or a MODEL.toml file", parameter="model")
 
 
 def _has_peak(x, y, sigma) -> bool:
@@ -245,7 +252,7 @@ def _has_peak(x, y, sigma) -> bool:
 def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None = None,
                    charge: ChargeReference | None = None, elements=(), window=None,
                    avg_width: int = 2, error_budget: bool = True,
-                   tougaard: dict | None = None) -> XpsResult:
+                   tougaard: dict | None = None, metal: bool = False) -> XpsResult:
     """Fit one region and report fractions, mean oxidation state and their error budget.
 
     Parameters
@@ -267,6 +274,12 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
         Background end-point averaging half-width. Default is 2.
     error_budget : bool
         Run the refits of the error budget. Default is True.
+    tougaard : dict, optional
+        ``B``, ``C``, ``D``, ``T0`` of a Tougaard background.
+    metal : bool
+        ``ni2p`` only: add the Ni0 envelope (template from the measured Ni metal spectrum,
+        position from the NIST SRD-20 median of Ni metal) for partly reduced surfaces.
+        Default False (CLI ``--ni-metal``).
 
     Returns
     -------
@@ -274,6 +287,8 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
 
     Raises
     ------
+    InputError
+        ``metal`` with a model other than ``ni2p``.
     ProcessingError
         Not a binding-energy spectrum, or no peak in the window (flat region).
     FitError
@@ -296,7 +311,7 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
             f"{spectrum.name}: no charge reference: binding energies as measured"))
     shift_window = 1.5 if charge.method != "none" else 2.0
     m = resolve_model(model, elements=elements, photon_energy_eV=hv,
-                      shift_window_eV=shift_window)
+                      shift_window_eV=shift_window, metal=metal)
     x = spectrum.axis + charge.shift_eV
     y, sigma = spectrum.signal, spectrum.sigma
     if sigma is None:
@@ -328,7 +343,7 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
         def refit(background=None, window=None, avg_width=None, variant=None, shift_eV=0.0):
             mm = m if variant is None else resolve_model(
                 model, elements=elements, photon_energy_eV=hv, shift_window_eV=shift_window,
-                variant=variant)
+                variant=variant, metal=metal)
             return fit_model(x + shift_eV, y, mm, sigma=sigma, background=background or bkind,
                              window=window if window is not None else win,
                              avg_width=avg_width if avg_width is not None else 2,
