@@ -492,8 +492,10 @@ def fit_lcf(spectrum, references, *, shift: str = "common", max_shift_eV: float 
     seen = {(w.code, w.message) for w in fit.warnings}
     notes += list(fit.warnings) + [w.prefixed(name) for w in caught
                                    if (w.code, w.message) not in seen]
-    own = [r.name for r in refs if r.sha256 and r.sha256 == spectrum.source.sha256
-           and r.block == spectrum.source.scan]
+    from naheo_spec.xps.builtin import signal_digest
+
+    digest = signal_digest(spectrum.signal)
+    own = [r.name for r in refs if signal_digest(r.signal) == digest]
     if own:
         notes.append(SELF_CONSISTENCY.record(
             f"{name}: the spectrum is itself the reference {', '.join(own)}: a self-consistency "

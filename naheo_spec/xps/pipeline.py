@@ -252,7 +252,8 @@ def _has_peak(x, y, sigma) -> bool:
 def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None = None,
                    charge: ChargeReference | None = None, elements=(), window=None,
                    avg_width: int = 2, error_budget: bool = True,
-                   tougaard: dict | None = None, metal: bool = False) -> XpsResult:
+                   tougaard: dict | None = None, metal: bool = False,
+                   template_floor: bool = True) -> XpsResult:
     """Fit one region and report fractions, mean oxidation state and their error budget.
 
     Parameters
@@ -280,6 +281,12 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
         ``ni2p`` only: add the Ni0 envelope (template from the measured Ni metal spectrum,
         position from the NIST SRD-20 median of Ni metal) for partly reduced surfaces.
         Default False (CLI ``--ni-metal``).
+    template_floor : bool
+        When the spectrum is itself the source of one of the model's templates (the same
+        counts, in whatever file: :func:`naheo_spec.xps.builtin.signal_digest`), raise the
+        template term to the
+        model's documented minimum (:func:`naheo_spec.xps.builtin.template_floor`) and flag
+        ``xps.valence.self_consistency``. Default True.
 
     Returns
     -------
@@ -295,9 +302,15 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
         The fit does not converge.
     """
     from naheo_spec.model import AxisKind
-    from naheo_spec.xps.builtin import AL_KA_EV, auger_overlaps, template_variants
+    from naheo_spec.xps.builtin import (
+        AL_KA_EV,
+        auger_overlaps,
+        signal_digest,
+        template_variants,
+    )
+    from naheo_spec.xps.builtin import template_floor as model_floor
     from naheo_spec.xps.quantify import information_depth_nm
-    from naheo_spec.xps.valence import BE_DEPENDENT, valence_with_budget
+    from naheo_spec.xps.valence import BE_DEPENDENT, SELF_CONSISTENCY, valence_with_budget
 
     if spectrum.axis_kind is not AxisKind.BINDING_ENERGY:
         raise ProcessingError(f"{spectrum.name}: expected a binding-energy XPS spectrum, got a "
@@ -337,6 +350,19 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
                         tougaard=tougaard, name=name)
     notes += [w.prefixed(name) for w in caught] + list(fit.warnings)
     valence = None
+    digest = signal_digest(spectrum.signal)
+    own = sorted({src["template"] for src in m.metadata.get("template_sources", [])
+                  if src.get("signal_sha256") == digest})
+    floor = None
+    if own:
+        floor = model_floor(m.name) if template_floor else None
+        notes.append(SELF_CONSISTENCY.record(
+            f"{name}: the spectrum is the source of template(s) {', '.join(own)} of "
+            f"{m.name}: a self-consistency check"
+            + (f"; template term raised to its documented minimum (fractions "
+               f"{floor['fraction']:.3f}, mean oxidation state "
+               f"{floor['mean_oxidation_state']:.3f})" if floor else ""),
+            templates=", ".join(own)))
     if m.states and len(m.states) >= 1:
         variants = template_variants(m.name) if isinstance(model, str) else ()
 
@@ -357,7 +383,7 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
             valence = valence_with_budget(fit, refit, variants=variants, backgrounds=alt_bg,
                                           charge_ref_err_eV=max(charge.uncertainty_eV, 0.3)
                                           if charge.method != "none" else 0.3,
-                                          model_note=name)
+                                          model_note=name, template_floor=floor)
         else:
             from naheo_spec.xps.valence import ValenceResult, state_fractions
 

@@ -77,6 +77,9 @@ class ValenceResult:
     alternatives : list of dict
         Every alternative fit: term, label, fractions, reduced chi-square, used or rejected.
     warnings : tuple of WarningRecord
+    template_floor : dict or None
+        ``{"fraction": ..., "mean_oxidation_state": ..., "source": ...}`` when the template
+        term was raised to a documented minimum (self-consistency fits).
     """
 
     fractions: dict[str, float]
@@ -86,6 +89,7 @@ class ValenceResult:
     budget: dict[str, dict[str, float]] = field(default_factory=dict)
     alternatives: list[dict[str, Any]] = field(default_factory=list)
     warnings: tuple[WarningRecord, ...] = ()
+    template_floor: dict[str, float] | None = None
 
 
 def state_fractions(fit) -> tuple[dict[str, float], dict[str, float], float, float]:
@@ -148,8 +152,8 @@ def valence_with_budget(nominal, refit: Callable[..., Any], *, variants=(),
                         backgrounds=("linear", "tougaard-u2", "active-shirley"),
                         window_shifts_eV=(-0.5, 0.5), avg_widths=(1, 5),
                         charge_ref_err_eV: float = 0.3, model_note: str = "",
-                        extra_terms: dict[str, dict[str, float]] | None = None
-                        ) -> ValenceResult:
+                        extra_terms: dict[str, dict[str, float]] | None = None,
+                        template_floor: dict[str, float] | None = None) -> ValenceResult:
     """Fractions of the nominal fit and the error budget from refits.
 
     Parameters
@@ -174,7 +178,11 @@ def valence_with_budget(nominal, refit: Callable[..., Any], *, variants=(),
         Label for messages.
     extra_terms : dict, optional
         Terms computed elsewhere (term -> state -> error, with ``"mean_oxidation_state"``),
-        e.g. ``"bootstrap"`` (LCF residual bootstrap) or ``"template_floor"``.
+        e.g. ``"bootstrap"`` (LCF residual bootstrap).
+    template_floor : dict, optional
+        ``{"fraction": f, "mean_oxidation_state": m, ...}``: minimum of the template term
+        (each state's and the mean oxidation state's), for fits where the template variants
+        cannot act (the spectrum is itself a template source).
 
     Returns
     -------
@@ -243,9 +251,16 @@ def valence_with_budget(nominal, refit: Callable[..., Any], *, variants=(),
         budget[term] = d
     for term, d in (extra_terms or {}).items():
         budget[term] = {k: float(d.get(k, 0.0)) for k in states + ["mean_oxidation_state"]}
+    if template_floor:
+        t = budget["template"]
+        for s in states:
+            t[s] = max(t[s], float(template_floor["fraction"]))
+        t["mean_oxidation_state"] = max(t["mean_oxidation_state"],
+                                        float(template_floor["mean_oxidation_state"]))
     tot, mos_tot = combine_budget(budget, states)
     return ValenceResult(f0, tot, mos0, mos_tot if np.isfinite(mos0) else float("nan"),
-                         budget, alts, tuple(notes))
+                         budget, alts, tuple(notes),
+                         dict(template_floor) if template_floor else None)
 
 
 #: Terms that measure the same thing (the statistical scatter of the data about the model):
