@@ -181,8 +181,8 @@ def min_limits_background(x, y, *, avg_width: int = 2) -> Background:
       end of the region (the lower end), not the region's minimum and not a line through
       both ends;
     - with CasaXPS's stored components, the constant that best fits the data (least
-      squares) equals this background within 0.7-3.9 counts (0.02-0.1 % of the data range)
-      in all four regions, while a line through both ends leaves residuals ~20x larger.
+      squares) equals this background within 0.8-4.1 counts (0.02-0.1 % of the data range)
+      in all four regions, while a line through both ends leaves residuals 17-32x larger.
 
     Parameters
     ----------
