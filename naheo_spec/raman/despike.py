@@ -151,8 +151,8 @@ def despike_whitaker_hayes(signals, *, threshold: float = WH_THRESHOLD, max_widt
 
 
 def despike_neighbours(signals, *, valid=None, half_window: int = 2,
-                       threshold: float = NEIGHBOUR_THRESHOLD, max_width: int = 3
-                       ) -> DespikeResult:
+                       threshold: float = NEIGHBOUR_THRESHOLD, max_width: int = 3,
+                       scale: bool = True) -> DespikeResult:
     """Remove spikes by comparing each frame of a series with its neighbours.
 
     Parameters
@@ -168,6 +168,9 @@ def despike_neighbours(signals, *, valid=None, half_window: int = 2,
         spike. Default 8.
     max_width : int
         Widest run of points accepted as a spike. Default 3.
+    scale : bool
+        Scale the neighbours' median to the frame (least squares) before comparing: focus
+        and laser power change a series' overall intensity. Default True.
 
     Returns
     -------
@@ -196,6 +199,11 @@ def despike_neighbours(signals, *, valid=None, half_window: int = 2,
         if nb.size < 2:
             continue
         ref[i] = np.median(y[nb], axis=0)
+        if scale:
+            rr = ref[i]
+            denom = float(rr @ rr)
+            if denom > 0:
+                ref[i] = rr * float(y[i] @ rr) / denom
     has = np.isfinite(ref).all(axis=1)
     if has.any():
         d = y[has] - ref[has]
@@ -204,14 +212,18 @@ def despike_neighbours(signals, *, valid=None, half_window: int = 2,
         sigma = 1.4826 * np.median(np.abs(dd - np.median(dd, axis=1, keepdims=True)), axis=1)
         sigma = np.where(sigma > 0, sigma / np.sqrt(2.0), np.inf)
         cand = d > threshold * sigma[:, None]
-        # runs wider than max_width are real changes, not spikes
+        # A spike is narrow and isolated: runs wider than max_width, or whose excess has not
+        # fallen to a third of its peak on both sides, follow a band whose shape or height
+        # differs from the neighbours' (real change), not a cosmic ray.
         keep = cand.copy()
         for r in np.flatnonzero(cand.any(axis=1)):
             row = cand[r]
             edges = np.diff(np.concatenate([[0], row.astype(int), [0]]))
             starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
             for s0, e0 in zip(starts, ends):
-                if e0 - s0 > max_width:
+                peak = d[r, s0:e0].max()
+                side = max(d[r, s0 - 1] if s0 > 0 else 0.0, d[r, e0] if e0 < m else 0.0)
+                if e0 - s0 > max_width or side > peak / 3.0:
                     keep[r, s0:e0] = False
         bad[has] = keep
     out = y.copy()

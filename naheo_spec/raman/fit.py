@@ -438,3 +438,32 @@ def window_model(axis, table: BandTable, row: int, *, bands=None, background=Tru
         out[sl] = m
     return out
 
+
+
+def window_components(axis, table: BandTable, window: str):
+    """Background and band profiles of every spectrum in one window.
+
+    Returns
+    -------
+    sl : ndarray of int
+        Indices of ``axis`` inside the window.
+    background : ndarray (N, m)
+        Linear background (NaN for rows not fitted).
+    bands : dict of str to ndarray (N, m)
+        Profile of each band of the window.
+    """
+    axis = np.asarray(axis, dtype=float)
+    wi = [w[0] for w in table.windows].index(window)
+    _, lo, hi = table.windows[wi]
+    sl = _window_slice(axis, lo, hi)
+    x = axis[sl]
+    t = (x - 0.5 * (x[0] + x[-1])) / max(0.5 * (x[-1] - x[0]), 1e-12)
+    bg = table.background[:, wi, 0:1] + table.background[:, wi, 1:2] * t
+    comps = {}
+    for j, name in enumerate(table.names):
+        if table.band_windows[j] != window:
+            continue
+        params = [table.area[:, j:j + 1], table.center[:, j:j + 1], table.fwhm[:, j:j + 1],
+                  table.eta[:, j:j + 1]]
+        comps[name] = profile(table.shapes[j], x, params)
+    return sl, bg, comps
