@@ -1,6 +1,6 @@
 """Shift-axis check against silicon (520.7 cm-1) or polystyrene (1001.4 cm-1).
 
-:func:`calibrate_axis` fits one pseudo-Voigt plus a linear background to the reference
+:func:`calibrate_axis` fits one pseudo-Voigt plus a quadratic background to the reference
 band of a calibration spectrum measured on the same instrument, and reports the offset
 ``measured - reference`` with its fit uncertainty. :meth:`AxisCalibration.apply` subtracts
 that offset from any axis of that instrument. Offsets of 2-5 cm-1 between instruments are
@@ -28,8 +28,9 @@ from naheo_spec.raman.presets import preset_from_dict, reference_band
 
 __all__ = ["AxisCalibration", "calibrate_axis", "REFERENCES"]
 
-#: Reference keys in bands.toml and the half width (cm-1) of the window searched around them.
-REFERENCES = {"si": ("si", 25.0), "polystyrene": ("polystyrene", 14.0)}
+#: Reference keys in bands.toml and the fit window (cm-1): polystyrene's stops below its
+#: 1031.8 band, wide enough for 4 cm-1 pixels.
+REFERENCES = {"si": ("si", (490.0, 550.0)), "polystyrene": ("polystyrene", (982.0, 1019.0))}
 #: Largest offset (cm-1) accepted; larger means a wrong file or reference.
 MAX_OFFSET = 12.0
 
@@ -90,9 +91,10 @@ def _pick_reference(spectrum, reference: str) -> str:
         return reference
     x, y = spectrum.axis, spectrum.signal
     best, name = -np.inf, None
-    for key, (ref, half) in REFERENCES.items():
+    for key, (ref, (lo, hi)) in REFERENCES.items():
+        half = 0.5 * (hi - lo)
         c = reference_band(ref)["center_cm1"]
-        sel = (x > c - half) & (x < c + half)
+        sel = (x > lo) & (x < hi)
         if sel.sum() < 5:
             continue
         around = (x > c - 4 * half) & (x < c + 4 * half)
@@ -137,19 +139,19 @@ def calibrate_axis(spectrum, *, reference: str = "auto") -> AxisCalibration:
     from naheo_spec.raman.fit import fit_bands
 
     name = _pick_reference(spectrum, reference)
-    key, half = REFERENCES[name]
+    key, (lo, hi) = REFERENCES[name]
     ref = reference_band(key)
     c0 = float(ref["center_cm1"])
     preset = preset_from_dict({
         "name": f"calibration-{name}", "reference_bands": [],
-        "window": [{"name": "ref", "range_cm1": [c0 - half, c0 + half]}],
+        "window": [{"name": "ref", "range_cm1": [lo, hi]}],
         "band": [{"name": name, "role": "oxide", "window": "ref", "center_cm1": c0,
                   "center_range_cm1": [c0 - MAX_OFFSET, c0 + MAX_OFFSET], "fwhm_cm1": 5.0,
                   "fwhm_range_cm1": [0.5, 30.0]}]})
     x = np.asarray(spectrum.axis, dtype=float)
-    if ((x > c0 - half) & (x < c0 + half)).sum() < 6:
-        raise CalibrationError(f"{spectrum.name}: fewer than 6 points within {half:g} cm-1 of the "
-                               f"{name} band at {c0} cm-1")
+    if ((x > lo) & (x < hi)).sum() < 9:
+        raise CalibrationError(f"{spectrum.name}: fewer than 9 points in {lo:g}-{hi:g} cm-1 around "
+                               f"the {name} band at {c0} cm-1")
     y = despike_whitaker_hayes(spectrum.signal).signals
     table = fit_bands(x, y, preset)
     center, err = float(table.center[0, 0]), float(table.center_err[0, 0])

@@ -1,7 +1,10 @@
 """Band deconvolution: all spectra of a series fitted at once.
 
 Each window of a preset is fitted on the baseline-corrected signal with its bands plus a
-linear background (``b0 + b1 t``, ``t`` from -1 to 1 across the window). The solver is a
+quadratic background (``b0 + b1 t + b2 t^2``, ``t`` from -1 to 1 across the window): the
+wing of a strong band can curve across a neighbouring window (the anatase 637 cm-1 band
+under the carbonate window of the RRUFF spectrum), and a linear term then pushes weak
+bands onto their bounds. The solver is a
 Levenberg-Marquardt iteration vectorised over spectra (numpy batched normal equations with
 Marquardt's diagonal scaling; parameters projected onto their bounds after each step),
 so a 1,000-spectrum series costs a few hundred batched linear solves rather than 1,000
@@ -39,6 +42,8 @@ NOT_CONVERGED = WarningCode("raman.fit.not_converged", QualityWarning,
 
 #: Default eta of the pseudo-Voigt at the start (free in [0, 1] unless fixed).
 ETA_START = 0.5
+#: Coefficients of each window's polynomial background (2: linear, 3: quadratic).
+BACKGROUND_TERMS = 3
 
 
 def band_parameters(shape: str) -> tuple[str, ...]:
@@ -58,14 +63,15 @@ class _Layout:
     offsets: tuple[int, ...]
     n_params: int
     eta_fixed: float | None
+    nbg: int = BACKGROUND_TERMS
 
     @classmethod
-    def of(cls, bands, eta_fixed):
+    def of(cls, bands, eta_fixed, nbg=BACKGROUND_TERMS):
         offs, k = [], 0
         for b in bands:
             offs.append(k)
             k += 3 + (b.shape == "pseudo-voigt" and eta_fixed is None)
-        return cls(tuple(bands), tuple(offs), k + 2, eta_fixed)
+        return cls(tuple(bands), tuple(offs), k + nbg, eta_fixed, nbg)
 
     def band_params(self, p, j):
         b, o = self.bands[j], self.offsets[j]
@@ -78,7 +84,9 @@ class _Layout:
 
 def _model_jac(x, t, p, lay: _Layout, want_jac=True):
     n = p.shape[0]
-    model = p[:, -2:-1] + p[:, -1:] * t
+    nbg = lay.nbg
+    powers = [t ** q for q in range(nbg)]
+    model = sum(p[:, lay.n_params - nbg + q, None] * powers[q] for q in range(nbg))
     jac = np.empty((n, x.size, lay.n_params)) if want_jac else None
     for j, b in enumerate(lay.bands):
         params = lay.band_params(p, j)
@@ -91,8 +99,8 @@ def _model_jac(x, t, p, lay: _Layout, want_jac=True):
             val = profile(b.shape, x, params)
         model = model + val
     if want_jac:
-        jac[:, :, -2] = 1.0
-        jac[:, :, -1] = t
+        for q in range(nbg):
+            jac[:, :, lay.n_params - nbg + q] = powers[q]
     return model, jac
 
 
@@ -104,8 +112,8 @@ def _bounds(lay: _Layout, scale):
         if b.shape == "pseudo-voigt" and lay.eta_fixed is None:
             lo.append(0.0)
             hi.append(1.0)
-    lo += [-np.inf, -np.inf]
-    hi += [np.inf, np.inf]
+    lo += [-np.inf] * lay.nbg
+    hi += [np.inf] * lay.nbg
     return np.array(lo), np.array(hi)
 
 
@@ -135,8 +143,7 @@ def _guess(x, y, lay: _Layout):
         p[:, o + 2] = w0
         if b.shape == "pseudo-voigt" and lay.eta_fixed is None:
             p[:, o + 3] = ETA_START
-    p[:, -2] = lo_q
-    p[:, -1] = 0.0
+    p[:, lay.n_params - lay.nbg] = lo_q
     return p
 
 
@@ -235,7 +242,7 @@ class BandTable:
     at_bound : ndarray of bool (N, B)
         Centre or FWHM within 0.1 % of the range of a bound.
     background : ndarray (N, W, 2)
-        Linear background (b0, b1) of each window.
+        Polynomial background coefficients (b0, b1, b2 of ``t`` from -1 to 1) per window.
     redchi : ndarray (N, W)
         Residual variance per degree of freedom of each window.
     converged : ndarray of bool (N,)
@@ -330,7 +337,7 @@ def fit_bands(axis, signals, preset: Preset, *, eta=None, rows=None, max_iter: i
                                                  "area", "area_err", "height", "height_err", "eta")}
     cov = np.zeros((n, nb, nb))
     at_bound = np.zeros((n, nb), dtype=bool)
-    bg = np.full((n, len(preset.windows), 2), np.nan)
+    bg = np.full((n, len(preset.windows), BACKGROUND_TERMS), np.nan)
     redchi = np.full((n, len(preset.windows)), np.nan)
     converged = np.zeros(n, dtype=bool)
     converged[rows] = True
@@ -341,7 +348,7 @@ def fit_bands(axis, signals, preset: Preset, *, eta=None, rows=None, max_iter: i
         if not bands or fit_rows.size == 0:
             continue
         sl = _window_slice(axis, *win.range_cm1)
-        lay = _Layout.of(bands, eta)
+        lay = _Layout.of(bands, eta, win.background_terms)
         if sl.size < lay.n_params + 2:
             converged[fit_rows] = False
             continue
@@ -366,7 +373,8 @@ def fit_bands(axis, signals, preset: Preset, *, eta=None, rows=None, max_iter: i
         pcov = inv * s2[:, None, None]
         converged[fit_rows] &= conv
         redchi[fit_rows, wi] = s2
-        bg[fit_rows, wi, :] = p[:, -2:]
+        bg[fit_rows, wi, :] = 0.0
+        bg[fit_rows, wi, :lay.nbg] = p[:, lay.n_params - lay.nbg:]
         idx = [names.index(b.name) for b in bands]
         for j, b in enumerate(bands):
             o, g = lay.offsets[j], idx[j]
@@ -415,7 +423,7 @@ def window_model(axis, table: BandTable, row: int, *, bands=None, background=Tru
     bands : sequence of str, optional
         Only these bands (default all).
     background : bool
-        Include each window's linear background. Default True.
+        Include each window's polynomial background. Default True.
     """
     axis = np.asarray(axis, dtype=float)
     out = np.full(axis.size, np.nan)
@@ -425,8 +433,8 @@ def window_model(axis, table: BandTable, row: int, *, bands=None, background=Tru
             continue
         x = axis[sl]
         t = (x - 0.5 * (x[0] + x[-1])) / max(0.5 * (x[-1] - x[0]), 1e-12)
-        m = table.background[row, wi, 0] + table.background[row, wi, 1] * t if background \
-            else np.zeros(x.size)
+        m = sum(table.background[row, wi, q] * t ** q for q in range(table.background.shape[2])) \
+            if background else np.zeros(x.size)
         for j, name in enumerate(table.names):
             if bands is not None and name not in bands:
                 continue
@@ -458,7 +466,7 @@ def window_components(axis, table: BandTable, window: str):
     sl = _window_slice(axis, lo, hi)
     x = axis[sl]
     t = (x - 0.5 * (x[0] + x[-1])) / max(0.5 * (x[-1] - x[0]), 1e-12)
-    bg = table.background[:, wi, 0:1] + table.background[:, wi, 1:2] * t
+    bg = sum(table.background[:, wi, q:q + 1] * t ** q for q in range(table.background.shape[2]))
     comps = {}
     for j, name in enumerate(table.names):
         if table.band_windows[j] != window:

@@ -5,8 +5,10 @@ measured signal (baseline-corrected, minus the window's fitted background and th
 fitted bands) is summed over ``center +- FWHM``, and compared with the noise of that sum,
 ``sigma * dx * sqrt(n)``, where ``sigma`` is the point noise estimated from the window's
 second differences (``1.4826 MAD / sqrt(6)``, model-free). A band is detected when this
-signal-to-noise ratio reaches ``snr_threshold`` (default 3) *and* its fitted area is
-positive.
+signal-to-noise ratio reaches ``snr_threshold`` (default 3), *and* the fit agrees: its
+area is at least ``snr_threshold`` times its fit error, and neither its centre nor its
+width ended on a bound (a band pinned to the edge of its range is modelling something
+else: the wing of a neighbour, a curved background).
 
 **Carbonate index** = (sum of the carbonate-band areas) / (sum of the reference-band
 areas, Eg + A1g by default), with the uncertainty propagated from the fit covariance. It
@@ -130,8 +132,10 @@ def detect_bands(axis, corrected, table: BandTable, *, snr_threshold: float = SN
             with np.errstate(invalid="ignore", divide="ignore"):
                 snr[:, j] = np.where(npts > 0, integral / sd, np.nan)
             noise[:, j] = sig
-    with np.errstate(invalid="ignore"):
-        detected = (snr >= snr_threshold) & (table.area > 0) & table.fitted[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        significant = table.area >= snr_threshold * table.area_err
+        detected = ((snr >= snr_threshold) & (table.area > 0) & significant & ~table.at_bound
+                    & table.fitted[:, None])
     return Detection(snr, detected, noise, float(snr_threshold))
 
 

@@ -294,6 +294,10 @@ class RamanSeriesResult:
     preset : Preset
     calibration : AxisCalibration or None
     provenance : Provenance
+    files : tuple of str, optional
+        Per-row source file when the series was assembled from several files.
+    indices : ndarray of int, optional
+        Per-row position inside its own file (with ``files``).
     """
 
     file: str | None
@@ -327,9 +331,19 @@ class RamanSeriesResult:
     preset: Any
     calibration: Any
     provenance: Provenance
+    files: tuple | None = None
+    indices: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.valid.size)
+
+    def file_of(self, i: int) -> str | None:
+        """Source file of row ``i`` (its own file for series built from several files)."""
+        return self.files[i] if self.files is not None else self.file
+
+    def index_of(self, i: int) -> int:
+        """Position of row ``i`` inside its file."""
+        return int(self.indices[i]) if self.indices is not None else int(i)
 
     @property
     def name(self) -> str:
@@ -375,7 +389,7 @@ class RamanSeriesResult:
             model = np.full(self.axis.size, np.nan)
         ul = self.carbonate_upper_limit[i]
         return RamanResult(
-            file=self.file, index=i, label=str(self.labels[i]), coordinate=self.coordinate(i),
+            file=self.file_of(i), index=self.index_of(i), label=str(self.labels[i]), coordinate=self.coordinate(i),
             bands=self.band_results(i) if ok else (),
             carbonate_index=_num(self.carbonate_index[i]),
             carbonate_index_err=_num(self.carbonate_index_err[i]),
@@ -395,7 +409,7 @@ class RamanSeriesResult:
     def entry_json(self, i: int) -> dict[str, Any]:
         """``--json`` entry of row ``i`` (without building the model arrays)."""
         ok = bool(self.valid[i])
-        d = {"file": self.file, "index": int(i),
+        d = {"file": self.file_of(i), "index": self.index_of(i),
              "coordinate": None if not self.coordinates else
              {k: (_num(v) if isinstance(v, float) else v) for k, v in self.coordinate(i).items()},
              "bands": [b.to_json_dict() for b in self.band_results(i)] if ok else [],
@@ -419,8 +433,8 @@ class RamanSeriesResult:
         t, d = self.table, self.detection
         out = []
         for i in range(len(self)):
-            row: dict[str, Any] = {"index": i, "label": str(self.labels[i]),
-                                   "valid": bool(self.valid[i])}
+            row: dict[str, Any] = {"file": self.file_of(i), "index": self.index_of(i),
+                                   "label": str(self.labels[i]), "valid": bool(self.valid[i])}
             for k, v in (self.coordinate(i) or {}).items():
                 row[k] = v
             for j, n in enumerate(t.names):
@@ -585,7 +599,7 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
         ``"none"``.
     lam : float, optional
         Whittaker ``lam`` for 1024 points (scaled with the point count). Default: the
-        method's (arPLS 1e5).
+        method's (arPLS 1e6, see :mod:`~naheo_spec.raman.baseline`).
     baseline_options : dict, optional
         Further options of the pybaselines method (``p``, ``max_half_window``, ``poly_order``).
     despike : bool
@@ -789,6 +803,10 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
                           "vendor_processing": list(getattr(acq, "vendor_processing", ()) or ()),
                           "laser_wavelength_nm": getattr(acq, "laser_wavelength_nm", None)})
     coords = {k: np.asarray(v) for k, v in stack.coordinates.items()}
+    files = indices = None
+    if stack.scan_sources is not None and len({src.path for src in stack.scan_sources}) > 1:
+        files = tuple(src.path for src in stack.scan_sources)
+        indices = np.zeros(n, dtype=int)
     return RamanSeriesResult(
         file=stack.source.path, sha256=stack.source.sha256, format=stack.source.format,
         labels=labels, coordinates=coords, coordinate_units=dict(stack.coordinate_units),
@@ -798,7 +816,8 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
         carbonate_detected=ci_det, a1g_eg_ratio=ratio, a1g_eg_ratio_err=ratio_err,
         normalized_areas=norm, normalized_areas_err=norm_err, row_warnings=rw.build(),
         warnings=tuple(stack.warnings) + tuple(series_warn), first_carbonate=first,
-        laser_damage=damage, preset=pre, calibration=calibration, provenance=prov)
+        laser_damage=damage, preset=pre, calibration=calibration, provenance=prov,
+        files=files, indices=indices)
 
 
 def analyze_raman(spectrum, **options) -> RamanResult:

@@ -73,12 +73,22 @@ class BandSpec:
     note: str = ""
 
 
+#: Background polynomial of a window by name -> number of coefficients.
+BACKGROUNDS = {"constant": 1, "linear": 2, "quadratic": 3}
+
+
 @dataclass(frozen=True)
 class Window:
-    """A fit window (cm-1): its bands are fitted together with a linear background."""
+    """A fit window (cm-1): its bands are fitted together with a polynomial background
+    (``background``: ``constant``, ``linear`` or ``quadratic``, the default)."""
 
     name: str
     range_cm1: tuple[float, float]
+    background: str = "quadratic"
+
+    @property
+    def background_terms(self) -> int:
+        return BACKGROUNDS[self.background]
 
 
 @dataclass(frozen=True)
@@ -145,6 +155,7 @@ class Preset:
         return {"name": self.name, "path": self.path,
                 "reference_bands": list(self.reference_bands),
                 "windows": {w.name: list(w.range_cm1) for w in self.windows},
+                "backgrounds": {w.name: w.background for w in self.windows},
                 "bands": {b.name: {"role": b.role, "window": b.window, "center_cm1": b.center_cm1,
                                    "center_range_cm1": list(b.center_range_cm1),
                                    "fwhm_cm1": b.fwhm_cm1,
@@ -237,8 +248,15 @@ def preset_from_dict(doc: dict, *, path: str = "") -> Preset:
     """Build a :class:`Preset` from a parsed TOML document (see :func:`load_preset`)."""
     where = f"preset {path or doc.get('name', '?')}"
     default_shape = _check_shape(doc.get("shape", "pseudo-voigt"), where)
-    windows = tuple(Window(str(w["name"]), _pair(w.get("range_cm1"), f"{where} window {w.get('name')}"))
-                    for w in doc.get("window", []))
+    windows = []
+    for w in doc.get("window", []):
+        bg = w.get("background", "quadratic")
+        if bg not in BACKGROUNDS:
+            raise InputError(f"{where} window {w.get('name')!r}: background {bg!r} is not one of "
+                             f"{', '.join(BACKGROUNDS)}")
+        windows.append(Window(str(w["name"]), _pair(w.get("range_cm1"),
+                                                    f"{where} window {w.get('name')}"), bg))
+    windows = tuple(windows)
     names = {w.name for w in windows}
     table = None
     bands = []

@@ -124,9 +124,10 @@ def screen(signals, *, valid=None, saturation: float | None = None) -> QcResult:
     for i in fill:
         y[i, ~finite[i]] = np.interp(x[~finite[i]], x[finite[i]], y[i, finite[i]])
     b.add(NONFINITE_FILLED, fill, "NaN/inf points filled by linear interpolation")
-    with np.errstate(invalid="ignore"):
-        zero = ok & np.all(y == 0, axis=1)
-        flat = ok & ~zero & (np.nanmax(y, axis=1) == np.nanmin(y, axis=1))
+    zero = ok & np.all(y == 0, axis=1)
+    flat = np.zeros(n, bool)
+    live = np.flatnonzero(ok & ~zero)
+    flat[live] = np.max(y[live], axis=1) == np.min(y[live], axis=1)
     b.add(ALL_ZERO, np.flatnonzero(zero), "all points are zero (aborted acquisition?)")
     b.add(FLAT, np.flatnonzero(flat), "the spectrum is constant")
     reason[zero], reason[flat] = ALL_ZERO.code, FLAT.code
