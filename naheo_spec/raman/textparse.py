@@ -111,12 +111,12 @@ def fix_decimal_commas(lines: list[str], path=None) -> tuple[list[str], WarningR
                                            stacklevel=3)
         return lines, None
     ncomma = {s.count(",") for s in sample}
-    if ncomma != {1} and all(_DEC_COMMA_TOKEN.match(t) for t in sample[0].split(",")[:1]):
-        # "12,5,3,4": is it 4 columns or two numbers with decimal commas? Refuse to guess.
-        if all(s.count(",") == 3 for s in sample):
-            raise ReadError(path, "rows like '12,5,3,4' use the comma both as decimal mark and "
-                                  "as separator (ambiguous); re-export with ';' or a tab between "
-                                  "columns", line=rows[0] + 1)
+    if len(ncomma) == 1 and min(ncomma) >= 2 and all(
+            re.fullmatch(r"[+-]?\d+", t.strip()) for s in sample for t in s.split(",")):
+        # "12,5,3,4": four integer columns, or two numbers with decimal commas? Refuse.
+        raise ReadError(path, f"rows like {sample[0]!r} use the comma both as decimal mark and "
+                              "as separator (ambiguous); re-export with ';' or a tab between "
+                              "columns", line=rows[0] + 1)
     return lines, None
 
 

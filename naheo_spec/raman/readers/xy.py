@@ -90,7 +90,7 @@ def _sniff(probe) -> float:
     try:
         lines, _ = fix_decimal_commas(lines, None)
     except ReadError:
-        return 0.0
+        return 0.45     # claim it to refuse it clearly, not to be misread as integer columns
     peek = peek_block("\n".join(lines) + "\n")
     if peek is None or peek.ncols < 2 or peek.ncols > MAX_COLUMNS:
         return 0.0
