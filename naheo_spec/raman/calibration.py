@@ -31,8 +31,9 @@ __all__ = ["AxisCalibration", "calibrate_axis", "REFERENCES"]
 #: Reference keys in bands.toml and the fit window (cm-1): polystyrene's stops below its
 #: 1031.8 band, wide enough for 4 cm-1 pixels.
 REFERENCES = {"si": ("si", (490.0, 550.0)), "polystyrene": ("polystyrene", (982.0, 1019.0))}
-#: Largest offset (cm-1) accepted; larger means a wrong file or reference.
-MAX_OFFSET = 12.0
+#: Largest offset (cm-1) accepted: instruments are normally within 2-5 cm-1; more means a
+#: wrong file or reference, or an axis that needs a full (multi-line) recalibration.
+MAX_OFFSET = 10.0
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,9 @@ def calibrate_axis(spectrum, *, reference: str = "auto") -> AxisCalibration:
     center, err = float(table.center[0, 0]), float(table.center_err[0, 0])
     if not (table.converged[0] and np.isfinite(center)) or table.at_bound[0, 0]:
         raise CalibrationError(f"{spectrum.name}: the {name} band fit failed or ended on a bound "
-                               f"(centre {center:.2f} cm-1); is this a {name} spectrum?")
+                               f"(centre {center:.2f} cm-1, more than {MAX_OFFSET:g} cm-1 from "
+                               f"{c0}?); is this a {name} spectrum, and is the axis calibrated "
+                               "at all?")
     if table.height[0, 0] < 5 * np.sqrt(table.redchi[0, 0]):
         raise CalibrationError(f"{spectrum.name}: no clear {name} band near {c0} cm-1 (height "
                                f"below 5x the noise)")

@@ -641,15 +641,19 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
 
     Examples
     --------
-    >>> from naheo_spec.raman.lineshapes import lorentzian
+    Eg, A1g and a Na2CO3 band of area ratio 0.03 on a sloping background with noise (the
+    index comes out high: arPLS takes part of the broad bands' wings, and the empty
+    carbonate bands, whose areas cannot go negative, add noise to the sum):
+
+    >>> from naheo_spec.raman.lineshapes import pseudo_voigt
     >>> x = np.linspace(100, 1300, 1024)
     >>> rng = np.random.default_rng(0)
-    >>> y = (200 + 0.05 * x + lorentzian(x, 4000, 460, 30) + lorentzian(x, 6000, 570, 35)
-    ...      + lorentzian(x, 300, 1080, 8))
+    >>> y = (200 + 0.05 * x + pseudo_voigt(x, 4000, 460, 30, 0.5)
+    ...      + pseudo_voigt(x, 6000, 570, 35, 0.5) + pseudo_voigt(x, 300, 1080, 8, 0.5))
     >>> s = Spectrum(x, y + rng.normal(0, 2, x.size), axis_kind="raman_shift")
     >>> r = analyze_raman(s)
-    >>> round(r.band("natrite").center_cm1), r.carbonate_detected, round(r.carbonate_index, 2)
-    (1080, True, 0.03)
+    >>> round(r.band("natrite").center_cm1), r.carbonate_detected, 0.03 < r.carbonate_index < 0.04
+    (1080, True, True)
     """
     from naheo_spec.raman.baseline import BaselineFitter
     from naheo_spec.raman.despike import despike_neighbours, despike_whitaker_hayes
@@ -745,8 +749,7 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
     if normalize_to is not None:
         norm, norm_err = normalized_areas(table, normalize_to)
     # per-row quality flags
-    with np.errstate(invalid="ignore", divide="ignore"):
-        significant = det.detected | (table.area / table.area_err > 3)
+    significant = det.snr >= snr_threshold     # the data show signal where the band sits
     for j, name in enumerate(table.names):
         hit = np.flatnonzero(table.at_bound[:, j] & significant[:, j] & valid)
         rw.add(BOUND_HIT, hit, f"band {name} ended on a bound of its centre or width: a limit, "
