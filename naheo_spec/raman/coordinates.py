@@ -115,8 +115,9 @@ def read_coordinates(path) -> CoordinateTable:
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if len(lines) < 2:
         raise ReadError(path, "coordinates file needs a header row and at least one data row")
-    dialect = csv.Sniffer().sniff(lines[0] + "\n" + lines[1], delimiters=",;\t")
-    rows = list(csv.reader(io.StringIO("\n".join(lines)), dialect))
+    # the separator the header and the first row share (one column when none)
+    delim = next((d for d in ("\t", ";", ",") if d in lines[0] and d in lines[1]), ",")
+    rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delim))
     header, body = rows[0], rows[1:]
     for k, r in enumerate(body, start=2):
         if len(r) != len(header):
