@@ -297,8 +297,10 @@ def _fmt(v, nd=1):
 
 
 def _print_table(entries):
-    click.echo(f"{'spectrum':44s} {'bands detected (centre cm-1)':48s} {'carb. index':>12s} "
-               f"{'A1g/Eg':>7s} {'spikes':>6s}")
+    click.echo(f"{'spectrum':44s} {'carb. index':>12s} {'A1g/Eg':>7s} {'spikes':>6s}  "
+               "bands detected (centre cm-1)")
+    from naheo_spec.diagnostics import WarningRecord
+
     for d in entries:
         name = f"{Path(d['file'] or '?').name}[{d['index'] if d['index'] is not None else '-'}]"
         if d.get("error"):
@@ -309,10 +311,8 @@ def _print_table(entries):
         ci = _fmt(d["carbonate_index"], 4)
         if d["carbonate_upper_limit"] is not None:
             ci = f"<{d['carbonate_upper_limit']:.4f}"
-        click.echo(f"{name[-44:]:44s} {bands[:48]:48s} {ci:>12s} {_fmt(d['a1g_eg_ratio'], 2):>7s} "
-                   f"{d['spikes_removed']:>6d}")
-        from naheo_spec.diagnostics import WarningRecord
-
+        click.echo(f"{name[-44:]:44s} {ci:>12s} {_fmt(d['a1g_eg_ratio'], 2):>7s} "
+                   f"{d['spikes_removed']:>6d}  {bands or '-'}")
         echo_warnings([WarningRecord(w["code"], w["message"]) for w in d["warnings"]])
 
 
