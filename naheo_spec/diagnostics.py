@@ -390,12 +390,11 @@ class StackWarningsBuilder:
         rows = np.concatenate([p[0] for p in self._parts])
         code = np.concatenate([np.full(p[0].size, p[1], dtype=np.int32) for p in self._parts])
         msg = np.concatenate([p[2] for p in self._parts])
-        seq = np.arange(rows.size)
-        order = np.lexsort((seq, rows))         # by row, then insertion order
+        order = np.argsort(rows, kind="stable")     # by row, then insertion order
         rows, code, msg = rows[order], code[order], msg[order]
-        # the same (row, code, message) twice is one warning
-        key = np.stack([rows, code, msg], axis=1)
-        _, first = np.unique(key, axis=0, return_index=True)
+        # the same (row, code, message) twice is one warning: one int64 key per entry
+        key = (rows * len(self._codes) + code) * max(len(self._messages), 1) + msg
+        _, first = np.unique(key, return_index=True)
         keep = np.sort(first)
         return StackWarnings(self.n_rows, rows[keep], code[keep], msg[keep],
                              tuple(self._codes), tuple(self._messages))

@@ -94,7 +94,7 @@ def run_batch(items: Iterable[Any], fn: Callable[[Any], Any], *, label: Callable
             except NaheoError as exc:
                 if debug:
                     raise
-                out = Outcome(name, error=str(exc))
+                out = Outcome(name, error=cli_message(exc))
             except Exception as exc:  # keep the batch going; say what broke
                 if debug:
                     raise
@@ -138,3 +138,13 @@ def merge_warnings(*groups) -> list:
 def debug_flag(ctx) -> bool:
     """The global ``--debug`` flag."""
     return bool(ctx.obj.get("debug", False)) if ctx.obj else False
+
+
+def cli_message(exc: Exception) -> str:
+    """The error message in the CLI's words: an API keyword ``name=`` named by the error
+    (``InputError.parameter``) becomes its flag ``--name``."""
+    text = str(exc)
+    param = getattr(exc, "parameter", None)
+    if param:
+        text = text.replace(f"{param}=", f"--{param.replace('_', '-')} ")
+    return text

@@ -58,16 +58,6 @@ def cli(ctx, debug):
     ctx.obj["debug"] = debug
 
 
-def cli_message(exc: Exception) -> str:
-    """The error message in the CLI's words: an API keyword ``name=`` named by the error
-    (``InputError.parameter``) becomes its flag ``--name``."""
-    text = str(exc)
-    param = getattr(exc, "parameter", None)
-    if param:
-        text = text.replace(f"{param}=", f"--{param.replace('_', '-')} ")
-    return text
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: sys.argv[1:]) and return the exit code.
 
@@ -91,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     except NaheoError as exc:
         if debug:
             raise
+        from naheo_spec.cli.common import cli_message
+
         click.echo(f"error: {cli_message(exc)}", err=True)
         return 1
     except KeyboardInterrupt:

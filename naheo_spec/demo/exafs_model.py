@@ -29,7 +29,7 @@ scattering functions |f|, φ (including the central-atom phase 2δ_c) and λ exi
     - the total phase is linear, δ(k) = a + b·k, with b < 0. A linear phase moves the
       |χ(R)| peak of a shell from R to about R + b/2, so b ≈ −0.8…−0.9 rad·Å gives the
       usual 0.4–0.45 Å "apparent distance" shortening of uncorrected Fourier transforms
-      (the measured oxides in ``shared/notes/xas.md`` §3 sit 0.39–0.54 Å short);
+      (the measured oxides in ``reference_spectra/xanes_standards/README.md`` (measured lines) sit 0.39–0.54 Å short);
     - λ(k) = λ0 + λ1·k is a smooth photo-electron mean free path (≈ 5.5 Å at 3 Å⁻¹,
       9 Å at 10 Å⁻¹, the range FEFF gives for 3d oxides).
 

@@ -20,14 +20,14 @@ The model of μ(E), on the foil-calibrated (true) energy scale
       E0(v) = intercept + slope · v            (``edge_position``)
 
   with slope/intercept derived from the measured half-height table of
-  ``shared/notes/xas.md`` §3 (Mn 3.65 eV/valence through CERIC MnO/Mn2O3/MnO2;
+  ``reference_spectra/xanes_standards/README.md`` (measured lines) (Mn 3.65 eV/valence through CERIC MnO/Mn2O3/MnO2;
   Fe 5.5 eV through FeO_311 = 7118.81 eV; Ni 3.7 eV through NiO = 8341.93 eV).
   These are demo values, not a calibration to use on measured data;
 - p(E) = (E_c/E)^2.7: decay of the K-shell cross-section above the edge;
 - W(E): white line, a Voigt peak (core-hole Lorentzian ⊗ Gaussian) of height
   ``wl_height`` at ``wl_offset_eV`` above E_c; P(E): a weak 1s→3d pre-edge peak.
   Heights and widths were tuned so that the 10–90 % rise and the normalized maximum
-  resemble the real NiO, FeO_311 and MnO spectra of ``shared/data/xas``;
+  resemble the real NiO, FeO_311 and MnO spectra of the shared reference data (``reference_spectra/xanes_standards``);
 - χ(k): two single-scattering shells (TM–O, TM–TM) summed by
   :mod:`naheo_spec.demo.exafs_model` from FEFF6 amplitudes, phases and mean free paths
   of the O3 template ``DEMO_O3_SPEC`` (the paths the demo's shell fit uses) at the true
@@ -137,7 +137,7 @@ class EdgeModel:
     source: str
 
 
-#: Demo edge models. Slopes/intercepts: shared/notes/xas.md §3 (measured half-height
+#: Demo edge models. Slopes/intercepts: reference_spectra/xanes_standards/README.md (measured lines) (measured half-height
 #: positions after foil calibration); shape parameters tuned against NiO.prj scan 000,
 #: CERIC FeO_311 and CERIC MnO (normalized maximum and 10-90 % rise).
 EDGE_MODELS: dict[str, EdgeModel] = {
@@ -159,7 +159,7 @@ SHANNON_RADII_A = {"Mn": (0.83, 0.645, 0.53), "Fe": (0.78, 0.645, 0.585),
 O2_RADIUS_A = 1.40
 
 #: σ²(TM–O), σ²(TM–TM) in Å² of the rock-salt (valence 2) standards. FeO: larch's
-#: published 2-path fit (shared/notes/xas.md §3); NiO, MnO: demo values that give
+#: published 2-path fit (reference_spectra/xanes_standards/README.md (measured lines)); NiO, MnO: demo values that give
 #: |χ(R)| peak heights close to NiO.prj and CERIC MnO.
 ROCKSALT_SIGMA2_A2 = {"Ni": (0.005, 0.006), "Fe": (0.0101, 0.0125), "Mn": (0.005, 0.008)}
 
@@ -213,7 +213,7 @@ def edge_position(element: str, valence):
 
     References
     ----------
-    Slopes and intercepts: measured half-height table of ``shared/notes/xas.md`` §3.
+    Slopes and intercepts: measured half-height table of ``reference_spectra/xanes_standards/README.md`` (measured lines).
 
     Examples
     --------
@@ -591,7 +591,7 @@ def make_xas_spectrum(element: str, *, valence: float, energy=None, shells=DEFAU
 
     References
     ----------
-    Edge positions: ``shared/notes/xas.md`` §3; core-hole widths: Krause and Oliver,
+    Edge positions: ``reference_spectra/xanes_standards/README.md`` (measured lines); core-hole widths: Krause and Oliver,
     J. Phys. Chem. Ref. Data 8, 329 (1979); EXAFS equation: Stern, Phys. Rev. B 10,
     3027 (1974); FEFF6: Zabinsky et al., Phys. Rev. B 52, 2995 (1995),
     doi:10.1103/PhysRevB.52.2995.
@@ -617,7 +617,7 @@ def standard_shells(element: str, valence: float) -> tuple[Shell, ...]:
     AMO2-type, 6 TM at 1.48·R(TM–O) (the ratio of LiNiO2, LiCoO2, Li2MnO3). σ²(TM–O)
     0.005 Å², raised to 0.009 Å² for the Jahn–Teller ions Mn3+ and Ni3+ (static
     disorder) and σ²(TM–TM) 0.006 Å²; rock-salt MO use :data:`ROCKSALT_SIGMA2_A2`
-    (FeO: the larch shell fit of ``shared/notes/xas.md`` §3, 0.0101/0.0125 Å², wüstite
+    (FeO: the larch shell fit of ``reference_spectra/xanes_standards/README.md`` (measured lines), 0.0101/0.0125 Å², wüstite
     is strongly disordered). Demo structures, not refinements.
 
     Parameters
@@ -696,7 +696,7 @@ def make_standards(element: str, *, valences: Sequence[float] = (2, 3, 4), seed:
 
     References
     ----------
-    Edge positions: ``shared/notes/xas.md`` §3; structures: Shannon (1976).
+    Edge positions: ``reference_spectra/xanes_standards/README.md`` (measured lines); structures: Shannon (1976).
 
     Examples
     --------
@@ -936,7 +936,7 @@ How they were made (naheo_spec.demo.synthetic, model version {GENERATOR_VERSION}
   + weak 1s-3d pre-edge peak + post-edge decay (E0/E)^2.7 x (1 + chi(k))].
 - The half-height edge position follows a demo calibration line E0 = a + b*valence with
   b = 5.5 (Fe), 3.65 (Mn), 3.7 (Ni) eV per valence unit, taken from measured standards
-  (shared/notes/xas.md, section 3).
+  (reference_spectra/xanes_standards/README.md).
 {_readme_chi(rows)}
 - Every scan has a monochromator drift (drift_eV): the recorded energies of the sample
   AND of the metal-foil reference channel (column murefer) are offset by it. The foil's

@@ -19,6 +19,7 @@ from typing import Mapping
 import numpy as np
 
 from naheo_spec.errors import ReadError
+from naheo_spec.model.collection import listing
 
 #: Functions allowed in expressions (``log`` is the natural logarithm, as in numpy
 #: and Athena; use ``log10`` for the decimal one).
@@ -200,7 +201,7 @@ def evaluate_expression(text: str | ParsedExpression, columns: Mapping[str, np.n
     for name in parsed.names:
         if name not in lookup:
             _fail(path, parsed.text, role, f"unknown name {name!r}; available columns: "
-                                           f"{', '.join(columns) or '(none)'}", column=name)
+                                           f"{listing(list(columns)) or '(none)'}", column=name)
     with np.errstate(all="ignore"):
         value = _eval(parsed.tree.body, lookup)
     size = len(next(iter(lookup.values()))) if lookup else 1

@@ -40,6 +40,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from naheo_spec.diagnostics import WarningCode, warnings_json
+from naheo_spec.display import ResultDisplay
 from naheo_spec.errors import FitError, InputError, QualityWarning
 from naheo_spec.validation import check_xy
 
@@ -60,8 +61,8 @@ MAX_STANDARDS = 12
 DEFAULT_MAX_SHIFT_EV = 3.0
 
 
-@dataclass(frozen=True)
-class LCFResult:
+@dataclass(frozen=True, repr=False)
+class LCFResult(ResultDisplay):
     """Result of :func:`fit_lcf`.
 
     Attributes
@@ -139,6 +140,14 @@ class LCFResult:
             data[f"component_{k}"] = DataArray(comp, "", f"weight x {k}")
         return Record(name=name or "lcf", kind="xanes_lcf", summary=summary,
                       provenance=self.provenance, data=data, signal="data", axes=["energy"])
+
+    def display_title(self) -> str:
+        return ", ".join(self.names)
+
+    def display_items(self):
+        for n in self.names:
+            yield (f"weight {n}", self.weights[n], self.weight_errs.get(n), "")
+        yield ("R-factor", self.r_factor, None, "")
 
 
 def _as_curve(name: str, value, energy: np.ndarray):

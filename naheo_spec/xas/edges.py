@@ -143,7 +143,7 @@ def estimate_e0(energy, mu) -> float:
     References
     ----------
     Same criterion as larch ``find_e0`` (max of dμ/dE), without its glitch logic;
-    within 0.5 eV of it on the reference files in ``shared/data/xas``.
+    within 0.5 eV of it on the reference files in the shared reference data (``reference_spectra/xanes_standards``).
     """
     e = np.asarray(energy, dtype=float)
     m = np.asarray(mu, dtype=float)

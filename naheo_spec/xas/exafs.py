@@ -35,6 +35,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from naheo_spec.diagnostics import WarningCode, warnings_json
+from naheo_spec.display import ResultDisplay
 from naheo_spec.errors import (
     DefaultAdjustedWarning,
     InputError,
@@ -67,8 +68,8 @@ KMAX_CLIPPED = WarningCode("xas.exafs.kmax_clipped", DefaultAdjustedWarning,
                            "The requested FT kmax lies beyond the data and was clipped.")
 
 
-@dataclass(frozen=True)
-class ExafsResult:
+@dataclass(frozen=True, repr=False)
+class ExafsResult(ResultDisplay):
     """chi(k), chi(R) and shell peaks of one spectrum.
 
     Attributes
@@ -203,6 +204,20 @@ class ExafsResult:
         summary["warnings"] = warnings_json(self.warnings)
         return summary
 
+    @property
+    def name(self) -> str:
+        stem = Path(self.file).name if self.file else "spectrum"
+        return f"{stem}:{self.scan}" if self.scan else stem
+
+    def display_items(self):
+        yield ("E0", self.e0_eV, None, "eV")
+        yield ("data to k", self.kmax_data_invA, None, "1/angstrom")
+        for p in self.ft_peaks:
+            yield (f"{p.label} apparent peak", p.r_apparent_A, None, "angstrom")
+        if self.shell_fit is not None:
+            for p in self.shell_fit.paths:
+                yield (f"{p.label} R", p.r_A, p.r_err_A, "angstrom")
+
 
 def _flatten(prefix: str, value) -> dict[str, Any]:
     """Scalars of a nested JSON dict as ``prefix.key.subkey`` entries."""
@@ -222,8 +237,8 @@ def _flatten(prefix: str, value) -> dict[str, Any]:
     return out
 
 
-@dataclass(frozen=True)
-class ExafsFailure:
+@dataclass(frozen=True, repr=False)
+class ExafsFailure(ResultDisplay):
     """A spectrum of a series that could not be analysed.
 
     Attributes
@@ -244,6 +259,12 @@ class ExafsFailure:
     def to_json_dict(self) -> dict[str, Any]:
         return {"file": self.file, "scan": self.scan, "error": self.error,
                 "error_type": self.error_type}
+
+    def display_title(self) -> str:
+        return f"{Path(self.file).name if self.file else 'spectrum'}:{self.scan}"
+
+    def display_items(self):
+        yield ("error", self.error, None, "")
 
 
 # --------------------------------------------------------------------------------------
@@ -281,9 +302,13 @@ def _source_of(spectrum: Spectrum):
 def _as_spectrum(data) -> Spectrum:
     if isinstance(data, Spectrum):
         return data
+    if isinstance(data, (str, Path)):
+        from naheo_spec.io import read_spectrum
+
+        return read_spectrum(data, technique="xas")
     if isinstance(data, (tuple, list)) and len(data) == 2:
         return Spectrum(axis=data[0], signal=data[1])
-    raise InputError(f"analyze_exafs needs a Spectrum or an (energy, mu) pair, got "
+    raise InputError(f"analyze_exafs needs a Spectrum, a file path or an (energy, mu) pair, got "
                      f"{type(data).__name__}")
 
 
@@ -429,8 +454,8 @@ def analyze_exafs_series(spectra: Iterable, **kwargs) -> list:
 # --------------------------------------------------------------------------------------
 # a stack on one grid
 # --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ExafsStackResult:
+@dataclass(frozen=True, repr=False)
+class ExafsStackResult(ResultDisplay):
     """chi(k), chi(R) and peaks of N spectra on one energy grid.
 
     Attributes
@@ -538,6 +563,13 @@ class ExafsStackResult:
         return Record(name=name or f"{stem}_exafs_stack", kind="exafs_stack", summary=summary,
                       provenance=self.provenance, data=data, signal="chir_mag", axes=["scan", "r"],
                       groups={"chi_k": chi_k, "scans": scans})
+
+    def display_title(self) -> str:
+        return Path(self.file).name if self.file else "stack"
+
+    def display_items(self):
+        yield ("scans", len(self), None, "")
+        yield ("valid", int(self.valid.sum()), None, "")
 
 
 def _as_stack(data) -> SpectrumStack:

@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from naheo_spec.diagnostics import WarningCode, WarningRecord, warnings_json
+from naheo_spec.display import ResultDisplay
 from naheo_spec.errors import (
     DefaultAdjustedWarning,
     InputError,
@@ -115,8 +116,8 @@ NO_EDGE = WarningCode("xas.normalize.no_edge", QualityWarning,
 
 
 # --------------------------------------------------------------------------- results
-@dataclass(frozen=True, eq=False)
-class Normalization:
+@dataclass(frozen=True, eq=False, repr=False)
+class Normalization(ResultDisplay):
     """Normalized XANES of one spectrum.
 
     Attributes
@@ -192,6 +193,17 @@ class Normalization:
                 "post_edge": DataArray(self.post_edge, "", "post-edge curve")}
         return Record(name=name, kind="xanes_norm", summary=summary, data=data,
                       signal="norm", axes=["energy"], provenance=self.provenance)
+
+    def display_title(self) -> str:
+        return f"{self.preset} preset"
+
+    def display_items(self):
+        yield ("E0", self.e0_eV, None, "eV")
+        yield ("edge step", self.edge_step, None, "")
+        yield ("pre-edge range", f"{self.pre_range_eV[0]:g}..{self.pre_range_eV[1]:g}", None, "eV")
+        yield ("normalization range", f"{self.norm_range_eV[0]:g}..{self.norm_range_eV[1]:g}",
+               None, "eV")
+        yield ("nnorm", self.nnorm, None, "")
 
 
 @dataclass(frozen=True, eq=False)

@@ -23,6 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from naheo_spec.diagnostics import WarningCode, warnings_json
+from naheo_spec.display import ResultDisplay
 from naheo_spec.errors import (
     DefaultAdjustedWarning,
     FitError,
@@ -102,8 +103,8 @@ class PathFit:
                 "sigma2_err_A2": _num(self.sigma2_err_A2)}
 
 
-@dataclass(frozen=True)
-class ShellFitResult:
+@dataclass(frozen=True, repr=False)
+class ShellFitResult(ResultDisplay):
     """Result of :func:`fit_shells`.
 
     Attributes
@@ -215,6 +216,17 @@ class ShellFitResult:
                      f"N_idp = {self.n_independent:.1f}, N_var = {self.n_varys}")
         lines += [f"WARNING: {w}" for w in self.warnings]
         return "\n".join(lines)
+
+    def display_title(self) -> str:
+        return Path(self.provenance.source_file).name if self.provenance.source_file else ""
+
+    def display_items(self):
+        for p in self.paths:
+            yield (f"{p.label} R", p.r_A, p.r_err_A, "angstrom")
+            yield (f"{p.label} N", p.n, p.n_err, "")
+            yield (f"{p.label} sigma2", p.sigma2_A2, p.sigma2_err_A2, "angstrom^2")
+        yield ("dE0", self.e0_shift_eV, self.e0_shift_err_eV, "eV")
+        yield ("R-factor", self.r_factor, None, "")
 
 
 

@@ -44,6 +44,7 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 
 from naheo_spec.diagnostics import WarningCode, warnings_json
+from naheo_spec.display import ResultDisplay
 from naheo_spec.errors import CalibrationError, InputError, QualityWarning
 from naheo_spec.provenance import Provenance
 
@@ -124,8 +125,8 @@ class ValencePrediction(NamedTuple):
     warnings: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ValenceCalibration:
+@dataclass(frozen=True, repr=False)
+class ValenceCalibration(ResultDisplay):
     """Straight line E0 = intercept + slope · valence through standards.
 
     Attributes
@@ -286,6 +287,16 @@ class ValenceCalibration:
         return Record(name=name or f"{self.element or 'X'}_{self.edge or 'K'}_valence_calibration",
                       kind="valence_calibration", summary=summary, provenance=self.provenance,
                       data=data, signal="e0", axes=["valence"])
+
+    def display_title(self) -> str:
+        return f"{self.element or ''} {self.edge or ''} ({self.e0_method}, {len(self.points)} standards)"
+
+    def display_items(self):
+        yield ("slope", self.slope_eV, None if self.covariance is None
+               else float(np.sqrt(self.covariance[1][1])), "eV/valence")
+        yield ("intercept", self.intercept_eV, None, "eV")
+        yield ("rms residual", self.rms_residual_eV, None, "eV")
+        yield ("scatter", self.scatter_eV, None, "eV")
 
 
 def _weighted_line(v, e, sigma):

@@ -12,7 +12,7 @@
    calibrated energies.
 3. **E0** with its uncertainty (:func:`~naheo_spec.xas.e0.find_e0`), by default the
    half-height energy, which unlike the derivative maximum does not jump onto the
-   white line of oxides (see ``shared/notes/xas.md`` §2).
+   white line of oxides (Bunker, *Introduction to XAFS*, CUP 2010, sec. 5.2).
 4. **Oxidation state** from a :class:`~naheo_spec.xas.valence.ValenceCalibration`
    when one is given (same element and E0 method; normalization options default
    to the calibration's).
@@ -41,6 +41,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from naheo_spec.diagnostics import WarningCode, WarningRecord, capture, warnings_json
+from naheo_spec.display import ResultDisplay
 from naheo_spec.errors import (
     CalibrationError,
     InputError,
@@ -88,8 +89,8 @@ def _record_name(file: str | None, scan: str | None, suffix: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", raw).strip("_") + suffix
 
 
-@dataclass(frozen=True, eq=False)
-class XanesResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class XanesResult(ResultDisplay):
     """XANES analysis of one scan.
 
     Attributes
@@ -188,9 +189,16 @@ class XanesResult:
                       summary=summary, provenance=self.provenance, data=data, signal="norm",
                       axes=["energy"])
 
+    def display_items(self):
+        yield ("E0 (" + self.e0_method + ")", self.e0_eV, self.e0_err_eV, "eV")
+        yield ("edge step", self.edge_step, None, "")
+        yield ("foil shift", self.foil_shift_eV, None, "eV")
+        if self.oxidation_state is not None:
+            yield ("oxidation state", self.oxidation_state, self.oxidation_state_err, "")
 
-@dataclass(frozen=True)
-class XanesFailure:
+
+@dataclass(frozen=True, repr=False)
+class XanesFailure(ResultDisplay):
     """A scan of a series that could not be analysed.
 
     Attributes
@@ -235,6 +243,9 @@ class XanesFailure:
         summary["n_warnings"] = len(self.warnings)
         return Record(name=name or _record_name(self.file, self.scan, "_xanes_failed"),
                       kind="xanes", summary=summary, provenance=self.provenance)
+
+    def display_items(self):
+        yield ("error", self.error, None, "")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -423,7 +434,8 @@ def analyze_xanes(spectrum, *, e0_method: str | None = None, foil=None, calibrat
     References
     ----------
     B. Ravel and M. Newville, J. Synchrotron Rad. 12, 537 (2005),
-    doi:10.1107/S0909049505012719 (foil alignment, normalization); ``shared/notes/xas.md``
+    doi:10.1107/S0909049505012719 (foil alignment, normalization); G. Bunker,
+    *Introduction to XAFS*, CUP (2010), sec. 5.2
     (half-height E0 for valence, traps of non-foil reference channels).
 
     Examples

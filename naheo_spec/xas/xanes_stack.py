@@ -75,6 +75,7 @@ from naheo_spec.diagnostics import (
     capture,
     warnings_json,
 )
+from naheo_spec.display import ResultDisplay
 from naheo_spec.errors import (
     CalibrationError,
     FitError,
@@ -109,8 +110,8 @@ _NO_EDGE = ("no usable absorption edge (constant or all-zero mu, edge outside th
 
 
 # --------------------------------------------------------------------------- result
-@dataclass(frozen=True, eq=False)
-class XanesStackResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class XanesStackResult(ResultDisplay):
     """XANES analysis of N scans on one measured energy grid.
 
     Attributes
@@ -309,6 +310,21 @@ class XanesStackResult:
         return Record(name=name or nexus_name(stem) + "_xanes_stack", kind="xanes_stack",
                       summary=self.summary(), provenance=self.provenance, data=data,
                       signal=signal, axes=axes, groups={"scans": scans, "warnings": table})
+
+    def display_title(self) -> str:
+        files = {Path(f).name for f in self.files if f}
+        return next(iter(files)) if len(files) == 1 else f"{len(files)} files"
+
+    def display_items(self):
+        ok = self.valid
+        yield ("scans", len(self), None, "")
+        yield ("failed", int((~ok).sum()), None, "")
+        if ok.any():
+            yield ("median E0 (" + self.e0_method + ")", float(np.nanmedian(self.e0_eV[ok])),
+                   float(np.nanmedian(self.e0_err_eV[ok])), "eV")
+            if np.isfinite(self.oxidation_state[ok]).any():
+                yield ("median oxidation state", float(np.nanmedian(self.oxidation_state[ok])),
+                       float(np.nanmedian(self.oxidation_state_err[ok])), "")
 
 
 # --------------------------------------------------------------------------- warnings log
@@ -1060,7 +1076,8 @@ def analyze_xanes_stack(stack, *, e0_method: str | None = None, foil=None, calib
     References
     ----------
     B. Ravel and M. Newville, J. Synchrotron Rad. 12, 537 (2005),
-    doi:10.1107/S0909049505012719; ``shared/notes/xas.md`` (foil checks, half-height E0).
+    doi:10.1107/S0909049505012719 (foil checks); G. Bunker, *Introduction to XAFS*, CUP
+    (2010), sec. 5.2 (half-height E0).
 
     Examples
     --------
