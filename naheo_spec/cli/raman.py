@@ -37,7 +37,7 @@ def _failure_entry(file, error, warnings, index=None):
     return d
 
 
-def _calibration(path, laser, as_json):
+def _calibration(path, laser):
     if not path:
         return None, []
     from naheo_spec.diagnostics import capture
@@ -47,10 +47,10 @@ def _calibration(path, laser, as_json):
     with capture() as caught:
         spec = read_spectrum(path, technique="raman", laser_wavelength=laser)
         cal = calibrate_axis(spec)
-    if not as_json:
-        echo_err(f"axis calibration from {path}: {cal.reference} band at "
-                 f"{cal.measured_cm1:.2f} ± {cal.measured_err_cm1:.2f} cm-1 (reference "
-                 f"{cal.reference_cm1} cm-1): offset {cal.offset_cm1:+.2f} cm-1")
+    # on stderr also with --json (stdout keeps the entries)
+    echo_err(f"axis calibration from {path}: {cal.reference} band at "
+             f"{cal.measured_cm1:.2f} ± {cal.measured_err_cm1:.2f} cm-1 (reference "
+             f"{cal.reference_cm1} cm-1): offset {cal.offset_cm1:+.2f} cm-1")
     return cal, caught
 
 
@@ -165,7 +165,7 @@ def raman(ctx, files, preset, baseline, lam, shape, eta, calibrate, check_axis, 
     pre = load_preset(preset)
     if normalize_to:
         pre.band(normalize_to)
-    cal, cal_warnings = _calibration(calibrate or check_axis, laser_wavelength, as_json)
+    cal, cal_warnings = _calibration(calibrate or check_axis, laser_wavelength)
     applied = cal if calibrate else None
     reads = run_batch(files, lambda f: read(f, technique="raman",
                                             laser_wavelength=_laser_for(f, laser_wavelength)),

@@ -113,3 +113,16 @@ def test_raman_help_is_light():
             "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_check_axis_reports_without_applying(raman_data, capsys):
+    si = raman_data / LABSPEC / "532nm-191216-Si_200mu.txt"
+    spec = raman_data / LABSPEC / "SMC1-Initial_RT.txt"
+    rc, plain, _ = run_json(capsys, [spec, "--preset", D1_PRESET])
+    rc2, checked, err = run_json(capsys, [spec, "--preset", D1_PRESET, "--check-axis", si])
+    assert "offset +2.41 cm-1" in err
+    assert rc == rc2 == 0
+    assert checked[0]["bands"] == plain[0]["bands"]          # not applied
+    rc3, applied, _ = run_json(capsys, [spec, "--preset", D1_PRESET, "--calibrate-si", si])
+    shift = applied[0]["bands"][3]["center_cm1"] - plain[0]["bands"][3]["center_cm1"]
+    assert shift == pytest.approx(-2.41, abs=0.3)

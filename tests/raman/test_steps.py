@@ -194,3 +194,30 @@ def test_series_record_and_table(d1_series, tmp_path):
     csv = sr.write_csv(tmp_path / "bands.csv")
     lines = csv.read_text().splitlines()
     assert len(lines) == 169 and "carbonate_1072_area_err" in lines[0]
+
+
+@pytest.mark.parametrize("shape", ["lorentzian", "gaussian", "pseudo-voigt", "voigt"])
+def test_every_line_shape_finds_the_calcite_band(raman_data, shape):
+    s = quiet(read_spectrum, raman_data / f"{RENISHAW}.wdf", technique="raman")
+    r = quiet(analyze_raman, s, preset="calcite", shape=shape)
+    b = r.band("calcite_v1")
+    # the band is slightly asymmetric/non-Voigt: shapes agree on the centre to 0.1 cm-1
+    assert b.center_cm1 == pytest.approx(1087.69, abs=0.1) and b.detected
+    assert 3.0 < b.fwhm_cm1 < 5.0
+    assert r.provenance.parameters["preset"]["bands"]["calcite_v1"]["shape"] == shape
+
+
+def test_areas_normalised_to_an_internal_band(d1_series):
+    from naheo_spec.raman.pipeline import analyze_raman_series
+
+    stack, sr = d1_series
+    res = quiet(analyze_raman_series, stack.take(np.arange(20)), preset=D1_PRESET,
+                normalize_to="band_624")
+    j, k = res.table.index("band_624"), res.table.index("band_460")
+    assert np.allclose(res.normalized_areas[res.valid, j], 1.0)
+    want = res.table.area[:, k] / res.table.area[:, j]
+    assert np.allclose(res.normalized_areas[res.valid, k], want[res.valid])
+    assert np.all(res.normalized_areas_err[res.valid, k] > 0)
+    with pytest.raises(InputError, match="no band"):
+        quiet(analyze_raman_series, stack.take(np.arange(3)), preset=D1_PRESET,
+              normalize_to="nope")
