@@ -241,3 +241,14 @@ def test_readers_return_model_objects(raman_data):
     assert isinstance(c[0], SpectrumStack) and len(c[0]) == 235
     one = quiet(read, raman_data / WIRE / "sp.wdf", technique="raman")[0]
     assert isinstance(one, Spectrum)
+
+
+def test_truncated_binary_files_are_refused(raman_data, tmp_path):
+    wdf = tmp_path / "cut.wdf"
+    wdf.write_bytes((raman_data / WIRE / "sp.wdf").read_bytes()[:40000])
+    with pytest.raises(ReadError, match="truncated"):
+        quiet(read, wdf, technique="raman")
+    spc = tmp_path / "cut.spc"
+    spc.write_bytes((raman_data / f"{RENISHAW}.spc").read_bytes()[:3000])
+    with pytest.raises(ReadError, match="truncated"):
+        quiet(read, spc, technique="raman")

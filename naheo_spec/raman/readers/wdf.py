@@ -69,8 +69,13 @@ def read_wdf(probe, *, laser_wavelength=None, x_unit=None) -> list:
     path = probe.path
     r = _open(path)
     try:
-        x = np.asarray(r.xdata, dtype=float)
-        spectra = np.asarray(r.spectra, dtype=float).reshape(-1, x.size)
+        x = np.asarray(r.xdata, dtype=float).ravel()
+        flat = np.asarray(r.spectra, dtype=float).ravel()
+        count0 = int(r.count or 0)
+        if x.size < 5 or flat.size == 0 or flat.size % x.size or flat.size // x.size < count0:
+            raise ReadError(path, f"holds {x.size} x values and {flat.size} intensities for "
+                                  f"{count0} spectra: the file is truncated or damaged")
+        spectra = flat.reshape(-1, x.size)[:max(count0, 1)]
         stored_laser = r.laser_length if r.laser_length and math.isfinite(r.laser_length) else None
         unit = str(getattr(r.xlist_unit, "name", r.xlist_unit) or "")
         unit = {"RamanShift": "1/cm", "1/cm": "1/cm", "Nanometre": "nm", "nm": "nm"}.get(
