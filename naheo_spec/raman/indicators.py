@@ -225,9 +225,11 @@ def carbonate_index(table: BandTable, detection: Detection, reference_bands,
         detected = group | detection.detected[:, carb].any(axis=1)
         pos = np.nansum(np.clip(table.area[:, carb], 0, None), axis=1)
         upper = np.where(detected, np.nan, (pos + k * np.sqrt(np.maximum(var_c, 0))) / r)
-    bad = ~table.fitted | ~(r > 0)
+    bad = ~table.fitted | ~(r > 0) | np.all(np.isnan(table.area[:, carb]), axis=1) \
+        | np.any(np.isnan(table.area[:, ref]), axis=1)
     index[bad], err[bad], upper[bad] = np.nan, np.nan, np.nan
-    return index, err, upper, detected & ~bad
+    detected = detected & ~bad
+    return index, err, upper, detected
 
 
 def area_ratio(table: BandTable, numerator: str, denominator: str):

@@ -55,6 +55,10 @@ UNCALIBRATED_CARBONATE = WarningCode(
 MN3O4_POSITION = WarningCode(
     "raman.fit.mn3o4_position", QualityWarning,
     "The ~680 band was fitted at 655-665 cm-1, where Mn3O4 made by laser damage appears.")
+WINDOW_NOT_COVERED = WarningCode(
+    "raman.fit.window_not_covered", QualityWarning,
+    "A fit window of the preset lies (mostly) outside the spectrum's shift range; its bands "
+    "are not fitted (NaN).")
 MASKED = WarningCode("raman.qc.masked", QualityWarning,
                      "Spectra were masked by quality control; they keep an entry with an error.")
 
@@ -689,6 +693,14 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
                               f"{shift_range} cm-1 (need 20)")
     axis = axis_full[keep]
     raw = np.asarray(stack.signals, dtype=float)[:, keep]
+    uncovered = [w for w in pre.windows
+                 if ((axis >= w.range_cm1[0]) & (axis <= w.range_cm1[1])).sum() < 12]
+    if len(uncovered) == len(pre.windows):
+        raise ProcessingError(
+            f"{stack.name}: covers {axis[0]:.0f}-{axis[-1]:.0f} cm-1, outside every fit window "
+            f"of preset {pre.name!r} ("
+            + ", ".join(f"{w.name} {w.range_cm1[0]:g}-{w.range_cm1[1]:g}" for w in pre.windows)
+            + "); choose another --preset")
     n = raw.shape[0]
     qc = screen(raw, valid=stack.mask, saturation=saturation)
     valid = qc.valid.copy()
@@ -768,6 +780,11 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
         near = np.flatnonzero(det.detected[:, j] & (table.center[:, j] < 665.0))
         rw.add(MN3O4_POSITION, near, "the ~680 band sits at 655-665 cm-1, where laser-made Mn3O4 "
                                      "appears")
+    for w in uncovered:
+        series_warn.append(WINDOW_NOT_COVERED.warn(
+            f"{stack.name}: window {w.name} ({w.range_cm1[0]:g}-{w.range_cm1[1]:g} cm-1) is "
+            f"outside the spectrum ({axis[0]:.0f}-{axis[-1]:.0f} cm-1): its bands are not fitted",
+            stacklevel=2))
     damage = None
     marker = next((m for m in pre.markers if m.role == "damage"), None)
     if marker is not None and n >= 5 and pre.reference_bands:

@@ -258,3 +258,18 @@ def test_growing_mn3o4_band_raises_laser_damage(d1_series):
     res = quiet(analyze_raman_series, damaged, preset=D1_PRESET)
     assert res.laser_damage is not None
     assert "raman.series.laser_damage" in {w.code for w in res.warnings}
+
+
+def test_spectra_outside_the_preset_windows(raman_data):
+    from naheo_spec.errors import ProcessingError
+
+    carbon = quiet(read_spectrum, raman_data / "spectrochempy__spectrochempy_data/wire/sp.wdf",
+                   technique="raman")                       # 1226-2788 cm-1
+    with pytest.raises(ProcessingError, match="outside every fit window"):
+        quiet(analyze_raman, carbon)
+    calcite = quiet(read_spectrum, raman_data / f"{RENISHAW}.wdf", technique="raman")
+    cut = quiet(analyze_raman, calcite, preset=D1_PRESET, shift_range=(80.0, 1000.0))
+    assert "raman.fit.window_not_covered" in {w.code for w in cut.warnings}
+    assert cut.carbonate_index is None and cut.carbonate_upper_limit is None
+    assert not cut.carbonate_detected
+    assert np.isnan(cut.band("carbonate_1072").area)

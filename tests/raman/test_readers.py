@@ -245,9 +245,13 @@ def test_readers_return_model_objects(raman_data):
 
 def test_truncated_binary_files_are_refused(raman_data, tmp_path):
     wdf = tmp_path / "cut.wdf"
-    wdf.write_bytes((raman_data / WIRE / "sp.wdf").read_bytes()[:40000])
-    with pytest.raises(ReadError, match="truncated"):
-        quiet(read, wdf, technique="raman")
+    full = (raman_data / WIRE / "sp.wdf").read_bytes()
+    for size in (3000, 6000):           # header only; data block cut in the middle
+        wdf.write_bytes(full[:size])
+        with pytest.raises(ReadError, match="truncated"):
+            quiet(read, wdf, technique="raman")
+    wdf.write_bytes(full[:20000])       # data and x list complete, trailing blocks cut: read
+    assert quiet(read, wdf, technique="raman")[0].signal.size == 1015
     spc = tmp_path / "cut.spc"
     spc.write_bytes((raman_data / f"{RENISHAW}.spc").read_bytes()[:3000])
     with pytest.raises(ReadError, match="truncated"):

@@ -89,6 +89,10 @@ def read_wdf(probe, *, laser_wavelength=None, x_unit=None) -> list:
                 "accumulation_count": r.accumulation_count, "capacity": r.capacity,
                 "count": r.count, "x_unit_stored": unit or "none"}
         count, capacity = int(r.count), int(r.capacity or r.count)
+    except (AttributeError, TypeError, ValueError) as exc:
+        # renishawWiRE leaves attributes unset when a block is missing
+        raise ReadError(path, f"the .wdf lacks part of its data ({type(exc).__name__}: {exc}); "
+                              "the file is truncated or damaged") from exc
     finally:
         r.close()
     if unit not in ("1/cm", "nm"):
