@@ -14,5 +14,25 @@ One module per step (see ``docs/architecture.md``):
 - :mod:`~naheo_spec.raman.indicators` -- carbonate index, detection, A1g/Eg, series tables;
 - :mod:`~naheo_spec.raman.pipeline` -- :func:`analyze_raman` and :func:`analyze_raman_series`.
 
-Importing this package is light; numpy-heavy modules are imported by the functions.
+Importing this package is light; the entry points below are loaded on first use.
+
+Examples
+--------
+>>> import naheo_spec.raman as raman
+>>> raman.load_preset("layered-oxide").band("E2g").name
+'eg'
 """
+
+_LAZY = {"analyze_raman": "pipeline", "analyze_raman_series": "pipeline",
+         "load_preset": "presets", "calibrate_axis": "calibration",
+         "join_coordinates": "coordinates", "read_coordinates": "coordinates"}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
