@@ -74,6 +74,20 @@ class _Layout:
         return cls(tuple(bands), tuple(offs), k + nbg, eta_fixed, nbg)
 
     @property
+    def area_mask(self) -> np.ndarray:
+        """True for the area parameters."""
+        m = np.zeros(self.n_params, dtype=bool)
+        m[list(self.offsets)] = True
+        return m
+
+    @property
+    def background_mask(self) -> np.ndarray:
+        """True for the background coefficients."""
+        m = np.zeros(self.n_params, dtype=bool)
+        m[self.n_params - self.nbg:] = True
+        return m
+
+    @property
     def position_mask(self) -> np.ndarray:
         """True for centre and FWHM parameters (held when they end on a bound)."""
         m = np.zeros(self.n_params, dtype=bool)
@@ -162,6 +176,10 @@ def _lm(x, t, y, p, lay, lo, hi, *, max_iter=200, tol=1e-8):
     model, jac = _model_jac(x, t, p, lay)
     r = model - y
     cost = np.einsum("nm,nm->n", r, r)
+    # typical size of each parameter, so that an area creeping near zero (an empty band)
+    # counts as converged: areas and background by the data's range, the rest by 1
+    span_y = np.maximum(np.ptp(y, axis=1), 1e-12)[:, None]
+    scale = np.where(lay.area_mask | lay.background_mask, span_y, 1.0)
     lam = np.full(n, 1e-3)
     active = np.ones(n, dtype=bool)
     converged = np.zeros(n, dtype=bool)
@@ -200,13 +218,13 @@ def _lm(x, t, y, p, lay, lo, hi, *, max_iter=200, tol=1e-8):
         ok = np.isfinite(c_new) & (c_new <= cost[idx])
         acc = idx[ok]
         rel = (cost[acc] - c_new[ok]) / np.maximum(cost[acc], 1e-300)
-        moved = np.max(np.abs(p_new[ok] - p[acc]) / (np.abs(p[acc]) + 1e-8), axis=1) \
+        moved = np.max(np.abs(p_new[ok] - p[acc]) / (np.abs(p[acc]) + scale[acc]), axis=1) \
             if acc.size else np.zeros(0)
         p[acc], r[acc], jac[acc], cost[acc] = p_new[ok], r_new[ok], j_new[ok], c_new[ok]
         lam[acc] = np.maximum(lam[acc] / 3.0, 1e-12)
         rej = idx[~ok]
         lam[rej] *= 4.0
-        done = acc[(rel < tol) | (moved < 1e-10)]
+        done = acc[(rel < tol) | (moved < 1e-8)]
         converged[done] = True
         active[done] = False
         stuck = rej[lam[rej] > 1e12]
@@ -230,7 +248,7 @@ def _refit_scipy(x, t, y, p0, lay, lo, hi):
     span = np.where(np.isfinite(hi - lo), hi - lo, 1.0)
     p0 = np.minimum(np.maximum(p0, lo_s + 1e-9 * span), hi - 1e-9 * span)
     res = least_squares(fun, p0, jac=jac, bounds=(lo_s, hi), method="trf", x_scale="jac",
-                        max_nfev=2000)
+                        max_nfev=150)
     return res.x, float(2 * res.cost), res.jac, bool(res.success)
 
 
@@ -297,7 +315,7 @@ def _window_slice(axis, lo, hi):
     return np.flatnonzero((axis >= lo) & (axis <= hi))
 
 
-def fit_bands(axis, signals, preset: Preset, *, eta=None, rows=None, max_iter: int = 200
+def fit_bands(axis, signals, preset: Preset, *, eta=None, rows=None, max_iter: int = 600
               ) -> BandTable:
     """Fit the bands of ``preset`` to each spectrum (rows of ``signals``).
 
@@ -315,7 +333,8 @@ def fit_bands(axis, signals, preset: Preset, *, eta=None, rows=None, max_iter: i
     rows : array of bool (N,), optional
         Rows to fit (the QC mask). Default: all.
     max_iter : int
-        Batched Levenberg-Marquardt iterations per window. Default 200.
+        Batched Levenberg-Marquardt iterations per window (only the spectra not yet
+        converged take part in each). Default 600.
 
     Returns
     -------
@@ -367,7 +386,8 @@ def fit_bands(axis, signals, preset: Preset, *, eta=None, rows=None, max_iter: i
         n_iter = max(n_iter, it)
         for k in np.flatnonzero(~conv | ~np.isfinite(cost)):
             q, c, jq, ok = _refit_scipy(x, t, y[k], p[k], lay, lo, hi)
-            p[k], cost[k], jac[k], conv[k] = q, c, jq, ok
+            if ok or not c >= cost[k]:          # keep whichever solution is better
+                p[k], cost[k], jac[k], conv[k] = q, c, jq, ok
             n_refit += 1
         dof = max(x.size - lay.n_params, 1)
         s2 = cost / dof
