@@ -659,20 +659,16 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
     >>> round(r.band("natrite").center_cm1), r.carbonate_detected, 0.03 < r.carbonate_index < 0.04
     (1080, True, True)
     """
-    from naheo_spec.raman.baseline import BaselineFitter
-    from naheo_spec.raman.despike import despike_neighbours, despike_whitaker_hayes
-    from naheo_spec.raman.fit import BOUND_HIT, NOT_CONVERGED, fit_bands
+    from naheo_spec.raman.baseline import VENDOR_SUBTRACTED, BaselineFitter
+    from naheo_spec.raman.fit import fit_bands
     from naheo_spec.raman.indicators import (
-        LASER_DAMAGE,
         area_ratio,
         carbonate_index,
         detect_bands,
         first_detection,
-        laser_damage_trend,
         normalized_areas,
     )
     from naheo_spec.raman.presets import load_preset
-    from naheo_spec.raman.qc import COSMIC, cosmic_dominated, screen
 
     stack = _as_stack(data)
     if stack.axis_kind is not AxisKind.RAMAN_SHIFT:
@@ -682,73 +678,20 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
     if shape is not None:
         pre = pre.with_shape(shape)
     if normalize_to is not None:
-        pre.band(normalize_to)
         normalize_to = pre.band(normalize_to).name
-    axis_full = np.asarray(stack.axis, dtype=float)
-    if calibration is not None:
-        axis_full = calibration.apply(axis_full)
-    keep = _cut(axis_full, shift_range)
-    if keep.sum() < 20:
-        raise ProcessingError(f"{stack.name}: only {int(keep.sum())} points inside shift_range "
-                              f"{shift_range} cm-1 (need 20)")
-    axis = axis_full[keep]
+    axis, keep, uncovered = _prepare_axis(stack, pre, calibration, shift_range)
     raw = np.asarray(stack.signals, dtype=float)[:, keep]
-    uncovered = [w for w in pre.windows
-                 if ((axis >= w.range_cm1[0]) & (axis <= w.range_cm1[1])).sum() < 12]
-    if len(uncovered) == len(pre.windows):
-        raise ProcessingError(
-            f"{stack.name}: covers {axis[0]:.0f}-{axis[-1]:.0f} cm-1, outside every fit window "
-            f"of preset {pre.name!r} ("
-            + ", ".join(f"{w.name} {w.range_cm1[0]:g}-{w.range_cm1[1]:g}" for w in pre.windows)
-            + "); choose another --preset")
     n = raw.shape[0]
-    qc = screen(raw, valid=stack.mask, saturation=saturation)
-    valid = qc.valid.copy()
-    errors = np.array([None if r is None else qc.warnings.for_row(i)[-1].message
-                       if qc.warnings.for_row(i) else str(r) for i, r in enumerate(qc.reason)],
-                      dtype=object)
-    for i in np.flatnonzero(~stack.mask):
-        errors[i] = errors[i] or "masked in the input stack"
-    rw = StackWarningsBuilder(n)
-    rw_src = stack.row_warnings
-    for i in np.unique(rw_src.rows):
-        rw.add_records(int(i), rw_src.for_row(int(i)))
-    for i in np.unique(qc.warnings.rows):
-        rw.add_records(int(i), qc.warnings.for_row(int(i)))
-    y = qc.signals
-    counts = np.zeros(n, dtype=int)
-    despike_params: dict = {"whitaker_hayes": None, "neighbours": None}
-    if despike and valid.any():
-        rows = np.flatnonzero(valid)
-        d = despike_whitaker_hayes(y[rows])
-        y[rows] = d.signals
-        counts[rows] += d.counts
-        despike_params["whitaker_hayes"] = d.parameters
-    use_nb = neighbour_despike
-    if use_nb is None:
-        use_nb = despike and valid.sum() >= 5 and stack.map_shape is None and n > 1
-    if use_nb:
-        d = despike_neighbours(y, valid=valid)
-        y = d.signals
-        counts += d.counts
-        despike_params["neighbours"] = d.parameters
-    cosmic = valid & cosmic_dominated(counts, axis.size, max_fraction=max_spike_fraction)
-    if cosmic.any():
-        rw.add(COSMIC, np.flatnonzero(cosmic), "spike removal replaced more than "
-                                               f"{max_spike_fraction:.0%} of the points")
-        errors[cosmic] = "cosmic-ray dominated: too many spike points"
-        valid &= ~cosmic
+    y, valid, errors, counts, rw, despike_params = _screen_and_despike(
+        raw, stack, saturation=saturation, despike=despike, neighbour_despike=neighbour_despike,
+        max_spike_fraction=max_spike_fraction)
     acq = stack.acquisition
-    vendor = bool(acq is not None and "baseline subtracted"
-                  in getattr(acq, "vendor_processing", ()))
+    vendor = "baseline subtracted" in (getattr(acq, "vendor_processing", ()) or ())
     opts = dict(baseline_options or {})
     if lam is not None:
         opts["lam"] = lam
-    fitter = BaselineFitter(axis, baseline, **opts)
-    bres = fitter.fit(y, rows=valid, vendor_subtracted=vendor)
+    bres = BaselineFitter(axis, baseline, **opts).fit(y, rows=valid, vendor_subtracted=vendor)
     if vendor:
-        from naheo_spec.raman.baseline import VENDOR_SUBTRACTED
-
         rw.add(VENDOR_SUBTRACTED, np.flatnonzero(valid),
                "the file says the vendor already subtracted a baseline; none subtracted again")
     table = fit_bands(axis, bres.corrected, pre, eta=eta, rows=valid)
@@ -760,56 +703,12 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
     norm = norm_err = None
     if normalize_to is not None:
         norm, norm_err = normalized_areas(table, normalize_to)
-    # per-row quality flags
-    significant = det.snr >= snr_threshold     # the data show signal where the band sits
-    for j, name in enumerate(table.names):
-        hit = np.flatnonzero(table.at_bound[:, j] & significant[:, j] & valid)
-        rw.add(BOUND_HIT, hit, f"band {name} ended on a bound of its centre or width: a limit, "
-                               "not a result")
-    rw.add(NOT_CONVERGED, np.flatnonzero(valid & ~table.converged), "band fit did not converge")
-    carb = [j for j, r in enumerate(table.roles) if r == "carbonate"]
-    series_warn: list[WarningRecord] = []
-    if calibration is None and carb:
-        assigned = np.flatnonzero(det.detected[:, carb].any(axis=1))
-        rw.add(UNCALIBRATED_CARBONATE, assigned,
-               "carbonate band assigned on an uncalibrated shift axis: offsets of 2-5 cm-1 "
-               "are the size of the gaps between NaHCO3, hydrates, Na2CO3 and Li2CO3; "
-               "calibrate with --calibrate-si")
-    if "band_680" in table.names:
-        j = table.index("band_680")
-        near = np.flatnonzero(det.detected[:, j] & (table.center[:, j] < 665.0))
-        rw.add(MN3O4_POSITION, near, "the ~680 band sits at 655-665 cm-1, where laser-made Mn3O4 "
-                                     "appears")
-    for w in uncovered:
-        series_warn.append(WINDOW_NOT_COVERED.warn(
-            f"{stack.name}: window {w.name} ({w.range_cm1[0]:g}-{w.range_cm1[1]:g} cm-1) is "
-            f"outside the spectrum ({axis[0]:.0f}-{axis[-1]:.0f} cm-1): its bands are not fitted",
-            stacklevel=2))
-    damage = None
-    marker = next((m for m in pre.markers if m.role == "damage"), None)
-    if marker is not None and n >= 5 and pre.reference_bands:
-        ref_idx = [table.index(r) for r in pre.reference_bands]
-        ref_area = np.nansum(table.area[:, ref_idx], axis=1)
-        ref_area = np.where(valid, ref_area, np.nan)
-        damage = laser_damage_trend(axis, bres.corrected, ref_area, valid, marker.range_cm1)
-        if damage is not None:
-            series_warn.append(LASER_DAMAGE.warn(
-                f"{stack.name}: intensity at {marker.range_cm1[0]:g}-{marker.range_cm1[1]:g} "
-                f"cm-1 relative to the reference bands rises by "
-                f"{100 * damage['relative_increase']:.0f}% over the series (Mn3O4 from laser "
-                "damage?)", stacklevel=2, relative_increase=damage["relative_increase"]))
-    n_masked = int((~valid).sum())
-    if n_masked and n > 1:
-        series_warn.append(MASKED.record(f"{stack.name}: {n_masked} of {n} spectra masked by "
-                                         "quality control (see each entry's error)",
-                                         masked=n_masked))
-    first = {}
-    for key, vals in stack.coordinates.items():
-        v = np.asarray(vals)
-        if v.dtype.kind == "f" and n > 1:
-            first[key] = first_detection(np.where(valid, v, np.nan), ci_det,
-                                         min_consecutive=min_consecutive)
-    labels = np.array([stack.label(i) for i in range(n)], dtype=str)
+    _row_flags(rw, table, det, valid, calibrated=calibration is not None)
+    series_warn, damage = _series_checks(stack.name, axis, bres.corrected, table, pre, valid,
+                                         uncovered)
+    first = {key: first_detection(np.where(valid, np.asarray(v, dtype=float), np.nan), ci_det,
+                                  min_consecutive=min_consecutive)
+             for key, v in stack.coordinates.items() if np.asarray(v).dtype.kind == "f" and n > 1}
     prov = Provenance(step="raman.analyze", source_file=stack.source.path,
                       source_sha256=stack.source.sha256, parameters={
                           "preset": pre.to_dict(), "baseline": {"method": bres.method,
@@ -822,14 +721,15 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
                           "format": stack.source.format,
                           "vendor_processing": list(getattr(acq, "vendor_processing", ()) or ()),
                           "laser_wavelength_nm": getattr(acq, "laser_wavelength_nm", None)})
-    coords = {k: np.asarray(v) for k, v in stack.coordinates.items()}
     files = indices = None
     if stack.scan_sources is not None and len({src.path for src in stack.scan_sources}) > 1:
         files = tuple(src.path for src in stack.scan_sources)
         indices = np.zeros(n, dtype=int)
     return RamanSeriesResult(
         file=stack.source.path, sha256=stack.source.sha256, format=stack.source.format,
-        labels=labels, coordinates=coords, coordinate_units=dict(stack.coordinate_units),
+        labels=np.array([stack.label(i) for i in range(n)], dtype=str),
+        coordinates={k: np.asarray(v) for k, v in stack.coordinates.items()},
+        coordinate_units=dict(stack.coordinate_units),
         valid=valid, errors=errors, axis=axis, raw=raw, signals=y, baselines=bres.baselines,
         corrected=bres.corrected, spikes_removed=counts, table=table, detection=det,
         carbonate_index=ci, carbonate_index_err=ci_err, carbonate_upper_limit=ci_ul,
@@ -838,6 +738,129 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
         warnings=tuple(stack.warnings) + tuple(series_warn), first_carbonate=first,
         laser_damage=damage, preset=pre, calibration=calibration, provenance=prov,
         files=files, indices=indices)
+
+
+def _prepare_axis(stack, pre, calibration, shift_range):
+    """Calibrated, cut axis; the kept points; the preset windows the data do not cover.
+
+    Raises ProcessingError when too few points are left or no window is covered."""
+    axis_full = np.asarray(stack.axis, dtype=float)
+    if calibration is not None:
+        axis_full = calibration.apply(axis_full)
+    keep = _cut(axis_full, shift_range)
+    if keep.sum() < 20:
+        raise ProcessingError(f"{stack.name}: only {int(keep.sum())} points inside shift_range "
+                              f"{shift_range} cm-1 (need 20)")
+    axis = axis_full[keep]
+    uncovered = [w for w in pre.windows
+                 if ((axis >= w.range_cm1[0]) & (axis <= w.range_cm1[1])).sum() < 12]
+    if len(uncovered) == len(pre.windows):
+        raise ProcessingError(
+            f"{stack.name}: covers {axis[0]:.0f}-{axis[-1]:.0f} cm-1, outside every fit window "
+            f"of preset {pre.name!r} ("
+            + ", ".join(f"{w.name} {w.range_cm1[0]:g}-{w.range_cm1[1]:g}" for w in pre.windows)
+            + "); choose another --preset")
+    return axis, keep, uncovered
+
+
+def _screen_and_despike(raw, stack, *, saturation, despike, neighbour_despike,
+                        max_spike_fraction):
+    """QC masks, Whitaker-Hayes and neighbour-frame spike removal, cosmic-ray masks.
+
+    Returns the despiked signals, the validity mask, per-row error texts, spike counts, the
+    row-warnings builder (reader and QC records already in) and the despike parameters."""
+    from naheo_spec.raman.despike import despike_neighbours, despike_whitaker_hayes
+    from naheo_spec.raman.qc import COSMIC, cosmic_dominated, screen
+
+    n = raw.shape[0]
+    qc = screen(raw, valid=stack.mask, saturation=saturation)
+    valid = qc.valid.copy()
+    errors = np.full(n, None, dtype=object)
+    for i in np.flatnonzero(~valid):
+        recs = [r for r in qc.warnings.for_row(int(i)) if r.code == qc.reason[i]]
+        errors[i] = recs[-1].message if recs else "masked in the input stack"
+    rw = StackWarningsBuilder(n)
+    for src in (stack.row_warnings, qc.warnings):
+        for i in np.unique(src.rows):
+            rw.add_records(int(i), src.for_row(int(i)))
+    y = qc.signals
+    counts = np.zeros(n, dtype=int)
+    params: dict = {"whitaker_hayes": None, "neighbours": None}
+    if despike and valid.any():
+        rows = np.flatnonzero(valid)
+        d = despike_whitaker_hayes(y[rows])
+        y[rows] = d.signals
+        counts[rows] += d.counts
+        params["whitaker_hayes"] = d.parameters
+    use_nb = neighbour_despike
+    if use_nb is None:      # maps: neighbours are other places of the sample, not repeats
+        use_nb = despike and valid.sum() >= 5 and stack.map_shape is None and n > 1
+    if use_nb:
+        d = despike_neighbours(y, valid=valid)
+        y = d.signals
+        counts += d.counts
+        params["neighbours"] = d.parameters
+    cosmic = valid & cosmic_dominated(counts, raw.shape[1], max_fraction=max_spike_fraction)
+    if cosmic.any():
+        rw.add(COSMIC, np.flatnonzero(cosmic), "spike removal replaced more than "
+                                               f"{max_spike_fraction:.0%} of the points")
+        errors[cosmic] = "cosmic-ray dominated: too many spike points"
+        valid &= ~cosmic
+    return y, valid, errors, counts, rw, params
+
+
+def _row_flags(rw, table, det, valid, *, calibrated: bool) -> None:
+    """Per-spectrum quality flags: bounds, convergence, uncalibrated carbonate, Mn3O4."""
+    from naheo_spec.raman.fit import BOUND_HIT, NOT_CONVERGED
+
+    significant = det.snr >= det.threshold     # the data show signal where the band sits
+    for j, name in enumerate(table.names):
+        hit = np.flatnonzero(table.at_bound[:, j] & significant[:, j] & valid)
+        rw.add(BOUND_HIT, hit, f"band {name} ended on a bound of its centre or width: a limit, "
+                               "not a result")
+    rw.add(NOT_CONVERGED, np.flatnonzero(valid & ~table.converged), "band fit did not converge")
+    carb = [j for j, r in enumerate(table.roles) if r == "carbonate"]
+    if not calibrated and carb:
+        rw.add(UNCALIBRATED_CARBONATE, np.flatnonzero(det.detected[:, carb].any(axis=1)),
+               "carbonate band assigned on an uncalibrated shift axis: offsets of 2-5 cm-1 "
+               "are the size of the gaps between NaHCO3, hydrates, Na2CO3 and Li2CO3; "
+               "calibrate with --calibrate-si")
+    if "band_680" in table.names:
+        j = table.index("band_680")
+        near = np.flatnonzero(det.detected[:, j] & (table.center[:, j] < 665.0))
+        rw.add(MN3O4_POSITION, near, "the ~680 band sits at 655-665 cm-1, where laser-made Mn3O4 "
+                                     "appears")
+
+
+def _series_checks(name, axis, corrected, table, pre, valid, uncovered):
+    """Series-level warnings (uncovered windows, laser damage, masked count) and the
+    laser-damage trend (or None)."""
+    from naheo_spec.raman.indicators import LASER_DAMAGE, laser_damage_trend
+
+    out: list[WarningRecord] = []
+    for w in uncovered:
+        out.append(WINDOW_NOT_COVERED.warn(
+            f"{name}: window {w.name} ({w.range_cm1[0]:g}-{w.range_cm1[1]:g} cm-1) is "
+            f"outside the spectrum ({axis[0]:.0f}-{axis[-1]:.0f} cm-1): its bands are not fitted",
+            stacklevel=3))
+    n = valid.size
+    damage = None
+    marker = next((m for m in pre.markers if m.role == "damage"), None)
+    if marker is not None and n >= 5 and pre.reference_bands:
+        ref_idx = [table.index(r) for r in pre.reference_bands]
+        ref_area = np.where(valid, np.nansum(table.area[:, ref_idx], axis=1), np.nan)
+        damage = laser_damage_trend(axis, corrected, ref_area, valid, marker.range_cm1)
+        if damage is not None:
+            out.append(LASER_DAMAGE.warn(
+                f"{name}: intensity at {marker.range_cm1[0]:g}-{marker.range_cm1[1]:g} "
+                f"cm-1 relative to the reference bands rises by "
+                f"{100 * damage['relative_increase']:.0f}% over the series (Mn3O4 from laser "
+                "damage?)", stacklevel=3, relative_increase=damage["relative_increase"]))
+    n_masked = int((~valid).sum())
+    if n_masked and n > 1:
+        out.append(MASKED.record(f"{name}: {n_masked} of {n} spectra masked by quality control "
+                                 "(see each entry's error)", masked=n_masked))
+    return out, damage
 
 
 def analyze_raman(spectrum, **options) -> RamanResult:
