@@ -304,3 +304,80 @@ def relative_shifts(results, reference="first", *, calibration=None) -> Relative
                           terms_eV=out_terms, cancelled=tuple(cancelled), valence_change=dv,
                           valence_change_err=dv_err, e0_method=method, coordinates=coords,
                           warnings=tuple(msgs))
+
+
+@dataclass(frozen=True)
+class RepeatConsistency:
+    """Do repeat scans of one sample agree within their errors?
+
+    Attributes
+    ----------
+    e0_eV, err_eV : ndarray of shape (N,)
+        The edge positions and their non-common errors (what differs between repeats).
+    mean_eV : float
+        Their weighted mean.
+    z : ndarray of shape (N,)
+        ``(E0 - mean) / err`` (scaled so that ``sum(z**2)`` is the chi-square).
+    chi2 : float
+        Chi-square about the weighted mean; ``dof = N - 1``.
+    dof : int
+    """
+
+    e0_eV: np.ndarray
+    err_eV: np.ndarray
+    mean_eV: float
+    z: np.ndarray
+    chi2: float
+    dof: int
+
+    @property
+    def reduced_chi2(self) -> float:
+        return self.chi2 / self.dof if self.dof else float("nan")
+
+
+def repeat_consistency(results) -> RepeatConsistency:
+    """Chi-square of repeat scans of one sample about their weighted mean, with the errors
+    that differ between repeats: the common terms of :func:`relative_shifts` are left out
+    and the normalization term is the sensitivity of each scan's *deviation* from the
+    group (the change of ``E0_i - mean`` under the range changes).
+
+    Parameters
+    ----------
+    results : sequence of XanesResult, or XanesStackResult
+        Repeat scans of one sample, analysed alike (failed scans are left out).
+
+    Returns
+    -------
+    RepeatConsistency
+        ``reduced_chi2`` near 1 when the errors describe the scatter of the repeats.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from naheo_spec.xas.xanes_stack import analyze_xanes_stack
+    >>> e = np.linspace(8250.0, 8500.0, 1001)
+    >>> mu = 0.1 + np.arctan((e - np.array([[8342.0], [8342.05], [8341.95]])) / 2.0) / np.pi
+    >>> rc = repeat_consistency(analyze_xanes_stack((e, mu + 0.5), element="Ni", foil=False))
+    >>> rc.dof, bool(rc.reduced_chi2 < 1.0)    # 0.05 eV apart, errors of ~0.3 eV (drift)
+    (2, True)
+    """
+    labels, e0, terms, alt, cal, ok, _, _, separate = _series_arrays(results)
+    keep = ok & np.isfinite(e0)
+    e0, alt, cal = e0[keep], alt[keep], cal[keep]
+    terms = {k: v[keep] for k, v in terms.items()}
+    common = {"energy_scale"} | ({"foil"} if separate else set())
+    var = np.zeros(e0.size)
+    for name, t in terms.items():
+        if name in common or name == "normalization":
+            continue
+        var += np.nan_to_num(t) ** 2
+    if "normalization" in terms and e0.size:
+        with np.errstate(invalid="ignore"):
+            dev = np.abs(alt - np.nanmean(alt, axis=0)[None, :])
+        var += np.nan_to_num(np.nanmax(np.where(np.isfinite(dev), dev, 0.0), axis=1)) ** 2
+    err = np.sqrt(var)
+    w = 1.0 / np.maximum(var, 1e-12)
+    mean = float(np.sum(w * e0) / np.sum(w)) if e0.size else float("nan")
+    z = (e0 - mean) / np.maximum(err, 1e-12)
+    return RepeatConsistency(e0_eV=e0, err_eV=err, mean_eV=mean, z=z,
+                             chi2=float(np.sum(z * z)), dof=max(int(e0.size) - 1, 0))

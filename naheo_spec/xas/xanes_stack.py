@@ -121,9 +121,9 @@ DEFAULT_PRESET = "larch"
 E0_TABULATED_TOLERANCE_EV = 30.0
 #: Normalization options (as in :func:`naheo_spec.xas.normalize.normalize`).
 NORM_OPTIONS = ("preset", "pre_range", "norm_range", "nnorm", "nvict")
-#: Data "look normalized" when the mean of mu 15-40 eV below E0 is within this of 0
-#: and the mean 20-60 eV above within this of 1 (units of mu).
-LOOKS_NORMALIZED_TOL = 0.1
+#: Data "look normalized" when the fitted pre-edge is within this of 0 at E0 and the
+#: fitted edge step within this of 1 (or the maximum within 0.01 of 1).
+LOOKS_NORMALIZED_TOL = 0.03
 #: Methods computed on the normalized spectrum.
 LEVEL_METHODS = ("half-height", "integral")
 
@@ -955,7 +955,8 @@ def _normalize(ctx: _Ctx, rows: np.ndarray, arr: _Arrays, keep_curves: bool):
         shape = edge_shape_problems(energy, nz.norm[valid], nz.e0_eV[valid])
         bad = {int(rows[k]): msg for k, msg in zip(valid, shape) if msg}
         ctx.log.add(_SHAPE, sorted(bad), bad.__getitem__)
-        _looks_normalized(ctx, rows[valid], sub[valid], nz.e0_eV[valid])
+        _looks_normalized(ctx, rows[valid], sub[valid], nz.norm[valid], nz.e0_eV[valid],
+                          nz.edge_step[valid])
     r = rows[valid]
     arr.e0_norm[r], arr.step[r] = nz.e0_eV[valid], nz.edge_step[valid]
     arr.step_err[r], arr.sigma[r] = nz.edge_step_err[valid], nz.noise_sigma[valid]
@@ -972,22 +973,20 @@ def _normalize(ctx: _Ctx, rows: np.ndarray, arr: _Arrays, keep_curves: bool):
     return r, nz.norm[valid], sub[valid]
 
 
-def _looks_normalized(ctx: _Ctx, rows, mu, e0) -> None:
-    """Flag raw input that already looks normalized (the pipeline normalizes it again)."""
-    e = ctx.energy
-    out = []
-    for u in np.unique(e0):
-        k = np.flatnonzero(e0 == u)
-        below = (e > u - 40.0) & (e < u - 15.0)
-        above = (e > u + 20.0) & (e < u + 60.0)
-        if below.sum() < 2 or above.sum() < 2:
-            continue
-        pre, post = mu[np.ix_(k, below)].mean(axis=1), mu[np.ix_(k, above)].mean(axis=1)
-        hit = (np.abs(pre) < LOOKS_NORMALIZED_TOL) & (np.abs(post - 1.0) < LOOKS_NORMALIZED_TOL)
-        out.extend(rows[k[hit]].tolist())
-    ctx.log.add(LOOKS_NORMALIZED, out, lambda i: (
-        f"{ctx.names[i]}: the data look already normalized (mean mu about 0 below the edge and "
-        "1 above it) but were normalized again, which moves the half-height E0: if they are "
+def _looks_normalized(ctx: _Ctx, rows, mu, norm, e0, step) -> None:
+    """Flag raw input that already looks normalized (the pipeline normalizes it again): the
+    fitted pre-edge is 0 at E0 (within 0.03) and either the fitted edge step is 1 (within
+    0.03) or the largest value is 1 (within 0.01: spectra scaled to their white line)."""
+    from naheo_spec.numerics.polyfit import index_nearest
+
+    i0 = index_nearest(ctx.energy, e0)
+    r = np.arange(rows.size)
+    pre0 = mu[r, i0] - step * norm[r, i0]
+    hit = (np.abs(pre0) < LOOKS_NORMALIZED_TOL) & (
+        (np.abs(step - 1.0) < LOOKS_NORMALIZED_TOL) | (np.abs(mu.max(axis=1) - 1.0) < 0.01))
+    ctx.log.add(LOOKS_NORMALIZED, rows[hit], lambda i: (
+        f"{ctx.names[i]}: the data look already normalized (pre-edge 0, edge step or white "
+        "line 1) but were normalized again, which moves the half-height E0: if they are "
         "normalized, pass --normalized (normalized=True)"))
 
 

@@ -78,8 +78,13 @@ def measure(element: str, data_root: Path):
                 if method == "half-height" and preset == "larch":
                     spectra[spec.name] = (res.energy, res.norm)
                     if "preedge_centroid_eV" in res.markers:
+                        # the centroid carries the spectrum's energy-calibration terms; the
+                        # rest of its error (fit and grid) is written as its "noise" term
                         terms = {k: v for k, v in res.e0_err_terms_eV.items()
                                  if k in ("foil", "energy_scale", "energy_drift")}
+                        rest = res.markers["preedge_centroid_err_eV"] ** 2 - sum(
+                            v * v for v in terms.values())
+                        terms["noise"] = float(max(rest, 0.0) ** 0.5)
                         rows.append(_row(spec, preset, "preedge-centroid",
                                          res.markers["preedge_centroid_eV"],
                                          res.markers["preedge_centroid_err_eV"], terms, res, rel))
