@@ -143,7 +143,8 @@ def preedge_rows(energy: np.ndarray, norm: np.ndarray, tab: float,
     -------
     dict of ndarray (N,)
         ``centroid_eV``, ``centroid_err_eV``, ``area``, ``area_err`` (NaN where the window
-        holds fewer than 20 points or the fit fails) and ``rms`` of the fit.
+        holds fewer than 20 points, the fit fails or finds no pre-edge: area below 3 times
+        its error) and ``rms`` of the fit.
 
     References
     ----------
@@ -192,7 +193,10 @@ def preedge_rows(energy: np.ndarray, norm: np.ndarray, tab: float,
     sig2 = np.maximum(np.asarray(noise_norm, dtype=float)[ok], 1e-6) ** 2
     var_c = np.einsum("ni,nij,nj->n", gc, cov, gc) * sig2
     var_a = np.einsum("ni,nij,nj->n", ga, cov, ga) * sig2
-    good = total > 0
+    # a pre-edge whose area is not 3 times its error was not found (the fit put its
+    # Gaussians elsewhere): no centroid rather than a meaningless one
+    var_a = np.maximum(var_a, 0.0)
+    good = (total > 0) & (total >= 3.0 * np.sqrt(var_a))
     rows = ok[good]
     out["centroid_eV"][rows] = tab + centroid[good]
     out["centroid_err_eV"][rows] = np.sqrt(np.maximum(var_c[good], 0.0))

@@ -129,8 +129,14 @@ class RelativeShifts(ResultDisplay):
         summary = {"reference": self.labels[self.reference], "e0_method": self.e0_method,
                    "n_scans": len(self), "cancelled_terms": ", ".join(self.cancelled),
                    "warnings": "; ".join(w.message for w in self.warnings)}
+        from naheo_spec.provenance import Provenance
+
+        prov = Provenance(step="xas.relative_shifts", parameters={
+            "reference": self.labels[self.reference], "e0_method": self.e0_method,
+            "cancelled_terms": list(self.cancelled), "scans": list(self.labels)})
         return Record(name=name or "xanes_relative_shifts", kind="xanes_relative",
-                      summary=summary, data=data, signal="shift_eV", axes=["scan_index"])
+                      summary=summary, data=data, signal="shift_eV", axes=["scan_index"],
+                      provenance=prov)
 
     def table(self) -> list[dict[str, Any]]:
         """Rows for a CSV table: scan, coordinates, shift, error, valence change."""

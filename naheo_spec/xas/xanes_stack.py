@@ -974,19 +974,29 @@ def _normalize(ctx: _Ctx, rows: np.ndarray, arr: _Arrays, keep_curves: bool):
 
 
 def _looks_normalized(ctx: _Ctx, rows, mu, norm, e0, step) -> None:
-    """Flag raw input that already looks normalized (the pipeline normalizes it again): the
-    fitted pre-edge is 0 at E0 (within 0.03) and either the fitted edge step is 1 (within
-    0.03) or the largest value is 1 (within 0.01: spectra scaled to their white line)."""
+    """Flag raw input that already looks normalized (the pipeline normalizes it again).
+
+    Either the fit finds nothing to do (pre-edge 0 at E0 within 0.03 and an edge step of 1
+    within 0.03), or the data themselves sit at 0 before the edge and near 1 after it:
+    median of the first tenth of the points within 0.03 of 0, median of the last quarter
+    between 0.7 and 1.5, nothing above 2.5 (a short, already normalized export: its own
+    refit changes it). Of the real files in the shared data only Athena-project groups that
+    were stored normalized match."""
     from naheo_spec.numerics.polyfit import index_nearest
 
     i0 = index_nearest(ctx.energy, e0)
     r = np.arange(rows.size)
     pre0 = mu[r, i0] - step * norm[r, i0]
-    hit = (np.abs(pre0) < LOOKS_NORMALIZED_TOL) & (
+    fitted = (np.abs(pre0) < LOOKS_NORMALIZED_TOL) & (
         (np.abs(step - 1.0) < LOOKS_NORMALIZED_TOL) | (np.abs(mu.max(axis=1) - 1.0) < 0.01))
-    ctx.log.add(LOOKS_NORMALIZED, rows[hit], lambda i: (
-        f"{ctx.names[i]}: the data look already normalized (pre-edge 0, edge step or white "
-        "line 1) but were normalized again, which moves the half-height E0: if they are "
+    m = mu.shape[1]
+    first = np.median(mu[:, :max(3, m // 10)], axis=1)
+    last = np.median(mu[:, -max(3, m // 4):], axis=1)
+    raw = (np.abs(first) < LOOKS_NORMALIZED_TOL) & (last > 0.7) & (last < 1.5) & \
+        (mu.max(axis=1) < 2.5)
+    ctx.log.add(LOOKS_NORMALIZED, rows[fitted | raw], lambda i: (
+        f"{ctx.names[i]}: the data look already normalized (0 before the edge, about 1 after "
+        "it) but were normalized again, which moves the half-height E0: if they are "
         "normalized, pass --normalized (normalized=True)"))
 
 

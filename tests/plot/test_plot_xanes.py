@@ -274,3 +274,62 @@ def test_calibration_without_line(fe_cal, fe_samples):
         a.get_gid() == "calibration-line" for a in ax.get_children())
     with pytest.raises(CalibrationError, match="no line"):
         plot_calibration(single, samples=fe_samples)
+
+
+# --------------------------------------------------------------------------- readability
+def test_standard_labels_do_not_overlap():
+    """The Mn line has three MnO2 and three MnO/Mn2O3 near one another (issue 10.5)."""
+    from naheo_spec.xas.builtin import builtin_calibration
+
+    cal = builtin_calibration("mn")
+    fig = plot_calibration(cal)
+    ax = fig.axes[0]
+    labels = [a for a in ax.get_children() if a.get_gid() == "standard-label"]
+    assert len(labels) == len(cal.points)
+    fig.draw_without_rendering()
+    from matplotlib.text import Text
+
+    boxes = [Text.get_window_extent(a) for a in labels]          # the text, not its leader
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not boxes[i].overlaps(boxes[j]), (labels[i].get_text(), labels[j].get_text())
+
+
+def test_scan_axes_show_names_or_whole_numbers(fe_series):
+    # few scans: their own names on the axis
+    fig = plot_edge_vs_scan(fe_series)
+    ax = fig.axes[0]
+    fig.draw_without_rendering()
+    names = [t.get_text() for t in ax.get_xticklabels()]
+    assert names == [r.name for r in fe_series] or all(n for n in names)
+    assert not any(n.replace(".", "").isdigit() and "." in n for n in names)
+    # many scans: integer ticks only, never "2.5"
+    many = [fe_series[i % 3] for i in range(30)]
+    fig = plot_edge_vs_scan(many)
+    ax = fig.axes[0]
+    fig.draw_without_rendering()
+    ticks = ax.get_xticks()
+    assert np.allclose(ticks, np.round(ticks))
+
+
+def test_one_outlier_does_not_squash_the_series(fe_series):
+    from dataclasses import replace
+
+    series = [fe_series[i % 3] for i in range(15)]
+    bad = replace(series[7], e0_eV=series[7].e0_eV + 400.0)       # a broken scan
+    series[7] = bad
+    fig = plot_edge_vs_scan(series)
+    ax = fig.axes[0]
+    lo, hi = ax.get_ylim()
+    good = [r.e0_eV for i, r in enumerate(series) if i != 7]
+    assert hi - lo < 20.0 and lo < min(good) and hi > max(good)
+    assert any(a.get_gid() == "outlier" for a in ax.get_children())
+    # the stack plot: one spectrum with a huge glitch does not set the y range
+    from naheo_spec.xas.normalize import Normalization
+
+    norm = bad.normalization
+    at = int(np.argmin(np.abs(norm.energy - fe_series[1].e0_eV)))      # inside the window
+    spiked = replace(norm, norm=np.where(np.arange(norm.norm.size) == at, 80.0, norm.norm))
+    fig = plot_stack([fe_series[0], fe_series[1], replace(bad, normalization=spiked)])
+    assert fig.axes[0].get_ylim()[1] < 5.0
+    assert "off the axis" in fig.axes[0].get_title()
