@@ -352,8 +352,11 @@ def _stacks(files, opts, chunk, lines, *, plan, store, as_json, debug):
     """--stack: xanes_hdf5_stack on each file; one JSON entry per scan, in file order."""
     from naheo_spec.xas.outofcore import stack_element, xanes_hdf5_stack
 
+    notes = {}
+
     def one(f):
-        cal, marks, _ = lines.get(stack_element(f))
+        cal, marks, note = lines.get(stack_element(f))
+        notes[str(f)] = note
         return xanes_hdf5_stack(f, chunk_scans=chunk, calibration=cal,
                                 marker_calibrations=marks, **opts)
 
@@ -367,9 +370,14 @@ def _stacks(files, opts, chunk, lines, *, plan, store, as_json, debug):
             continue
         res = o.value
         results.append(res)
-        entries.extend(d if "error" not in d else   # the shape of a failed scan without --stack
-                       _failure_entry(d["file"], d["scan"], _strip_type(d["error"]), [])
-                       for d in res.to_json_list())
+        note = notes.get(str(o.file))
+        for d in res.to_json_list():
+            if "error" in d:                 # the shape of a failed scan without --stack
+                entries.append(_failure_entry(d["file"], d["scan"], _strip_type(d["error"]), []))
+                continue
+            if note is not None:             # said per scan, as without --stack
+                d["warnings"] = d["warnings"] + [note.to_json()]
+            entries.append(d)
         bad = [e for e in res.errors if e is not None]
         n_failed += len(bad)
         if bad:
