@@ -6,13 +6,17 @@ step). Then, in the same run:
 
 * larch: ``pre_edge(group)`` with its defaults (E0 by ``find_e0``, default ranges,
   lmfit flatten) in a Python loop over a subset (default 300 scans); its rate is
-  extrapolated to N;
+  extrapolated to N; then ``pre_edge(group, make_flat=False)`` (no lmfit flatten, about a
+  third of larch's time), for a like-for-like ratio;
 * naheo_spec: ``find_e0_stack(method="max-derivative", uncertainty=False)`` +
   ``normalize_stack(e0=...)`` (the same job: larch E0, default ranges, norm and flat)
   on all N scans, cold (smoothing operators of the E0 search built in the call)
   and warm (operators cached by an earlier call on the same grid, as in an operando
   series); then, timed separately, ``find_e0_stack(method="half-height")`` with its
-  noise-propagated errors, and the max-derivative bootstrap errors on a subset.
+  noise-propagated errors, and the max-derivative bootstrap errors on a subset;
+* the whole pipeline (``analyze_xanes_stack``: normalization, half-height E0 and every term
+  of the error budget, including the normalization-range sensitivity that re-runs the
+  normalization for four range changes, and the integral marker) on all N scans.
 
 Timing: two untimed calls first (one-time imports; the allocator growing the heap
 for the (N, M) outputs, which makes the first calls of a process up to 2x slower),
@@ -75,7 +79,7 @@ def load_stack(n: int, seed: int = 0):
     return grid, stack
 
 
-def run_larch(energy, stack, n):
+def run_larch(energy, stack, n, make_flat=True):
     import numpy as np
     from larch import Group
     from larch.xafs import pre_edge
@@ -84,13 +88,24 @@ def run_larch(energy, stack, n):
     t0 = time.perf_counter()
     for mu in stack[:n]:
         g = Group(energy=energy, mu=mu)
-        pre_edge(g)
+        pre_edge(g, make_flat=make_flat)
         out["e0"].append(g.e0)
         out["step"].append(g.edge_step)
         out["norm"].append(g.norm)
-        out["flat"].append(g.flat)
+        out["flat"].append(getattr(g, "flat", g.norm))
     dt = time.perf_counter() - t0
     return dt, {k: np.asarray(v) for k, v in out.items()}
+
+
+def run_pipeline(energy, stack):
+    """The whole XANES pipeline with its error budget (normalization, half-height E0, every
+    error term incl. the normalization-range sensitivity, integral marker), no foil."""
+    from naheo_spec.xas.xanes_stack import analyze_xanes_stack
+
+    t0 = time.perf_counter()
+    res = analyze_xanes_stack((energy, stack), element="Fe", foil=False, markers="edge",
+                              keep_norm=False)
+    return time.perf_counter() - t0, res
 
 
 def run_ours(energy, stack, cold=False):
@@ -177,6 +192,8 @@ def main(argv=None) -> int:
 
     t_larch, _, ref = best_of(1, run_larch, energy, stack, nl)
     larch_rate = nl / t_larch
+    t_noflat, _, _ = best_of(1, run_larch, energy, stack, nl, False)
+    noflat_rate = nl / t_noflat
     for _ in range(2):                 # untimed: first-call imports and allocator growth
         run_ours(energy, stack, True)
     t_cold, med_cold, _ = best_of(args.repeat, run_ours, energy, stack, True)
@@ -193,6 +210,17 @@ def main(argv=None) -> int:
           f"call on this grid): {args.n} spectra in {t_ours:.3f} s (median {med_ours:.3f} s) "
           f"= {ours_rate:,.0f} spectra/s ({1e6 / ours_rate:.1f} us each); "
           f"speed ratio {ours_rate / larch_rate:.0f}x")
+    print(f"larch pre_edge(make_flat=False) (find_e0 + ranges, no lmfit flatten): {nl} spectra "
+          f"in {t_noflat:.2f} s = {noflat_rate:,.0f} spectra/s; like-for-like ratio of the "
+          f"naheo_spec pair above (which also computes flat): cold "
+          f"{args.n / t_cold / noflat_rate:.0f}x, warm {ours_rate / noflat_rate:.0f}x")
+    run_pipeline(energy, stack[:200])               # untimed warm-up
+    t_pipe, _, _ = best_of(max(1, args.repeat // 2), run_pipeline, energy, stack)
+    pipe_rate = args.n / t_pipe
+    print(f"naheo_spec analyze_xanes_stack, whole pipeline with the error budget (half-height "
+          f"E0, noise/grid/normalization-range terms, integral marker): {args.n} spectra in "
+          f"{t_pipe:.2f} s = {pipe_rate:,.0f} spectra/s; ratio {pipe_rate / larch_rate:.0f}x "
+          f"larch pre_edge, {pipe_rate / noflat_rate:.0f}x pre_edge(make_flat=False)")
 
     sub = slice(0, nl)
     print("largest difference vs larch on the subset: "

@@ -208,10 +208,14 @@ def _grid_quantum(energy: np.ndarray, e0: np.ndarray) -> np.ndarray:
 def _batched_quadfit(x: np.ndarray, y: np.ndarray):
     """Quadratic least squares per row: x, y (N, P) -> coefficients (N, 3), (A^T A)^-1."""
     a = np.stack([np.ones_like(x), x, x * x], axis=2)            # (N, P, 3)
-    ata = np.einsum("npi,npj->nij", a, a)
-    aty = np.einsum("npi,np->ni", a, y)
-    cov = np.linalg.pinv(ata)
-    return np.einsum("nij,nj->ni", cov, aty), cov
+    at = a.transpose(0, 2, 1)
+    ata = np.matmul(at, a)
+    aty = np.matmul(at, y[..., None])[..., 0]
+    try:                       # 3x3 normal matrices: a direct inverse (pinv only if singular)
+        cov = np.linalg.inv(ata)
+    except np.linalg.LinAlgError:
+        cov = np.linalg.pinv(ata)
+    return np.matmul(cov, aty[..., None])[..., 0], cov
 
 
 def _crossing_index(energy, norm, e0, level):
@@ -306,6 +310,8 @@ def integral_rows(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray, *,
     up2 = (norm[:, :-1] < mu2) & (norm[:, 1:] >= mu2) & (idx[None, :-1] >= k1[:, None])
     k2 = np.where(up2.any(axis=1), np.argmax(up2, axis=1), -1)
     ok &= k2 > k1
+    if not ok.any():
+        return out
     k1c, k2c = np.clip(k1, 0, m - 2), np.clip(k2, 0, m - 2)
 
     def cross(k, level):
@@ -314,26 +320,38 @@ def integral_rows(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray, *,
             return energy[k] + (level - y0) / (y1 - y0) * (energy[k + 1] - energy[k])
 
     e1, e2 = cross(k1c, mu1), cross(k2c, mu2)
-    clipped = np.clip(norm, mu1, mu2) - mu1
     # trapezoid of clip(norm) - mu1 from e1 to e2: whole intervals between grid points
-    # k1+1 .. k2, plus the two partial intervals at the ends (linear interpolation)
-    de = np.diff(energy)
+    # k1+1 .. k2, plus the two partial intervals at the ends (linear interpolation); only
+    # the columns between the lowest and highest crossing of the stack are needed
+    c0 = int(np.min(k1c[ok]))
+    c1_ = int(min(np.max(k2c[ok]) + 2, m))
+    clipped = np.clip(norm[:, c0:c1_], mu1, mu2) - mu1
+    de = np.diff(energy[c0:c1_])
     seg = 0.5 * (clipped[:, :-1] + clipped[:, 1:]) * de[None, :]
-    cum = np.concatenate([np.zeros((n, 1)), np.cumsum(seg, axis=1)], axis=1)
-    inner = cum[r, k2c] - cum[r, np.minimum(k1c + 1, m - 1)]
-    c1 = clipped[r, np.minimum(k1c + 1, m - 1)]
+    cum = np.zeros((n, c1_ - c0))
+    np.cumsum(seg, axis=1, out=cum[:, 1:])
+    ka, kb = np.clip(np.minimum(k1c + 1, m - 1) - c0, 0, c1_ - c0 - 1), \
+        np.clip(k2c - c0, 0, c1_ - c0 - 1)
+    inner = cum[r, kb] - cum[r, ka]
+    c1 = clipped[r, ka]
     head = 0.5 * (0.0 + c1) * (energy[np.minimum(k1c + 1, m - 1)] - e1)
-    c2 = clipped[r, k2c]
+    c2 = clipped[r, kb]
     tail = 0.5 * (c2 + (mu2 - mu1)) * (e2 - energy[k2c])
     area = head + inner + tail
     e_int = e2 - area / (mu2 - mu1)
-    # white-noise variance factor: trapezoid weight of each point strictly between
-    w2 = np.zeros(n)
-    for i in np.flatnonzero(ok):
-        a, b = int(k1c[i]) + 1, int(k2c[i])
-        e_seg = np.concatenate([[e1[i]], energy[a:b + 1], [e2[i]]])
-        w = 0.5 * (e_seg[2:] - e_seg[:-2])
-        w2[i] = float(np.sum(w * w))
+    # white-noise variance factor: the squared trapezoid weights of the points strictly
+    # between the crossings, 0.5 (E[j+1] - E[j-1]) inside, with the crossings as the outer
+    # neighbours of the first and last point (cumulative sums: no loop over rows)
+    wfull = np.zeros(m)
+    wfull[1:-1] = 0.5 * (energy[2:] - energy[:-2])
+    cw = np.concatenate([[0.0], np.cumsum(wfull ** 2)])
+    a, b = np.minimum(k1c + 1, m - 1), k2c
+    inner2 = cw[np.maximum(b, a)] - cw[np.minimum(a + 1, np.maximum(b, a))]   # a+1 .. b-1
+    wa = 0.5 * (energy[np.minimum(a + 1, m - 1)] - e1)
+    wb = 0.5 * (e2 - energy[np.maximum(b - 1, 0)])
+    single = b == a                                 # one point between the crossings
+    w2 = np.where(single, (0.5 * (e2 - e1)) ** 2, inner2 + wa ** 2 + wb ** 2)
+    w2 = np.where(ok, w2, np.nan)
     out.update(e0=np.where(ok, e_int, np.nan), e_low=np.where(ok, e1, np.nan),
                e_high=np.where(ok, e2, np.nan), weights2=np.where(ok, w2, np.nan),
                step=np.where(ok, (e2 - e1) / np.maximum(k2c - k1c, 1), np.nan))

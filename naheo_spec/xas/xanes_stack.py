@@ -930,7 +930,7 @@ class _Arrays:
         self.nvict = np.zeros(n, dtype=int)
         self.pre_degree = np.ones(n, dtype=int)
         self.inflation = np.ones(n)
-        self.norm = nan((n, m), np.nan) if keep_norm or keep_curves else None
+        self.norm = nan((n, m), np.nan)         # kept for the markers; returned if asked
         self.curves = {k: nan((n, m), np.nan) for k in ("flat", "pre_edge", "post_edge")} \
             if keep_curves else None
         self.markers: dict[str, np.ndarray] = {}
@@ -1302,11 +1302,7 @@ def _run(ctx: _Ctx, keep_norm: bool, keep_curves: bool) -> XanesStackResult:
                                 if k in terms})
     energy_terms = np.broadcast_to(energy_terms, (n,))
     ox, ox_err, ox_terms = _valence(ctx, e0c, err, foil.shift, rows)
-    norm_rows = arr.norm[rows] if arr.norm is not None else None
-    if norm_rows is None and rows.size and ctx.opts["markers"]:
-        norm_rows = _rows_norm(ctx, rows, arr)
-    markers = _markers(ctx, rows, norm_rows, arr, shift0, energy_terms) \
-        if norm_rows is not None else {}
+    markers = _markers(ctx, rows, arr.norm[rows], arr, shift0, energy_terms)
     _marker_agreement(ctx, ox, ox_err, markers, rows)
     failed = np.array([e is not None for e in log.errors], dtype=bool)
     err = np.where(failed, np.nan, err)
@@ -1321,19 +1317,6 @@ def _run(ctx: _Ctx, keep_norm: bool, keep_curves: bool) -> XanesStackResult:
         arr.norm[failed] = np.nan
     return _result(ctx, arr, foil, e0c, err, terms, ox, ox_err, ox_terms, markers,
                    keep_norm, keep_curves)
-
-
-def _rows_norm(ctx, rows, arr):
-    """Normalized rows when the pipeline did not keep them (markers need them)."""
-    from naheo_spec.xas.normalize import normalize_stack
-
-    if ctx.opts["normalized"]:
-        return ctx.mu[rows]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        nz = normalize_stack(ctx.energy, ctx.mu[rows], **ctx.nopts, e0=arr.e0_norm[rows],
-                             flatten=False, on_invalid="record")
-    return nz.norm
 
 
 def _result(ctx, arr, foil, e0c, err, terms, ox, ox_err, ox_terms, markers, keep_norm,
