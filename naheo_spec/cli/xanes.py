@@ -154,6 +154,14 @@ class _Lines:
               show_default=True, metavar="N",
               help="Points over which the noise is correlated (smoothed data: the smoothing "
                    "width); linearly interpolated data are detected without it.")
+@click.option("--energy-scale-sigma", type=click.FloatRange(min=0.0), default=None,
+              metavar="EV",
+              help="Absolute energy-scale uncertainty of scans without a foil (default 1.0 eV, "
+                   "an uncalibrated monochromator); lower it only for energies calibrated "
+                   "upstream (e.g. normalized exports aligned on their foils).")
+@click.option("--energy-drift-sigma", type=click.FloatRange(min=0.0), default=None,
+              metavar="EV",
+              help="Scan-to-scan drift of scans without a foil (default 0.2 eV).")
 @click.option("--max-foil-offset", type=float, default=5.0, show_default=True,
               help="Reject a foil whose E0 is further than this from the tabulated edge, eV.")
 @click.option("--relative-to", "relative_to", default=None, metavar="SCAN|first|pristine",
@@ -176,8 +184,9 @@ class _Lines:
 @json_option
 @click.pass_context
 def xanes(ctx, scans, standards, no_valence, data_root, foil_path, foil_scan, e0_method, preset,
-          pre_range, norm_range, nnorm, normalized, noise_correlation, max_foil_offset,
-          relative_to, lcf, mu_expr, output, plot_dir, stack_mode, chunk, overwrite, as_json):
+          pre_range, norm_range, nnorm, normalized, noise_correlation, energy_scale_sigma,
+          energy_drift_sigma, max_foil_offset, relative_to, lcf, mu_expr, output, plot_dir,
+          stack_mode, chunk, overwrite, as_json):
     """XANES of each SCAN: energy calibration on the simultaneous foil, normalization, E0 with its
     error budget and, from the standards (built-in by default), the oxidation state.
 
@@ -205,7 +214,8 @@ def xanes(ctx, scans, standards, no_valence, data_root, foil_path, foil_scan, e0
                 pre_range=_range(pre_range, "--pre-range", -1),
                 norm_range=_range(norm_range, "--norm-range", +1), nnorm=nnorm,
                 max_foil_offset_eV=max_foil_offset, normalized=normalized,
-                noise_correlation=noise_correlation)
+                noise_correlation=noise_correlation, energy_scale_sigma_eV=energy_scale_sigma,
+                energy_drift_sigma_eV=energy_drift_sigma)
     if foil is not None:
         opts["foil"] = foil
     if stack_mode:

@@ -198,6 +198,7 @@ def resolve_standards(value: str):
     text = str(value)
     el = normalize_element(text) if len(text) <= 2 else None
     if el is not None and not Path(text).is_file():
+        _path(el, "edges")                   # no such table: say which exist, now
         return "builtin", el
     path = Path(text)
     if not path.is_file():
