@@ -207,6 +207,9 @@ def xanes(ctx, scans, standards, no_valence, data_root, foil_path, foil_scan, e0
     plan = OutputPlan(overwrite=overwrite)
     store = plan.store("-o", output) if output else None
     figures = plan.folder("--plot", plot_dir) if plot_dir else None
+    shifts_csv = None
+    if store and relative_to is not None:        # the shift table beside the store
+        shifts_csv = plan.file("-o", store[0].with_name(store[0].stem + "_shifts.csv"))
     plan.check()
     lines = _Lines(standards, data_root, e0_method, preset, no_valence, as_json)
     foil, foil_warnings = _read_foil(foil_path, foil_scan)
@@ -261,6 +264,9 @@ def xanes(ctx, scans, standards, no_valence, data_root, foil_path, foil_scan, e0
                     to_store.append(obj)
                     names.append(key)
                 written += write_results(tx, to_store, *store, names=names)
+                if shifts_csv is not None and "relative_shifts" in extras:
+                    _write_table(tx.path(shifts_csv), extras["relative_shifts"].table())
+                    written.append(shifts_csv)
             if figures:
                 _plots(results, extras.get("valence_calibration"), tx.folder(figures),
                        relative=extras.get("relative_shifts"))
@@ -343,6 +349,18 @@ def _lcf_entry(r) -> dict:
             "weight_errs": {k: fit.weight_errs[k] for k, v in fit.weights.items() if v > 0},
             "r_factor": fit.r_factor, "shift_eV": fit.shift_eV,
             "standards": "built-in " + str(r.element)}
+
+
+def _write_table(path, rows) -> None:
+    """Rows of dicts as a CSV file (the relative-shift table)."""
+    import csv
+
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: "" if r.get(k) is None else r[k] for k in keys})
 
 
 def _print_relative(rel):
@@ -477,3 +495,7 @@ def _plots(results, calibration, folder: Path, *, max_single: int = 24, relative
         from naheo_spec.plot.xanes import plot_relative_shifts
 
         save_figure(plot_relative_shifts(relative), folder / "e0_shift_vs_scan.png")
+        for coord in ("state_of_charge", "potential"):
+            if coord in relative.coordinates:
+                save_figure(plot_relative_shifts(relative, x=coord),
+                            folder / f"e0_shift_vs_{coord}.png")

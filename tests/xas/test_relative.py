@@ -109,5 +109,7 @@ def test_cli_relative_to(xas_data, tmp_path):
 
     kinds = {r.kind for r in read_records(tmp_path / "r.h5")}
     assert "xanes_relative" in kinds and check_nexus(tmp_path / "r.h5") == []
+    table = (tmp_path / "r_shifts.csv").read_text().splitlines()
+    assert table[0].startswith("scan,") and "shift_err_eV" in table[0] and len(table) == 4
     rc, out = _cli(["xanes", *files, "--relative-to", "nothing-like-this"])
     assert rc != 0
