@@ -143,7 +143,7 @@ def _outputs(cfg: BatchConfig) -> dict[str, Path]:
     return {k: v for k, v in outs.items() if v is not None}
 
 
-def _manifest(cfg: BatchConfig) -> dict[str, Any]:
+def manifest_for(cfg: BatchConfig) -> dict[str, Any]:
     from naheo_spec.provenance import package_version, utc_now
 
     outs = _outputs(cfg)
@@ -153,7 +153,7 @@ def _manifest(cfg: BatchConfig) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- progress
-class _Progress:
+class Progress:
     def __init__(self, total: int, unit: str, enabled: bool | None):
         self.bar = None
         show = sys.stderr.isatty() if enabled is None else enabled
@@ -238,7 +238,7 @@ def _prefetched(tasks: list[StackTask]):
 
 
 def execute(tasks: list, ledger: Ledger, *, scheduler: str, workers: int | None,
-            progress: _Progress, summary: BatchSummary, on_commit=None) -> None:
+            progress: Progress, summary: BatchSummary, on_commit=None) -> None:
     """Run the tasks, committing each chunk as it completes."""
     def done(report: ChunkReport) -> None:
         ledger.commit(Path(report.out))
@@ -333,7 +333,7 @@ def run(config, *, force: bool = False, retry_failed: bool = False,
     cfg = config if isinstance(config, BatchConfig) else load_config(config)
     ledger = check_outputs(cfg)
     ledger.work_dir.mkdir(exist_ok=True)
-    ledger.create(_manifest(cfg))
+    ledger.create(manifest_for(cfg))
     ledger.lock()
     try:
         ledger.load()
@@ -350,7 +350,7 @@ def run(config, *, force: bool = False, retry_failed: bool = False,
             tasks, summary.skipped = file_tasks(plan, ledger, force=force,
                                                 retry_failed=retry_failed)
             total, unit = sum(len(i[3]) for t in tasks for i in t.items), "file"
-        bar = _Progress(total, unit, progress)
+        bar = Progress(total, unit, progress)
         summary.scheduler = cfg.scheduler
         try:
             if tasks:

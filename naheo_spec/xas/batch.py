@@ -184,6 +184,15 @@ def _run_xanes_scan(spectrum, prepared: Prepared) -> ScanOutput:
                       element=res.element)
 
 
+def _without_row_name(message: str, stack, i: int) -> str:
+    """The error without the row's own name (``map.h5:/map[12]: ``): the row index is in
+    the table already, and messages without it repeat, so a 10^6-row stack keeps a short
+    table of distinct messages (the store's rule for stacks)."""
+    name = f"{Path(stack.source.path).name if stack.source.path else 'spectrum'}:" \
+           f"{stack.label(i)}: "
+    return message.replace(name, "", 1)
+
+
 _NORM_CACHES: dict[int, dict] = {}       # per worker process: normalize notes per grid
 
 
@@ -199,7 +208,8 @@ def _run_xanes_block(stack, prepared: Prepared) -> BlockOutput:
     cache = _NORM_CACHES.setdefault(id(prepared), {})
     res, _silent = analyze_block(stack, opts, cache, keep_norm=False)
     values = {c.name: np.asarray(getattr(res, c.name), dtype=float) for c in XANES_COLUMNS}
-    errors = {i: e for i, e in enumerate(res.errors) if e is not None}
+    errors = {i: _without_row_name(e, stack, i) for i, e in enumerate(res.errors)
+              if e is not None}
     return BlockOutput(values=values, errors=errors, row_warnings=res.row_warnings,
                        parameters=res.provenance.parameters, element=res.element)
 
