@@ -231,7 +231,8 @@ def _table_record(t: FileTable, plan: Plan):
 
 # --------------------------------------------------------------------------- stacks
 def stack_failures(ledger: Ledger, pipeline: str, key: str, limit: int,
-                   first_seq: int = 0) -> tuple[int, list[dict[str, Any]]]:
+                   first_seq: int = 0, file: str | None = None
+                   ) -> tuple[int, list[dict[str, Any]]]:
     """(number of failed rows, up to ``limit`` of them as ``{file, scan, error,
     earlier}``)."""
     import h5py
@@ -246,7 +247,7 @@ def stack_failures(ledger: Ledger, pipeline: str, key: str, limit: int,
                 msgs = _read_strings(g["error_messages"])
                 label = h[CHUNK_GROUP][pipeline].attrs.get("label", "")
                 for r, k in zip(rows[:limit - len(out)], idx):
-                    out.append({"file": None, "scan": f"{label}[{p.start + int(r)}]" if label
+                    out.append({"file": file, "scan": f"{label}[{p.start + int(r)}]" if label
                                 else str(p.start + int(r)), "error": msgs[int(k)],
                                 "earlier": p.seq < first_seq})
     return n, out

@@ -155,7 +155,7 @@ def write_file_chunk(path: Path, rows: dict[str, FileRows], records: list) -> Pa
 def write_stack_chunk(path: Path, pipeline: str, *, unit_key: str, start: int, stop: int,
                       values: dict[str, np.ndarray], errors: dict[int, str], row_warnings,
                       parameters: dict, element: str | None, seconds: float,
-                      warnings=()) -> Path:
+                      warnings=(), label: str = "") -> Path:
     """Write a stack chunk (rows ``start:stop`` of one stack for one pipeline) to ``path``
     (compressed, chunked) and flush it to disk."""
     import h5py
@@ -169,7 +169,7 @@ def write_stack_chunk(path: Path, pipeline: str, *, unit_key: str, start: int, s
         top.attrs["kind"] = "stack"
         g = top.create_group(pipeline)
         g.attrs.update(unit_key=unit_key, start=int(start), stop=int(stop),
-                       element=element or "", seconds=float(seconds),
+                       element=element or "", label=label or "", seconds=float(seconds),
                        parameters_json=dumps_lossless(parameters, where="block parameters"),
                        warnings_json=json.dumps([w.to_json() for w in warnings]))
         vg = g.create_group("values")

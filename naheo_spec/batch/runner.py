@@ -398,7 +398,7 @@ def _collect_failures(plan: Plan, ledger: Ledger, summary: BatchSummary,
         for name in plan.specs:
             key = plan.keys[(name, plan.stack.rel)]
             count, rows = stack_failures(ledger, name, key, MAX_LISTED_FAILURES - len(listed),
-                                         first_seq)
+                                         first_seq, plan.stack.rel)
             n += count
             listed += [dict(r, pipeline=name) for r in rows]
     summary.failed = listed
