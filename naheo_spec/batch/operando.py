@@ -84,10 +84,11 @@ class OperandoTable:
 
 
 def _pick(tables, candidates):
-    """(table, column) of the first pipeline reporting one of ``candidates``."""
+    """(table, column) of the first pipeline reporting one of ``candidates`` with at least
+    one finite value (a shell-fit column stays NaN when no fit was asked for)."""
     for cand in candidates:
         for t in tables.values():
-            if cand in t.values:
+            if cand in t.values and np.isfinite(np.asarray(t.values[cand], dtype=float)).any():
                 return t, cand
     return None, None
 
@@ -224,7 +225,9 @@ def operando_figure(table: OperandoTable, *, title: str | None = None):
             ax.errorbar(table.x[ok], y[ok], yerr=None if err is None else err[ok],
                         marker=markers.get(el, "o"), capsize=3, label=el)
         ax.set_xlabel(table.coordinate.replace("_", " "))
-        ax.set_ylabel(label + (" - apparent, not phase corrected" if apparent else ""))
+        ax.set_ylabel(label.replace(" (Å)", ", apparent (Å)") if apparent else label)
+        if apparent:
+            ax.set_title("FT peak, not phase corrected", fontsize=8)
         ax.legend(frameon=False)
     head = title or f"per element vs {table.coordinate.replace('_', ' ')}"
     if table.synthetic:

@@ -98,19 +98,17 @@ def _files_section(name: str, entry) -> tuple[str, list[list[Any]]]:
              f'<span>failed: {summary.get("n_failed")}</span>'
              f'<span>files not yet processed: {summary.get("n_files_pending", 0)}</span></p>']
     if n and num_cols:
-        fig = Figure(figsize=(7, 3.2), layout="constrained")
-        ax = fig.subplots()
         first = num_cols[0]
         xkey = coord_cols[0] if coord_cols else None
         x = values[xkey] if xkey else np.arange(n)
-        for el in sorted(set(text["element"])):
+        els = sorted(set(text["element"]))
+        fig = Figure(figsize=(3.6 * max(1, len(els)), 3.0), layout="constrained")
+        for ax, el in zip(fig.subplots(1, max(1, len(els)), squeeze=False)[0], els):
             sel = status & (np.array(text["element"]) == el) & np.isfinite(values[first])
-            if sel.any():
-                ax.plot(x[sel], values[first][sel], "o", ms=4, label=el or "?")
-        ax.set_xlabel(xkey[6:].replace("_", " ") if xkey else "scan (input order)")
-        ax.set_ylabel(f"{first} ({units[first]})" if units[first] else first)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(frameon=False)
+            ax.plot(x[sel], values[first][sel], "o", ms=4)
+            ax.set_title(el or "element unknown", fontsize=10)
+            ax.set_xlabel(xkey[6:].replace("_", " ") if xkey else "scan (input order)")
+            ax.set_ylabel(f"{first} ({units[first]})" if units[first] else first)
         parts.append(_img(fig, f"{name} {first} per scan"))
     shown = min(n, MAX_ROWS)
     headers = ["file", "scan", "element", *[c[6:] for c in coord_cols], "status", *num_cols]

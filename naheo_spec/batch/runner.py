@@ -332,13 +332,13 @@ def run(config, *, force: bool = False, retry_failed: bool = False,
     t0 = time.perf_counter()
     cfg = config if isinstance(config, BatchConfig) else load_config(config)
     ledger = check_outputs(cfg)
+    plan = make_plan(cfg)            # options, standards, input hashes: errors before work
     ledger.work_dir.mkdir(exist_ok=True)
+    ledger.lock()                    # before create(): it removes leftover temporary files
     ledger.create(manifest_for(cfg))
-    ledger.lock()
     try:
         ledger.load()
         first_seq = ledger.last_seq + 1
-        plan = make_plan(cfg)
         summary = BatchSummary(store=str(cfg.store),
                                summary_table=str(cfg.summary) if cfg.summary else None,
                                report=str(cfg.report) if cfg.report else None)

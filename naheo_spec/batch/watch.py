@@ -153,8 +153,8 @@ def watch(folder, config, *, poll: float = 1.0, stable: float = 1.0,
     patterns = list(dict.fromkeys(Path(p).name for p in cfg.patterns))
     ledger = check_outputs(cfg)
     ledger.work_dir.mkdir(exist_ok=True)
+    ledger.lock()                    # before create(): it removes leftover temporary files
     ledger.create(manifest_for(cfg))
-    ledger.lock()
     event, observer = _wakeup(folder)
     total = BatchSummary(store=str(cfg.store), report=str(cfg.report),
                          summary_table=str(cfg.summary) if cfg.summary else None)
