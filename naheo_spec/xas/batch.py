@@ -193,6 +193,27 @@ def _without_row_name(message: str, stack, i: int) -> str:
     return message.replace(name, "", 1)
 
 
+def _table_without_row_names(table, stack):
+    """The per-row warning table with each message's own row name removed: the stack
+    path writes ``"map.h5:/map[12]: no foil ..."`` per row, i.e. one distinct message per
+    row (10^6 strings for a map); without the name they collapse to a handful."""
+    from naheo_spec.diagnostics import StackWarnings
+
+    if not len(table):
+        return table
+    fname = f"{Path(stack.source.path).name if stack.source.path else 'spectrum'}:"
+    labels = stack.labels
+    new: dict[str, int] = {}
+    index = np.empty(len(table), dtype=np.int32)
+    msgs = table.messages
+    for k, (row, m) in enumerate(zip(table.rows.tolist(), table.message_index.tolist())):
+        label = labels[row] if labels is not None else stack.label(row)
+        text = msgs[m].replace(f"{fname}{label}: ", "", 1)
+        index[k] = new.setdefault(text, len(new))
+    return StackWarnings(table.n_rows, table.rows, table.code_index, index, table.codes,
+                         tuple(new))
+
+
 _NORM_CACHES: dict[int, dict] = {}       # per worker process: normalize notes per grid
 
 
@@ -210,7 +231,8 @@ def _run_xanes_block(stack, prepared: Prepared) -> BlockOutput:
     values = {c.name: np.asarray(getattr(res, c.name), dtype=float) for c in XANES_COLUMNS}
     errors = {i: _without_row_name(e, stack, i) for i, e in enumerate(res.errors)
               if e is not None}
-    return BlockOutput(values=values, errors=errors, row_warnings=res.row_warnings,
+    return BlockOutput(values=values, errors=errors,
+                       row_warnings=_table_without_row_names(res.row_warnings, stack),
                        parameters=res.provenance.parameters, element=res.element)
 
 
