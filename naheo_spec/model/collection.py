@@ -43,7 +43,7 @@ def normalize_block_name(name: str) -> str:
 
 
 def listing(names: Sequence[str], limit: int = MAX_LISTED) -> str:
-    """``"a, b, c"`` cut after ``limit`` names with ``"... (N more)"``."""
+    """Names joined by commas, cut after ``limit`` names with a count of the rest."""
     names = [str(n) for n in names]
     if len(names) <= limit:
         return ", ".join(names)
