@@ -17,7 +17,7 @@
 Usage::
 
     python benchmarks/bench_batch.py [--n 1000] [--schedulers local,processes,threads]
-                                     [--workers 2] [--larch-n 40] [--kill-after 8]
+                                     [--workers 2] [--larch-n 40] [--kill-after 8] [--no-records]
 """
 from __future__ import annotations
 
@@ -121,10 +121,11 @@ def run(cfg: Path, *, kill_after: float | None = None):
     return json.loads(out), wall, p.returncode
 
 
-def config(folder: Path, scheduler: str, workers: int, chunk: int) -> Path:
+def config(folder: Path, scheduler: str, workers: int, chunk: int, records: bool) -> Path:
     cfg = folder / f"batch_{scheduler}.toml"
     cfg.write_text(f'[input]\nfiles = ["scans/*.xdi"]\n[xanes]\n[exafs]\n[output]\n'
                    f'store = "res_{scheduler}.h5"\nsummary = "res_{scheduler}.csv"\n'
+                   f'scan_records = {"true" if records else "false"}\n'
                    f'[compute]\nscheduler = "{scheduler}"\nworkers = {workers}\n'
                    f'chunk = {chunk}\n')
     return cfg
@@ -144,6 +145,8 @@ def main(argv=None) -> int:
     ap.add_argument("--chunk", type=int, default=50)
     ap.add_argument("--larch-n", type=int, default=40)
     ap.add_argument("--kill-after", type=float, default=None)
+    ap.add_argument("--no-records", action="store_true",
+                    help="[output] scan_records = false (tables only, no per-scan entries)")
     ap.add_argument("--dir", default=None)
     a = ap.parse_args(argv)
     work = Path(a.dir or tempfile.mkdtemp(prefix="bench_batch_"))
@@ -157,7 +160,7 @@ def main(argv=None) -> int:
     scheds = a.schedulers.split(",")
     for s in scheds:
         clean(work, s)
-        cfg = config(work, s, a.workers, a.chunk)
+        cfg = config(work, s, a.workers, a.chunk, not a.no_records)
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         summary, wall, rc = run(cfg)
         rss = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
@@ -180,7 +183,7 @@ def main(argv=None) -> int:
     if a.kill_after is not None:
         s = scheds[0]
         clean(work, s)
-        cfg = config(work, s, a.workers, a.chunk)
+        cfg = config(work, s, a.workers, a.chunk, not a.no_records)
         _, t_kill, rc = run(cfg, kill_after=a.kill_after)
         chunks = sorted((work / f"res_{s}.batch" / "chunks").glob("c*.h5"))
         print(f"killed (SIGKILL) after {t_kill:.1f} s (exit {rc}): {len(chunks)} chunks "

@@ -14,6 +14,7 @@
     store = "results.h5"                     # NeXus results; the work folder results.batch/
     summary = "results.csv"                  # one row per scan (files) or per stack
     # report = "report.html"                 # self-contained HTML report
+    # scan_records = true                    # each file scan's full result (arrays) too
     [compute]
     scheduler = "local"                      # "local" | "processes" | "threads" | "tcp://host:8786"
     chunk = 20000                            # scans per atomic chunk (default 20000 stack, 50 files)
@@ -55,7 +56,8 @@ _TABLES = {
               "coordinates": "CSV of per-scan coordinates", "mu": "mu expression (XAS)",
               "technique": "technique of the files (default: the pipelines')"},
     "output": {"store": "results store (.h5)", "summary": "summary table (.csv or .json)",
-               "report": "HTML report (.html)"},
+               "report": "HTML report (.html)",
+               "scan_records": "also store each scan's full single-file result (true)"},
     "compute": {"scheduler": "local | processes | threads | tcp://host:port",
                 "chunk": "scans (stack) or files per atomic chunk",
                 "workers": "number of worker processes/threads",
@@ -182,6 +184,10 @@ class BatchConfig:
     pipelines : dict of str to dict
         Options of each pipeline table, in config order.
     store, summary, report : Path or None
+    scan_records : bool
+        Store each file scan's full single-file result (spectra, chi(k)...) besides the
+        tables. Default is True; False makes large file batches faster (writing the
+        records is about a third of the time per file).
     scheduler : str
     chunk : int
     block : int or None
@@ -209,6 +215,7 @@ class BatchConfig:
     workers: int | None
     raw: dict[str, Any]
     sha256: str
+    scan_records: bool = True
 
     @property
     def work_dir(self) -> Path:
@@ -354,6 +361,10 @@ def load_config(path, *, allow_no_inputs: bool = False) -> BatchConfig:
     if summary is not None and summary.suffix.lower() not in (".csv", ".json"):
         raise InputError(f"{path}: [output] summary {summary.name}: must end in .csv or .json")
     report = _path(out["report"], base, f"{path}: [output] report") if "report" in out else None
+    scan_records = out.get("scan_records", True)
+    if not isinstance(scan_records, bool):
+        raise InputError(f"{path}: [output] scan_records = {scan_records!r}: expected true or "
+                         "false")
     if report is not None and report.suffix.lower() not in (".html", ".htm"):
         raise InputError(f"{path}: [output] report {report.name}: must end in .html")
     outs = [p.resolve() for p in (store, summary, report) if p is not None]
@@ -383,4 +394,4 @@ def load_config(path, *, allow_no_inputs: bool = False) -> BatchConfig:
                        pipelines={n: dict(raw[n]) for n in names}, store=store,
                        summary=summary, report=report, scheduler=scheduler, chunk=chunk,
                        block=block, workers=workers, raw=raw,
-                       sha256=hashlib.sha256(data).hexdigest())
+                       sha256=hashlib.sha256(data).hexdigest(), scan_records=scan_records)

@@ -102,7 +102,8 @@ def prepare_pipelines(cfg: BatchConfig) -> tuple[dict[str, PipelineSpec], dict[s
     hashes = {name: hashlib.sha256(_canon({
         "pipeline": name, "version": specs[name].version,
         "parameters": prepared[name].parameters, "read": cfg.read_options,
-        "technique": cfg.technique}).encode()).hexdigest() for name in specs}
+        "technique": cfg.technique, "scan_records": cfg.scan_records}).encode()).hexdigest()
+        for name in specs}
     return specs, prepared, hashes
 
 

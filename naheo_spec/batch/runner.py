@@ -193,7 +193,8 @@ def file_tasks(plan: Plan, ledger: Ledger, *, force: bool, retry_failed: bool,
             items.append((str(f.path), f.rel, f.sha256, pending))
     size = plan.config.chunk
     tasks = [FileTask(items[i:i + size], plan.prepared, plan.technique,
-                      dict(plan.config.read_options), str(ledger.tmp_path()))
+                      dict(plan.config.read_options), str(ledger.tmp_path()),
+                      records=plan.config.scan_records)
              for i in range(0, len(items), size)]
     return tasks, skipped
 

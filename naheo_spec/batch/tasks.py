@@ -69,6 +69,7 @@ class FileTask:
     technique: str | None
     read_options: dict[str, Any]
     out: str
+    records: bool = True
 
 
 @dataclass
@@ -148,7 +149,7 @@ def _run_file_task(task: FileTask) -> ChunkReport:
                                      "error": msg})
                     continue
                 rec_name = None
-                if out.record is not None:
+                if out.record is not None and task.records:
                     rec_name = f"r{len(records)}"
                     out.record.name = rec_name
                     records.append(out.record)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from pathlib import Path
+
 from naheo_spec.cli.common import echo_err, json_option, print_json
 
 #: Failures printed one by one on stderr (all are in the store, the summary and --json).
@@ -37,7 +39,9 @@ def batch(config, force, retry_failed, as_json):
             if f.get("scan"):
                 where += f" [{f['scan']}]" if where else f["scan"]
             tag = " (earlier run)" if f.get("earlier") else ""
-            echo_err(f"failed: {f['pipeline']}: {where}: {f['error']}{tag}")
+            named = f["file"] and Path(f["file"]).name in f["error"]     # says it already
+            echo_err(f"failed: {f['pipeline']}: " + ("" if named else f"{where}: ")
+                     + f"{f['error']}{tag}")
         if summary.n_failed > SHOWN_FAILURES:
             echo_err(f"... and {summary.n_failed - SHOWN_FAILURES} more failure(s): see the "
                      "summary table")
