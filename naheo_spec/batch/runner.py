@@ -143,6 +143,19 @@ def _outputs(cfg: BatchConfig) -> dict[str, Path]:
     return {k: v for k, v in outs.items() if v is not None}
 
 
+def remove_stale_temporaries(cfg: BatchConfig) -> list[Path]:
+    """Delete what a killed store/summary/report write left next to them: the temporary
+    files of :func:`naheo_spec.atomic.atomic_path` (``.<name>.<random>.tmp``) for this
+    batch's own outputs (call with the work folder's lock held)."""
+    gone = []
+    for p in _outputs(cfg).values():
+        for tmp in p.parent.glob(f".{p.name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+                gone.append(tmp)
+    return gone
+
+
 def manifest_for(cfg: BatchConfig) -> dict[str, Any]:
     from naheo_spec.provenance import package_version, utc_now
 
@@ -337,6 +350,7 @@ def run(config, *, force: bool = False, retry_failed: bool = False,
     ledger.work_dir.mkdir(exist_ok=True)
     ledger.lock()                    # before create(): it removes leftover temporary files
     ledger.create(manifest_for(cfg))
+    remove_stale_temporaries(cfg)
     try:
         ledger.load()
         first_seq = ledger.last_seq + 1

@@ -31,6 +31,7 @@ from naheo_spec.batch.runner import (
     execute,
     file_tasks,
     manifest_for,
+    remove_stale_temporaries,
 )
 from naheo_spec.errors import InputError
 
@@ -155,6 +156,7 @@ def watch(folder, config, *, poll: float = 1.0, stable: float = 1.0,
     ledger.work_dir.mkdir(exist_ok=True)
     ledger.lock()                    # before create(): it removes leftover temporary files
     ledger.create(manifest_for(cfg))
+    remove_stale_temporaries(cfg)
     event, observer = _wakeup(folder)
     total = BatchSummary(store=str(cfg.store), report=str(cfg.report),
                          summary_table=str(cfg.summary) if cfg.summary else None)

@@ -120,6 +120,22 @@ def test_force_recomputes_and_replaces(batch40, cli):
     assert check_nexus(cfg.parent / "out" / "results.h5") == []
 
 
+def test_store_write_killed_midway(batch40, cli):
+    """A SIGKILL while the store is rebuilt leaves the previous store whole and a
+    temporary file beside it (atomic rename); the next run removes the leftover."""
+    cfg, files, bad = batch40
+    cli("batch", cfg)
+    out = cfg.parent / "out"
+    store = out / "results.h5"
+    before = store.read_bytes()
+    leftover = out / ".results.h5.k1ll3d.tmp"
+    leftover.write_bytes(before[: len(before) // 3])         # what a killed write leaves
+    (cfg.parent / "scans" / files[0].name).write_text(files[0].read_text() + "\n")
+    rc, out_text, err = cli("batch", cfg, "--json")
+    assert json.loads(out_text)["done"] == 2 and not leftover.exists()
+    assert check_nexus(store) == [] and store.read_bytes() != before
+
+
 def test_foreign_outputs_are_never_overwritten(batch40, cli):
     cfg, files, bad = batch40
     store = cfg.parent / "out" / "results.h5"
