@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -267,11 +266,3 @@ def write_report(store, out, *, overwrite: bool = True) -> Path:
     with atomic_path(out, overwrite=overwrite) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return out
-
-
-def report_json(store) -> dict[str, Any]:  # pragma: no cover - convenience
-    """The batch entry's summary of a store."""
-    import h5py
-
-    with h5py.File(store, "r") as f:
-        return json.loads(_str(f["batch"]["summary_json"]["data"][()]))
