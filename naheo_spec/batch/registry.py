@@ -217,13 +217,19 @@ def _specs_of(module, origin: str) -> list[PipelineSpec]:
     return out
 
 
+#: Packages of naheo_spec that are not technique folders (cli/batch.py is the command).
+_NOT_TECHNIQUES = frozenset({"batch", "cli", "io", "store", "model", "plot", "numerics",
+                             "demo", "datasets"})
+
+
 def _adapter_modules() -> list[str]:
     import naheo_spec
 
     root = Path(naheo_spec.__path__[0])
     return [f"naheo_spec.{m.name}.batch"
             for m in sorted(pkgutil.iter_modules([str(root)]), key=lambda m: m.name)
-            if m.ispkg and m.name != "batch" and (root / m.name / "batch.py").is_file()]
+            if m.ispkg and m.name not in _NOT_TECHNIQUES
+            and (root / m.name / "batch.py").is_file()]
 
 
 def _discover() -> dict[str, PipelineSpec]:
