@@ -653,7 +653,7 @@ class _Rows:
     chi: np.ndarray
     bkg: np.ndarray
     kmax_data: np.ndarray
-    coefs: dict              # e0 -> (rows of the group, nspl) coefficients
+    coefs: dict              # (e0, kmax) -> (rows of the group, nspl) coefficients
     valid: np.ndarray
     entries: list            # (rows, WarningRecord)
     global_msgs: list        # WarningRecord for every row (merge, grid cut)
@@ -662,8 +662,9 @@ class _Rows:
     iterations: np.ndarray
 
 
-def _autobk_rows(energy, mu, e0s, steps, p, merge_tol) -> _Rows:
-    """AUTOBK of every row of mu (N, M): per-row validity, E0 groups, shared factorisations."""
+def _autobk_rows(energy, mu, e0s, steps, kmaxs, p, merge_tol) -> _Rows:
+    """AUTOBK of every row of mu (N, M): per-row validity, (E0, kmax) groups, shared
+    factorisations. ``kmaxs`` (N,) holds each row's spline kmax (NaN: to the data end)."""
     energy = _check_energy(energy)
     mu = np.asarray(mu, dtype=float)
     if mu.ndim != 2 or mu.shape[1] != energy.size:
@@ -683,13 +684,15 @@ def _autobk_rows(energy, mu, e0s, steps, p, merge_tol) -> _Rows:
         failures[int(i)] = _edge_problem(energy, e0s[i], steps[i])
     valid = finite & usable
     entries: list = []
-    groups: dict[float, _Operator] = {}
-    idx_of: dict[float, np.ndarray] = {}
-    for value in np.unique(e0s[valid]):
-        idx = np.flatnonzero(valid & (e0s == value))
+    groups: dict[tuple, _Operator] = {}
+    idx_of: dict[tuple, np.ndarray] = {}
+    kkey = np.where(np.isfinite(kmaxs), kmaxs, np.inf)
+    for value, kmax_row in sorted({(float(a), float(b)) for a, b in zip(e0s[valid], kkey[valid])}):
+        idx = np.flatnonzero(valid & (e0s == value) & (kkey == kmax_row))
+        pk = p if not np.isfinite(kmax_row) else {**p, "kmax": kmax_row}
         try:
-            groups[float(value)] = _build_operator(energy, float(value), p)
-            idx_of[float(value)] = idx
+            groups[(value, kmax_row)] = _build_operator(energy, value, pk)
+            idx_of[(value, kmax_row)] = idx
         except ProcessingError as exc:
             for i in idx:
                 failures[int(i)] = str(exc)
@@ -704,14 +707,15 @@ def _autobk_rows(energy, mu, e0s, steps, p, merge_tol) -> _Rows:
     kmax_data = np.full(n, np.nan)
     coefs: dict = {}
     iterations = np.zeros(n, dtype=int)
-    for value, op in groups.items():
-        idx = idx_of[value]
+    for key, op in groups.items():
+        idx = idx_of[key]
+        value = key[0]
         c, b, cf, it, conv = _run_group(op, mu[idx], steps[idx])
         chi[idx] = c[:, :kpts]
         bkg[idx] = b
         kmax_data[idx] = op.kmax_data
         iterations[idx] = it
-        coefs[value] = cf
+        coefs[key] = cf
         where = f"E0 {value:.2f} eV group: " if len(groups) > 1 else ""
         for rec in op.messages + _quality_records(op.kmax_data, where):
             entries.append((idx, rec))
@@ -830,7 +834,8 @@ def autobk(energy, mu, *, e0, edge_step, rbkg=1.0, kweight=None, kmin=0.0, kmax=
     e0v = None if e0 is None else float(e0)
     stepv = None if edge_step is None else float(edge_step)
     rows = _autobk_rows(energy, mu[None, :], np.array([np.nan if e0v is None else e0v]),
-                        np.array([np.nan if stepv is None else stepv]), p, merge_tol)
+                        np.array([np.nan if stepv is None else stepv]), np.array([np.nan]), p,
+                        merge_tol)
     if not rows.valid[0]:
         raise ProcessingError(rows.failures[0])
     op = next(iter(rows.groups.values()))
@@ -842,7 +847,7 @@ def autobk(energy, mu, *, e0, edge_step, rbkg=1.0, kweight=None, kmin=0.0, kmax=
               "merged_points": int(np.size(energy) - rows.energy.size)}
     return Background(k_invA=rows.k, chi=rows.chi[0], energy_eV=rows.energy, bkg=rows.bkg[0],
                       kmax_data_invA=op.kmax_data, e0_eV=e0v, edge_step=stepv,
-                      nknots=op.nspl, knots_invA=op.knots, coefs=rows.coefs[e0v][0],
+                      nknots=op.nspl, knots_invA=op.knots, coefs=next(iter(rows.coefs.values()))[0],
                       params=params,
                       warnings=tuple(records),
                       provenance=Provenance("xas.autobk", parameters=dict(params)))
@@ -882,7 +887,10 @@ def autobk_stack(energy, mu_stack, *, e0, edge_step, rbkg=1.0, kweight=None, kmi
         Edge energy per scan (or common), eV.
     edge_step : float or array-like of shape (N,)
         Edge step per scan (or common).
-    rbkg, kweight, kmin, kmax, dk, window, kstep, nclamp, clamp_lo, clamp_hi, nknots, preset, merge_tol
+    kmax : float or array-like of shape (N,), optional
+        End of the spline range per scan (or common), A^-1; None or NaN -> the last data
+        point. Scans are grouped by (E0, kmax). Default is None.
+    rbkg, kweight, kmin, dk, window, kstep, nclamp, clamp_lo, clamp_hi, nknots, preset, merge_tol
         As in :func:`autobk`.
     on_invalid : {"nan", "raise"}
         A row that cannot be processed (non-finite mu, e0 outside the data, a
@@ -931,13 +939,14 @@ def autobk_stack(energy, mu_stack, *, e0, edge_step, rbkg=1.0, kweight=None, kmi
     n = mu_stack.shape[0]
     e0s = _per_scan("e0", e0, n)
     steps = _per_scan("edge_step", edge_step, n)
-    p = _resolve_params(preset, rbkg, kweight, kmin, kmax, dk, window, kstep, nclamp, clamp_lo,
+    kmaxs = _per_scan("kmax", kmax, n)
+    p = _resolve_params(preset, rbkg, kweight, kmin, None, dk, window, kstep, nclamp, clamp_lo,
                         clamp_hi, nknots)
-    rows = _autobk_rows(energy, mu_stack, e0s, steps, p, merge_tol)
+    rows = _autobk_rows(energy, mu_stack, e0s, steps, kmaxs, p, merge_tol)
     if rows.failures and (on_invalid == "raise" or not rows.valid.any()):
         i = min(rows.failures)
-        raise ProcessingError(f"scan {i} (of {len(rows.failures)} that cannot be processed): "
-                              f"{rows.failures[i]}")
+        prefix = "" if n == 1 else f"scan {i} (of {len(rows.failures)} that cannot be processed): "
+        raise ProcessingError(prefix + rows.failures[i])
     b = StackWarningsBuilder(n)
     for i, why in sorted(rows.failures.items()):
         b.add(ROW_FAILED, [i], why)
@@ -946,7 +955,9 @@ def autobk_stack(energy, mu_stack, *, e0, edge_step, rbkg=1.0, kweight=None, kmi
     row_warnings = b.build()
     summary = list(rows.global_msgs) + list(row_warnings.summary(unit="scans"))
     _emit(summary)
-    params = {**p, "n_groups": len(rows.groups),
+    params = {**p, "kmax": None if kmax is None else (float(kmax) if np.ndim(kmax) == 0
+                                                     else "per scan"),
+              "n_groups": len(rows.groups),
               "max_iterations": int(rows.iterations.max(initial=0)),
               "merge_tol": float(merge_tol),
               "merged_points": int(np.size(energy) - rows.energy.size)}
