@@ -37,10 +37,22 @@ def _failure_entry(file, error, warnings, scan=None):
 @click.option("--kmax", type=float, default=None, help="FT k end, Å⁻¹ (default: min(kmax_data-1, 12)).")
 @click.option("--dk", type=float, default=1.0, show_default=True, help="FT window sill, Å⁻¹.")
 @click.option("--window", type=click.Choice(WINDOWS), default="hanning", show_default=True)
-@click.option("--peak-windows", type=click.Choice(["oxide", "metal"]), default="oxide",
+@click.option("--peak-windows", type=click.Choice(["auto", "oxide", "metal"]), default="auto",
               show_default=True,
-              help="Where to look for FT peaks: oxide (TM-O 1.1-2.0 Å, TM-TM 2.2-3.3 Å) or metal "
-                   "(TM-TM 1.8-2.7 Å, foils).")
+              help="Where to look for FT peaks: oxide (TM-O 1.1-2.0 Å, TM-TM 2.2-3.3 Å), metal "
+                   "(TM-TM 1.8-2.7 Å, foils), or auto: metal for a recognised foil (E0 at the "
+                   "tabulated edge, no white line), oxide otherwise.")
+@click.option("--composition", default=None, metavar="FORMULA",
+              help="Sample formula, e.g. Na0.95Li0.06Ni0.25Cu0.05Fe0.15Mn0.49O2 (default: the "
+                   "file's Sample.formula): the k range stops before the next element's edge; "
+                   "fluorescence data are corrected for self-absorption.")
+@click.option("--mode", "measurement_mode", type=click.Choice(["fluorescence", "transmission"]),
+              default=None, help="Measurement mode (default: from the file).")
+@click.option("--no-self-absorption", is_flag=True,
+              help="Do not correct fluorescence data for self-absorption.")
+@click.option("--no-step-check", is_flag=True,
+              help="Do not look for a step (another element's edge) in mu(E) inside the "
+                   "EXAFS range.")
 @click.option("--fit", "fit_spec", default=None, metavar="CIF_OR_TEMPLATE",
               help="Shell fit from a CIF file or a template: 'rocksalt:a=4.177', "
                    "'o3:a=2.96,c=16.0,z=0.26,Ni=0.25,Mn=0.49,Fe=0.26', 'ref:NiO'.")
@@ -58,6 +70,7 @@ def _failure_entry(file, error, warnings, scan=None):
 @json_option
 @click.pass_context
 def exafs(ctx, scans, rbkg, bkg_kweight, preset, kweight, kmin, kmax, dk, window, peak_windows,
+          composition, measurement_mode, no_self_absorption, no_step_check,
           fit_spec, absorber,
           rmin, rmax, s02, mu_expr, output, plot_dir, overwrite, as_json):
     """EXAFS of each SCAN: background (AUTOBK), chi(k), Fourier transform, apparent TM–O and
@@ -65,6 +78,9 @@ def exafs(ctx, scans, rbkg, bkg_kweight, preset, kweight, kmin, kmax, dk, window
 
     FT peak positions are apparent (not phase-corrected): 0.3–0.5 Å below the bond lengths.
     Only --fit gives distances. Multi-scan files (Athena projects) give one entry per scan.
+    E0 is the maximum of dμ/dE (the k = 0 origin of AUTOBK and larch; `xanes` reports the
+    half-height E0 by default): the output says which. A failed --fit says which k or R
+    range (or background k-weight) passes the checks.
     """
     from naheo_spec.cli.outputs import OutputPlan
     from naheo_spec.io import read_spectra
@@ -82,18 +98,31 @@ def exafs(ctx, scans, rbkg, bkg_kweight, preset, kweight, kmin, kmax, dk, window
     items = [(o, s) for o in read if o.ok for s in o.value]
     paths_cache: dict[str, tuple] = {}
 
+    if composition:
+        from naheo_spec.chemistry import parse_formula
+
+        parse_formula(composition)                    # a bad formula fails before any work
+    opts = dict(rbkg=rbkg, preset=preset, kmin=kmin, kmax=kmax, kweight=kweight, dk=dk,
+                window=window, peak_windows=None if peak_windows == "auto" else peak_windows,
+                composition=composition, measurement_mode=measurement_mode,
+                self_absorption=False if no_self_absorption else "auto",
+                detect_steps=not no_step_check)
+
     def process(item):
         _, spec = item
-        res = analyze_exafs(spec, rbkg=rbkg, bkg_kweight=bkg_kweight, preset=preset, kmin=kmin,
-                            kmax=kmax, kweight=kweight, dk=dk, window=window,
-                            peak_windows=peak_windows)
+        res = analyze_exafs(spec, bkg_kweight=bkg_kweight, **opts)
         if fit_spec:
             from naheo_spec.xas.exafs_fit import fit_exafs_result, structure_paths
 
-            el = absorber or spec.element
+            el = absorber or res.element
             if el not in paths_cache:
                 paths_cache[el] = structure_paths(fit_spec, el)
-            res = fit_exafs_result(res, paths_cache[el], rmin_A=rmin, rmax_A=rmax, s02=s02)
+
+            def reanalyze(kw, spec=spec):
+                return analyze_exafs(spec, bkg_kweight=kw, **opts)
+
+            res = fit_exafs_result(res, paths_cache[el], rmin_A=rmin, rmax_A=rmax, s02=s02,
+                                   reanalyze=reanalyze)
         return res
 
     done = {id(s): o for o, s in zip(run_batch(items, process, label=lambda it: it[1].name,
@@ -166,8 +195,10 @@ def _print_table(entries):
         peaks = ", ".join(f"{p['label']} {p['r_apparent_A']:.3f} Å" if p["r_apparent_A"] is not None
                           else f"{p['label']} not found" for p in d["ft_peaks"])
         name = Path(d["file"]).name + (f" [{d['scan']}]" if d.get("scan") else "")
-        click.echo(f"{name}: {d['element']} E0 {d['e0_eV']:.2f} eV, data to k={d['kmax_data']:.1f} Å⁻¹; "
-                   f"apparent peaks (not phase-corrected): {peaks}")
+        lo, hi = d["ft_k_range"]
+        click.echo(f"{name}: {d['element']} E0 {d['e0_eV']:.2f} eV ({d['e0_method']}), data to "
+                   f"k={d['kmax_data']:.2f} Å⁻¹, FT k {lo:.2f}–{hi:.2f} Å⁻¹; apparent peaks "
+                   f"(not phase-corrected, {d['peak_windows']} windows): {peaks}")
         fit = d.get("shell_fit")
         if fit:
             for p in fit["paths"]:

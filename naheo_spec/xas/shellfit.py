@@ -137,6 +137,9 @@ class ShellFitResult(ResultDisplay):
         Whether the minimiser reported convergence.
     warnings : tuple of str
     provenance : Provenance
+    suggestion : dict or None
+        When the fit failed its checks: the nearby k/R range (and background k-weight)
+        that passes them, from :func:`naheo_spec.xas.exafs_fit.suggest_fit_range`.
     """
 
     paths: tuple[PathFit, ...]
@@ -165,6 +168,7 @@ class ShellFitResult(ResultDisplay):
     success: bool = True
     warnings: tuple[str, ...] = ()
     provenance: Provenance = field(default_factory=lambda: Provenance("xas.shellfit"))
+    suggestion: dict[str, Any] | None = None
 
     def path(self, label: str) -> PathFit:
         """The PathFit with this label (``"Ni-O"``)."""
@@ -174,10 +178,11 @@ class ShellFitResult(ResultDisplay):
         raise KeyError(f"no path labelled {label!r}; labels: {[p.label for p in self.paths]}")
 
     def to_json_dict(self) -> dict[str, Any]:
-        """JSON-safe summary: paths, e0_shift_eV, r_factor, reduced_chi2, warnings (NaN -> None)."""
+        """JSON-safe summary: paths, e0_shift_eV, r_factor, reduced_chi2, warnings, suggestion
+        (NaN -> None)."""
         return {"paths": [p.to_json_dict() for p in self.paths], "e0_shift_eV": _num(self.e0_shift_eV),
                 "r_factor": _num(self.r_factor), "reduced_chi2": _num(self.reduced_chi2),
-                "warnings": warnings_json(self.warnings)}
+                "warnings": warnings_json(self.warnings), "suggestion": self.suggestion}
 
     def to_record(self, name: str) -> Record:
         """Store shape: flat summary per path plus the chi(R) arrays of data and model."""
