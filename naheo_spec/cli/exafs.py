@@ -57,6 +57,9 @@ def _failure_entry(file, error, warnings, scan=None):
               help="Shell fit from a CIF file or a template: 'rocksalt:a=4.177', "
                    "'o3:a=2.96,c=16.0,z=0.26,Ni=0.25,Mn=0.49,Fe=0.26', 'ref:NiO'.")
 @click.option("--absorber", default=None, help="Absorbing element for --fit (default: the scan's element).")
+@click.option("--share-tmtm", is_flag=True,
+              help="With --fit and several scans (e.g. the Ni, Fe and Mn edges of one electrode): "
+                   "fit them together with one TM-TM distance (the layer's hexagonal a).")
 @click.option("--rmin", type=float, default=1.0, show_default=True, help="Fit R start, Å.")
 @click.option("--rmax", type=float, default=3.2, show_default=True, help="Fit R end, Å.")
 @click.option("--s02", type=float, default=0.8, show_default=True,
@@ -71,7 +74,7 @@ def _failure_entry(file, error, warnings, scan=None):
 @click.pass_context
 def exafs(ctx, scans, rbkg, bkg_kweight, preset, kweight, kmin, kmax, dk, window, peak_windows,
           composition, measurement_mode, no_self_absorption, no_step_check,
-          fit_spec, absorber,
+          fit_spec, absorber, share_tmtm,
           rmin, rmax, s02, mu_expr, output, plot_dir, overwrite, as_json):
     """EXAFS of each SCAN: background (AUTOBK), chi(k), Fourier transform, apparent TM–O and
     TM–TM peak positions and, with --fit, first- and second-shell distances from FEFF paths.
@@ -144,6 +147,8 @@ def exafs(ctx, scans, rbkg, bkg_kweight, preset, kweight, kmin, kmax, dk, window
                 failures.append(out)
                 entries.append(_failure_entry(str(spec.source.path), out.error, out.warnings,
                                               scan=spec.source.scan))
+    if share_tmtm:
+        _share_tm_tm(results, entries, paths_cache, rmin, rmax, s02, fit_spec)
     written = []
     if results and (store or figures):
         from naheo_spec.cli.outputs import write_results
@@ -167,6 +172,44 @@ def exafs(ctx, scans, rbkg, bkg_kweight, preset, kweight, kmin, kmax, dk, window
         _print_table(entries)
     failed_reads = [o for o in read if not o.ok]
     return report_failures(failures, total=len(failed_reads) + len(items), unit="file/scan")
+
+
+def _share_tm_tm(results, entries, paths_cache, rmin, rmax, s02, fit_spec):
+    """Refit every fitted scan together with one TM-TM distance; update results and entries."""
+    from dataclasses import replace
+
+    from naheo_spec.errors import InputError
+    from naheo_spec.xas.shellfit import fit_shells_multi
+
+    if not fit_spec:
+        raise InputError("--share-tmtm needs --fit", parameter="share_tmtm")
+    fitted = [i for i, r in enumerate(results) if r.shell_fit is not None]
+    if len(fitted) < 2:
+        raise InputError(f"--share-tmtm needs at least two fitted scans, got {len(fitted)}",
+                         parameter="share_tmtm")
+    labels, datasets = [], []
+    for i in fitted:
+        r = results[i]
+        label = f"{r.element}:{r.scan or Path(r.file or 'scan').stem}"
+        labels.append(label)
+        p = r.shell_fit.provenance.parameters
+        datasets.append((label, r.k_invA, r.chi, paths_cache[r.element],
+                         {"kmin": p["kmin"], "kmax": p["kmax"]}))
+    ref = results[fitted[0]].shell_fit.provenance.parameters
+    multi = fit_shells_multi(datasets, kweight=ref["kweight"], dk=ref["dk"], window=ref["window"],
+                             rmin_A=rmin, rmax_A=rmax, s02=s02)
+    shared = multi.to_json_dict()["shared"]
+    for i, label in zip(fitted, labels):
+        fit = multi.fits[label]
+        results[i] = replace(results[i], shell_fit=fit)
+        for d in entries:
+            if d.get("error") is None and d["file"] == results[i].file and \
+                    d.get("scan") == results[i].scan:
+                d["shell_fit"] = dict(fit.to_json_dict(), shared=shared, datasets=labels)
+                d["warnings"] = d["warnings"] + [w.to_json() for w in fit.warnings]
+    r, e = multi.shared["r_tmtm_A"]
+    echo_err(f"shared TM-TM distance of {len(labels)} scans ({', '.join(labels)}): "
+             f"{r:.4f} ± {e if e is None else round(e, 4)} Å, R-factor {multi.r_factor:.4f}")
 
 
 def _write_distances(results, target: Path) -> Path:

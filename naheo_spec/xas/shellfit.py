@@ -35,7 +35,8 @@ from naheo_spec.provenance import Provenance
 from naheo_spec.records import DataArray, DataGroup, Record
 from naheo_spec.xas.larch_bridge import stdout_with_encoding
 
-__all__ = ["PathFit", "ShellFitResult", "fit_shells", "fit_series_shells", "distances_table",
+__all__ = ["PathFit", "ShellFitResult", "MultiShellFitResult", "fit_shells", "fit_shells_multi",
+           "fit_series_shells", "distances_table",
            "QUALITY_LIMITS"]
 
 #: Thresholds behind the quality warnings.
@@ -325,30 +326,35 @@ def _check_data(k, chi, kmin, kmax, rmin, rmax, window, fit_space, msgs):
 
 
 # ---------------------------------------------------------------------------- fit
-def _build_params(specs, *, s02, vary_n, vary_s02, delr_max_A, sigma2_init_A2, e0_shift_init_eV,
-                  n_max_factor):
+def _param_dict(specs, *, s02, vary_n, vary_s02, delr_max_A, sigma2_init_A2, e0_shift_init_eV,
+                n_max_factor, prefix=""):
     from naheo_spec.xas.larch_bridge import larch_module
 
-    fitting = larch_module("larch.fitting")
-    param, param_group = fitting.param, fitting.param_group
+    param = larch_module("larch.fitting").param
 
-    pars = {"s02": param(float(s02), vary=bool(vary_s02), min=0.0, max=2.0),
-            "de0": param(float(e0_shift_init_eV), vary=True, min=-20.0, max=20.0)}
+    pars = {f"{prefix}s02": param(float(s02), vary=bool(vary_s02), min=0.0, max=2.0),
+            f"{prefix}de0": param(float(e0_shift_init_eV), vary=True, min=-20.0, max=20.0)}
     for i, s in enumerate(specs, 1):
-        pars[f"n_{i}"] = param(s.degeneracy, vary=bool(vary_n), min=0.0,
-                               max=max(n_max_factor * s.degeneracy, 1.0))
-        pars[f"delr_{i}"] = param(0.0, vary=True, min=-delr_max_A, max=delr_max_A)
-        pars[f"sig2_{i}"] = param(float(sigma2_init_A2), vary=True, min=-0.01, max=0.05)
-    return param_group(**pars)
+        pars[f"{prefix}n_{i}"] = param(s.degeneracy, vary=bool(vary_n), min=0.0,
+                                       max=max(n_max_factor * s.degeneracy, 1.0))
+        pars[f"{prefix}delr_{i}"] = param(0.0, vary=True, min=-delr_max_A, max=delr_max_A)
+        pars[f"{prefix}sig2_{i}"] = param(float(sigma2_init_A2), vary=True, min=-0.01, max=0.05)
+    return pars
 
 
-def _make_paths(specs):
+def _build_params(specs, **kws):
+    from naheo_spec.xas.larch_bridge import larch_module
+
+    return larch_module("larch.fitting").param_group(**_param_dict(specs, **kws))
+
+
+def _make_paths(specs, prefix=""):
     from naheo_spec.xas.larch_bridge import larch_module
 
     feffpath = larch_module("larch.xafs").feffpath
 
-    return [feffpath(s.filename, label=f"p{i}", degen=1, s02=f"s02*n_{i}", e0="de0",
-                     sigma2=f"sig2_{i}", deltar=f"delr_{i}")
+    return [feffpath(s.filename, label=f"{prefix}p{i}", degen=1, s02=f"{prefix}s02*{prefix}n_{i}",
+                     e0=f"{prefix}de0", sigma2=f"{prefix}sig2_{i}", deltar=f"{prefix}delr_{i}")
             for i, s in enumerate(specs, 1)]
 
 
@@ -363,6 +369,8 @@ def _par(params, name, undetermined=False):
 
 
 _FEFFIT_LOCK = threading.Lock()
+#: Parameters shared between the datasets of :func:`fit_shells_multi`.
+_SHARED_NAMES = ("r_tmtm",)
 
 
 def _run_feffit(pars, dset, *, undetermined: bool):
@@ -389,9 +397,15 @@ def _run_feffit(pars, dset, *, undetermined: bool):
             raise FitError(f"feffit failed: {exc}") from exc
 
 
-def _quality(out, specs, params, msgs, *, undetermined):
+def _quality(out, specs, params, msgs, *, undetermined, prefix="", rfactor=None, global_=True,
+             bound_names=None):
+    """Append the quality records of one dataset (``prefix``) and, with ``global_``, those
+    of the whole fit (uncertainties, determinacy, convergence) to ``msgs``."""
     lim = QUALITY_LIMITS
-    for name in out.var_names or []:
+    rfactor = out.rfactor if rfactor is None else rfactor
+    if bound_names is None:
+        bound_names = [n for n in (out.var_names or []) if n.startswith(prefix)]
+    for name in bound_names:
         p = params[name]
         span = p.max - p.min
         if math.isfinite(span) and (p.value - p.min < lim["bound_fraction"] * span
@@ -401,28 +415,29 @@ def _quality(out, specs, params, msgs, *, undetermined):
                 f"parameter {name} = {p.value:.5g} is at its bound {bound:g}; its value and "
                 "uncertainty are not meaningful", parameter=name))
     varied = [params[n] for n in (out.var_names or [])]
-    if not undetermined and not out.errorbars or any(p.stderr is None or not math.isfinite(p.stderr) for p in varied):
+    if global_ and (not undetermined and not out.errorbars
+                    or any(p.stderr is None or not math.isfinite(p.stderr) for p in varied)):
         msgs.append(NO_UNCERTAINTIES.record(
             "uncertainties could not be estimated (covariance matrix not available); "
             "errors are reported as None"))
-    if undetermined or out.nvarys >= out.n_independent:
+    if global_ and (undetermined or out.nvarys >= out.n_independent):
         msgs.append(UNDETERMINED.record(
             f"{out.nvarys} variables but only {out.n_independent:.1f} independent points: "
             "the fit is undetermined and has no uncertainties; widen the k or R range, "
             "or fix parameters"))
-    if not out.success:
+    if global_ and not out.success:
         msgs.append(NOT_CONVERGED.record(f"the minimiser did not converge: {out.message}"))
-    if out.rfactor > lim["r_factor"]:
+    if rfactor > lim["r_factor"]:
         msgs.append(HIGH_R_FACTOR.record(
-            f"R-factor {out.rfactor:.3f} > {lim['r_factor']}: the model does not describe the "
-            "data", r_factor=float(out.rfactor)))
+            f"R-factor {rfactor:.3f} > {lim['r_factor']}: the model does not describe the "
+            "data", r_factor=float(rfactor)))
     for i, s in enumerate(specs, 1):
-        dr, s2 = params[f"delr_{i}"].value, params[f"sig2_{i}"].value
+        dr, s2 = params[f"{prefix}delr_{i}"].value, params[f"{prefix}sig2_{i}"].value
         if abs(dr) > lim["abs_delr_A"]:
             msgs.append(LARGE_DELR.record(
                 f"{s.label}: |Delta R| = {abs(dr):.3f} A > {lim['abs_delr_A']} A from the FEFF "
                 f"reff {s.reff_A:.3f} A: check the structure model", path=s.label))
-        n = params[f"n_{i}"]
+        n = params[f"{prefix}n_{i}"]
         lo, hi = lim["n_ratio"]
         if n.vary and s.degeneracy > 0 and not lo <= n.value / s.degeneracy <= hi:
             msgs.append(N_OFF.record(
@@ -446,26 +461,30 @@ def _correlations(params, names, min_correl=0.5):
     return tuple(sorted(out, key=lambda t: -abs(t[2])))
 
 
-def _collect(out, specs, dset, *, kweight, msgs, provenance, undetermined) -> ShellFitResult:
+def _collect(out, specs, dset, *, kweight, msgs, provenance, undetermined, prefix="",
+             rfactor=None) -> ShellFitResult:
     params = out.params
     fits = []
     for i, s in enumerate(specs, 1):
-        n, n_err = _par(params, f"n_{i}", undetermined)
-        dr, dr_err = _par(params, f"delr_{i}", undetermined)
-        s2, s2_err = _par(params, f"sig2_{i}", undetermined)
+        n, n_err = _par(params, f"{prefix}n_{i}", undetermined)
+        dr, dr_err = _par(params, f"{prefix}delr_{i}", undetermined)
+        s2, s2_err = _par(params, f"{prefix}sig2_{i}", undetermined)
         fits.append(PathFit(label=s.label, scatterer=s.scatterer, reff_A=s.reff_A, r_A=s.reff_A + dr,
                             r_err_A=dr_err, n=n, n_err=n_err, sigma2_A2=s2, sigma2_err_A2=s2_err,
                             degeneracy=s.degeneracy, filename=s.filename))
-    de0, de0_err = _par(params, "de0", undetermined)
+    de0, de0_err = _par(params, f"{prefix}de0", undetermined)
     data, model = dset.data, dset.model
     nk = len(model.k)
-    path_r = {s.label: np.asarray(dset.paths[f"p{i}"].chir_mag) for i, s in enumerate(specs, 1)}
-    path_k = {s.label: np.interp(model.k, dset.paths[f"p{i}"].k, dset.paths[f"p{i}"].chi)
+    path_r = {s.label: np.asarray(dset.paths[f"{prefix}p{i}"].chir_mag)
+              for i, s in enumerate(specs, 1)}
+    path_k = {s.label: np.interp(model.k, dset.paths[f"{prefix}p{i}"].k,
+                                 dset.paths[f"{prefix}p{i}"].chi)
               for i, s in enumerate(specs, 1)}
     kw = int(kweight if np.ndim(kweight) == 0 else list(kweight)[0])
     return ShellFitResult(
-        paths=tuple(fits), e0_shift_eV=de0, e0_shift_err_eV=de0_err, s02=float(params["s02"].value),
-        r_factor=float(out.rfactor), reduced_chi2=float(out.chi2_reduced), chi_square=float(out.chi_square),
+        paths=tuple(fits), e0_shift_eV=de0, e0_shift_err_eV=de0_err,
+        s02=float(params[f"{prefix}s02"].value),
+        r_factor=float(out.rfactor if rfactor is None else rfactor), reduced_chi2=float(out.chi2_reduced), chi_square=float(out.chi_square),
         n_independent=float(out.n_independent), n_varys=int(out.nvarys),
         k_invA=np.asarray(model.k), chi_data=np.interp(model.k, data.k, data.chi)[:nk],
         chi_model=np.asarray(model.chi), r_A=np.asarray(data.r),
@@ -473,7 +492,9 @@ def _collect(out, specs, dset, *, kweight, msgs, provenance, undetermined) -> Sh
         chir_im_data=np.asarray(data.chir_im), chir_mag_model=np.asarray(model.chir_mag),
         chir_re_model=np.asarray(model.chir_re), chir_im_model=np.asarray(model.chir_im),
         path_chir_mag=path_r, path_chi_k=path_k, kweight=kw,
-        correlations=_correlations(params, list(out.var_names or [])), success=bool(out.success),
+        correlations=_correlations(params, [n for n in (out.var_names or []) if n.startswith(prefix)
+                                            or n in _SHARED_NAMES]),
+        success=bool(out.success),
         warnings=tuple(msgs), provenance=provenance)
 
 
@@ -683,3 +704,222 @@ def distances_table(results: Sequence[ShellFitResult], *, names: Sequence[str] |
                     "reduced_chi2": _num(res.reduced_chi2), "n_warnings": len(res.warnings)})
         rows.append(row)
     return rows
+
+
+# ---------------------------------------------------------------------------- several edges
+@dataclass(frozen=True, repr=False)
+class MultiShellFitResult(ResultDisplay):
+    """Result of :func:`fit_shells_multi`: one fit of several datasets (edges) at once.
+
+    Attributes
+    ----------
+    fits : dict of str to ShellFitResult
+        Per dataset (keyed by its label, e.g. ``"Ni"``): paths, dE0, per-dataset R-factor
+        and the data/model arrays. A shared distance appears in every dataset's paths
+        with the same value and error.
+    shared : dict of str to (float, float or None)
+        Shared parameters: ``"r_tmtm_A"`` (value, 1-sigma error) when the metal-metal
+        distance was shared.
+    r_factor, reduced_chi2, chi_square, n_independent : float
+        Statistics of the whole fit (larch ``feffit`` over all datasets).
+    n_varys : int
+        Number of varied parameters.
+    warnings : tuple of WarningRecord
+        Every dataset's quality records, prefixed with its label.
+    provenance : Provenance
+    """
+
+    fits: dict[str, ShellFitResult]
+    shared: dict[str, tuple[float, float | None]]
+    r_factor: float
+    reduced_chi2: float
+    chi_square: float
+    n_independent: float
+    n_varys: int
+    warnings: tuple = ()
+    provenance: Provenance = field(default_factory=lambda: Provenance("xas.shellfit_multi"))
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """``{"datasets": {label: fit json}, "shared": {...}, r_factor, reduced_chi2, warnings}``."""
+        return {"datasets": {k: v.to_json_dict() for k, v in self.fits.items()},
+                "shared": {k: {"value": _num(v), "err": _num(e)} for k, (v, e) in self.shared.items()},
+                "r_factor": _num(self.r_factor), "reduced_chi2": _num(self.reduced_chi2),
+                "warnings": warnings_json(self.warnings)}
+
+    def report(self) -> str:
+        """Plain-text table: the shared parameters, then each dataset's shells."""
+        lines = [f"shared {k}: {v:.4f} +- {_fmt(e, 4)}" for k, (v, e) in self.shared.items()]
+        for label, fit in self.fits.items():
+            lines.append(f"[{label}]")
+            lines.append(fit.report())
+        lines.append(f"total: R-factor = {self.r_factor:.4f}, reduced chi2 = {self.reduced_chi2:.3f}, "
+                     f"N_idp = {self.n_independent:.1f}, N_var = {self.n_varys}")
+        return "\n".join(lines)
+
+    def display_title(self) -> str:
+        return "+".join(self.fits)
+
+    def display_items(self):
+        for k, (v, e) in self.shared.items():
+            yield (f"shared {k}", v, e, "angstrom")
+        for label, fit in self.fits.items():
+            for p in fit.paths:
+                yield (f"{label}: {p.label} R", p.r_A, p.r_err_A, "angstrom")
+        yield ("R-factor", self.r_factor, None, "")
+
+
+def _dataset_rfactor(ds, params) -> float:
+    res = ds._residual(params)
+    dat = ds._residual(params, data_only=True)
+    return float(np.sum(res ** 2) / np.sum(dat ** 2))
+
+
+def fit_shells_multi(datasets: Sequence[tuple[str, Any, Any, Any]], *, share_tm_tm: bool = True,
+                     kmin: float = 3.0, kmax: float = 12.0, kweight: int = 2, dk: float = 1.0,
+                     window: str = "hanning", rmin_A: float = 1.0, rmax_A: float = 3.2,
+                     s02: float | dict = 0.8, vary_n: bool = True, delr_max_A: float = 0.5,
+                     sigma2_init_A2: float = 0.005, e0_shift_init_eV: float = 0.0,
+                     n_max_factor: float = 3.0, epsilon_k: float | None = None,
+                     source_file: str | None = None) -> MultiShellFitResult:
+    """Fit the shells of several edges of one sample together, sharing the TM-TM distance.
+
+    In a layered oxide every transition metal of the TMO2 layer sits on the same
+    triangular lattice, so the first metal-metal distance is the hexagonal a for the Ni,
+    Fe and Mn edges alike. Fitting the edges together with one R(TM-TM) (larch ``feffit``
+    with several datasets) uses that constraint: each dataset keeps its own dE0, TM-O
+    distance, N and sigma2, and the shared R gets the information of all edges.
+
+    Parameters
+    ----------
+    datasets : sequence of (label, k_invA, chi, paths[, options])
+        One entry per edge: a label (``"Ni"``), chi(k) (unweighted) on its k grid, its
+        paths (a :func:`~naheo_spec.xas.feff.run_feff` result, whose first TM-O and TM-TM
+        single-scattering paths are used, or explicit paths), and optionally a dict
+        ``{"kmin": .., "kmax": .., "s02": ..}`` overriding the common values for that edge
+        (e.g. its FT range, which stops before the next edge).
+    share_tm_tm : bool
+        Share one R for the metal-metal path of every dataset (parameter ``r_tmtm``).
+        False fits the datasets jointly but independently. Default is True.
+    kmin, kmax, kweight, dk, window, rmin_A, rmax_A, vary_n, delr_max_A, sigma2_init_A2, e0_shift_init_eV, n_max_factor, epsilon_k
+        As in :func:`fit_shells`, for every dataset (kmax clipped to each dataset's data).
+    s02 : float or dict of str to float
+        S0^2 (fixed), one value or one per label. Default is 0.8.
+    source_file : str, optional
+        Recorded in the provenance.
+
+    Returns
+    -------
+    MultiShellFitResult
+
+    Raises
+    ------
+    InputError
+        Fewer than two datasets, duplicate labels, a dataset without a metal-metal path
+        when ``share_tm_tm``, or the errors of :func:`fit_shells`.
+    FitError
+        If larch's feffit fails.
+
+    References
+    ----------
+    M. Newville, J. Synchrotron Rad. 8, 322 (2001), doi:10.1107/S0909049500016964 (feffit,
+    several data sets with shared parameters); B. Ravel and M. Newville, J. Synchrotron Rad.
+    12, 537 (2005), doi:10.1107/S0909049505012719 (multiple-edge fits in ARTEMIS).
+    """
+    from naheo_spec.xas.larch_bridge import larch_module
+    from naheo_spec.xas.structures import TRANSITION_METALS
+
+    items = list(datasets)
+    if len(items) < 2:
+        raise InputError(f"fit_shells_multi needs at least two datasets, got {len(items)}; use fit_shells")
+    labels = [str(it[0]) for it in items]
+    if len(set(labels)) != len(labels):
+        raise InputError(f"dataset labels must be unique, got {labels}")
+    param_mod = larch_module("larch.fitting")
+    xafs = larch_module("larch.xafs")
+    Group = larch_module("larch").Group
+    adjusted: list = []
+    labels = [str(x) for x in labels]
+    pars: dict[str, Any] = {}
+    prepared = []
+    for j, item in enumerate(items, 1):
+        label, k_invA, chi, paths = item[:4]
+        over = dict(item[4]) if len(item) > 4 and item[4] else {}
+        unknown = set(over) - {"kmin", "kmax", "s02"}
+        if unknown:
+            raise InputError(f"dataset {label!r}: unknown options {sorted(unknown)} "
+                             "(allowed: kmin, kmax, s02)")
+        prefix = f"d{j}_"              # parameter names must be identifiers; labels are free text
+        kmin_d = float(over.get("kmin", kmin))
+        k, chi_arr, kmax_d = _check_data(k_invA, chi, kmin_d, float(over.get("kmax", kmax)),
+                                         float(rmin_A), float(rmax_A), window, "r", adjusted)
+        specs = _path_specs(paths)
+        s02_d = over.get("s02", s02.get(label, 0.8) if isinstance(s02, dict) else s02)
+        pars.update(_param_dict(specs, s02=s02_d, vary_n=vary_n, vary_s02=False,
+                                delr_max_A=float(delr_max_A), sigma2_init_A2=sigma2_init_A2,
+                                e0_shift_init_eV=e0_shift_init_eV, n_max_factor=n_max_factor,
+                                prefix=prefix))
+        tm = [i for i, sp in enumerate(specs, 1) if sp.scatterer in TRANSITION_METALS]
+        if share_tm_tm and not tm:
+            raise InputError(f"dataset {label!r} has no metal-metal path to share "
+                             f"(paths: {[sp.label for sp in specs]})")
+        prepared.append((str(label), prefix, k, chi_arr, (kmin_d, kmax_d), specs,
+                         tm[0] if tm else None))
+    shared_names: list[str] = []
+    if share_tm_tm:
+        reffs = [specs[i - 1].reff_A for *_, specs, i in prepared]
+        r0 = float(np.mean(reffs))
+        pars["r_tmtm"] = param_mod.param(r0, vary=True, min=r0 - delr_max_A, max=r0 + delr_max_A)
+        shared_names.append("r_tmtm")
+        for label, prefix, *_, specs, i in prepared:
+            pars[f"{prefix}delr_{i}"] = param_mod.param(expr=f"r_tmtm - {specs[i - 1].reff_A:.6f}")
+    group = param_mod.param_group(**pars)
+    dsets = []
+    n_idp = 0.0
+    for label, prefix, k, chi_arr, (kmin_d, kmax_d), specs, _ in prepared:
+        trans = xafs.feffit_transform(kmin=kmin_d, kmax=kmax_d, kweight=kweight, dk=float(dk),
+                                      window=window, rmin=float(rmin_A), rmax=float(rmax_A),
+                                      fitspace="r")
+        with stdout_with_encoding():
+            dsets.append(xafs.feffit_dataset(data=Group(k=k, chi=chi_arr),
+                                             pathlist=_make_paths(specs, prefix), transform=trans,
+                                             epsilon_k=epsilon_k))
+        n_idp += 1 + 2 * (float(rmax_A) - float(rmin_A)) * (kmax_d - kmin_d) / math.pi
+    n_var = sum(1 for p in pars.values() if getattr(p, "vary", False) and not getattr(p, "expr", None))
+    undetermined = n_var >= n_idp
+    with stdout_with_encoding():
+        out = _run_feffit(group, dsets, undetermined=undetermined)
+    fits: dict[str, ShellFitResult] = {}
+    all_msgs: list = []
+    global_msgs: list = []
+    _quality(out, [], out.params, global_msgs, undetermined=undetermined, rfactor=0.0,
+             bound_names=shared_names)
+    resolved_common = {"kmin": float(kmin), "kweight": kweight, "dk": float(dk), "window": window,
+                       "rmin_A": float(rmin_A), "rmax_A": float(rmax_A), "fit_space": "r",
+                       "vary_n": bool(vary_n), "share_tm_tm": bool(share_tm_tm),
+                       "engine": "larch.feffit (several datasets)"}
+    for (label, prefix, k, chi_arr, (kmin_d, kmax_d), specs, _), ds in zip(prepared, out.datasets):
+        rf = _dataset_rfactor(ds, out.params)
+        msgs: list = []
+        _quality(out, specs, out.params, msgs, undetermined=undetermined, prefix=prefix,
+                 rfactor=rf, global_=False)
+        msgs = [m.prefixed(label) for m in msgs]
+        prov = Provenance("xas.shellfit", {**resolved_common, "kmin": kmin_d, "kmax": kmax_d,
+                                           "dataset": label,
+                                           "paths": [{"label": sp.label, "file": sp.filename,
+                                                      "reff_A": sp.reff_A} for sp in specs]},
+                          source_file=source_file)
+        fits[label] = _collect(out, specs, ds, kweight=kweight, msgs=msgs, provenance=prov,
+                               undetermined=undetermined, prefix=prefix, rfactor=rf)
+        all_msgs += msgs
+    shared = {}
+    if share_tm_tm:
+        shared["r_tmtm_A"] = _par(out.params, "r_tmtm", undetermined)
+    records = tuple(adjusted + global_msgs + all_msgs)
+    for m in global_msgs + all_msgs:
+        m.emit(stacklevel=2)
+    return MultiShellFitResult(
+        fits=fits, shared=shared, r_factor=float(out.rfactor), reduced_chi2=float(out.chi2_reduced),
+        chi_square=float(out.chi_square), n_independent=float(out.n_independent),
+        n_varys=int(out.nvarys), warnings=records,
+        provenance=Provenance("xas.shellfit_multi", {**resolved_common, "kmax": float(kmax),
+                                                     "datasets": labels}, source_file=source_file))

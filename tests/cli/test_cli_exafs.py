@@ -87,3 +87,19 @@ def test_fluorescence_mode_needs_a_composition(xas_data, capsys):
     rc, (r,), _ = run_json(capsys, ["exafs", str(xas_data / CERIC / "Mn_foil_111.xdi"),
                                     "--mode", "fluorescence", "--no-self-absorption"])
     assert r["self_absorption"] is None
+
+
+def test_share_tmtm_fits_scans_together(xas_data, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("NAHEO_CACHE", str(tmp_path / "cache"))
+    prj = xas_data / LARCH / "prj_export"
+    rc, rows, err = run_json(capsys, ["exafs", str(prj / "NiO__NiO_000.dat"),
+                                      str(prj / "NiO__NiO.dat"), "--fit", "ref:NiO",
+                                      "--bkg-kweight", "2", "--share-tmtm"])
+    assert rc == 0 and "shared TM-TM distance of 2 scans" in err
+    shared = rows[0]["shell_fit"]["shared"]["r_tmtm_A"]
+    assert rows[1]["shell_fit"]["shared"]["r_tmtm_A"] == shared
+    for r in rows:
+        ni_ni = next(p for p in r["shell_fit"]["paths"] if p["label"] == "Ni-Ni")
+        assert ni_ni["r_A"] == pytest.approx(shared["value"], abs=1e-9)
+    rc = main(["exafs", str(prj / "NiO__NiO_000.dat"), "--share-tmtm"])
+    assert rc != 0 and "--fit" in capsys.readouterr().err
