@@ -9,7 +9,7 @@ import pytest
 
 from conftest import REPO, SHARED_DATA
 
-TUTORIALS = sorted((REPO / "docs" / "tutorials").glob("*.md"))
+TUTORIALS = sorted(p for p in (REPO / "docs" / "tutorials").glob("*.md") if p.stem != "index")
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 

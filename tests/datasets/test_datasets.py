@@ -26,8 +26,7 @@ def test_every_dataset_is_intact_and_licensed():
 
 
 #: Formats whose readers land with the XPS and Raman pipelines (removed at integration).
-PENDING = {"xps_ni_references", "xps_mn_references", "xps_fe_references", "xps_cu_references",
-           "raman_calcite_spc", "raman_map"}
+PENDING = {"raman_calcite_spc", "raman_map"}
 
 
 @pytest.mark.parametrize("name", datasets.list())

@@ -1,0 +1,359 @@
+"""One call per region: charge reference, background, model fit, valence fractions with
+their error budget, information depth; results with ``to_json_dict``, ``to_record``, a short
+repr and an HTML table for notebooks.
+
+Values are **surface** values: the label ``information_depth_nm`` (95 % of the signal,
+3 x TPP-2M IMFP of the region's electrons in the target cathode) says how deep.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from naheo_spec.diagnostics import WarningRecord, capture, unique, warnings_json
+from naheo_spec.errors import InputError, ProcessingError
+from naheo_spec.jsonsafe import finite_or_none as _num
+from naheo_spec.model import Spectrum
+from naheo_spec.provenance import Provenance
+from naheo_spec.xps.charge import NOT_REFERENCED, ChargeReference
+from naheo_spec.xps.fit import FitResult, fit_model, resolve_window
+from naheo_spec.xps.models import Model, load_model
+
+__all__ = ["XpsResult", "analyze_region", "resolve_model", "JSON_KEYS", "COMPONENT_KEYS",
+           "NO_PEAK"]
+
+#: Keys of :meth:`XpsResult.to_json_dict` (the CLI's ``--json`` schema), in order.
+JSON_KEYS = ("file", "block", "region", "energy_shift_eV", "background", "components",
+             "valence_fractions", "valence_fractions_err", "mean_oxidation_state",
+             "mean_oxidation_state_err", "reduced_chi2", "warnings")
+COMPONENT_KEYS = ("name", "center_eV", "center_err_eV", "fwhm_eV", "area", "area_err",
+                  "area_fraction")
+
+from naheo_spec.diagnostics import WarningCode  # noqa: E402
+from naheo_spec.errors import QualityWarning  # noqa: E402
+
+NO_PEAK = WarningCode("xps.fit.no_peak", QualityWarning,
+                      "The region holds no peak above the noise; nothing was fitted.")
+
+
+@dataclass(frozen=True, eq=False)
+class XpsResult:
+    """The analysis of one XPS region.
+
+    Attributes
+    ----------
+    file, block, region : str or None
+    energy_shift_eV : float
+        Charge-reference shift applied (eV).
+    charge : ChargeReference
+    background : str
+    fit : FitResult
+    valence : ValenceResult or None
+        None for models without oxidation states (C 1s, O 1s, Na 1s).
+    information_depth_nm : float or None
+        95 % information depth of the region's photoelectrons (surface label).
+    warnings : tuple of WarningRecord
+    provenance : Provenance
+    extra : dict
+        Mn 3s check, CasaXPS comparison, charge balance... when computed.
+    """
+
+    file: str | None
+    block: str | None
+    region: str | None
+    energy_shift_eV: float
+    charge: ChargeReference
+    background: str
+    fit: FitResult
+    valence: Any
+    information_depth_nm: float | None
+    warnings: tuple[WarningRecord, ...]
+    provenance: Provenance
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        stem = Path(self.file).name if self.file else "spectrum"
+        return f"{stem}:{self.block}" if self.block else stem
+
+    @property
+    def valence_fractions(self) -> dict[str, float]:
+        return dict(self.valence.fractions) if self.valence else {}
+
+    @property
+    def mean_oxidation_state(self) -> float | None:
+        return self.valence.mean_oxidation_state if self.valence else None
+
+    def components_table(self) -> list[dict[str, Any]]:
+        f = self.fit
+        frac = f.area_fractions()
+        return [{"name": c.name, "center_eV": _num(f.centers_eV[i]),
+                 "center_err_eV": _num(f.centers_err_eV[i]), "fwhm_eV": _num(f.fwhms_eV[i]),
+                 "area": _num(f.areas[i]), "area_err": _num(f.areas_err[i]),
+                 "area_fraction": _num(frac[i])}
+                for i, c in enumerate(f.model.components)]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Exactly :data:`JSON_KEYS` (NaN -> None)."""
+        v = self.valence
+        return {"file": self.file, "block": self.block, "region": self.region,
+                "energy_shift_eV": _num(self.energy_shift_eV), "background": self.background,
+                "components": self.components_table(),
+                "valence_fractions": {k: _num(x) for k, x in (v.fractions.items() if v else [])},
+                "valence_fractions_err": {k: _num(x) for k, x in
+                                          (v.fractions_err.items() if v else [])},
+                "mean_oxidation_state": _num(v.mean_oxidation_state) if v else None,
+                "mean_oxidation_state_err": _num(v.mean_oxidation_state_err) if v else None,
+                "reduced_chi2": _num(self.fit.reduced_chi2),
+                "warnings": warnings_json(self.warnings)}
+
+    def summary(self) -> dict[str, Any]:
+        """Flat JSON-safe scalars for the store's table."""
+        d = {"file": self.file, "block": self.block, "region": self.region,
+             "model": self.fit.model.name, "background": self.background,
+             "energy_shift_eV": _num(self.energy_shift_eV),
+             "charge_reference": self.charge.method,
+             "charge_reference_err_eV": _num(self.charge.uncertainty_eV),
+             "reduced_chi2": _num(self.fit.reduced_chi2),
+             "information_depth_nm": _num(self.information_depth_nm),
+             "surface_value": True, "n_warnings": len(self.warnings),
+             "warnings": "; ".join(w.message for w in self.warnings)}
+        if self.valence:
+            d["mean_oxidation_state"] = _num(self.valence.mean_oxidation_state)
+            d["mean_oxidation_state_err"] = _num(self.valence.mean_oxidation_state_err)
+            for s, x in self.valence.fractions.items():
+                key = re.sub(r"[^A-Za-z0-9]", "", s.replace("+", "p").replace("-", "m"))
+                d[f"fraction_{key}"] = _num(x)
+                d[f"fraction_{key}_err"] = _num(self.valence.fractions_err[s])
+            for term, vals in self.valence.budget.items():
+                d[f"mos_err_{term}"] = _num(vals.get("mean_oxidation_state"))
+        return d
+
+    def to_record(self, name: str | None = None):
+        """A :class:`~naheo_spec.records.Record` of kind ``"xps"`` (NXfit-like): ``data`` holds
+        binding energy, data, background, envelope, residual and one array per component;
+        group ``parameters`` holds the component table (one row per component)."""
+        from naheo_spec.records import DataArray, DataGroup, Record, nexus_name
+
+        f = self.fit
+        unit = "counts"
+        data = {"binding_energy": DataArray(f.energy_eV, "eV", "binding energy (charge-referenced)"),
+                "data": DataArray(f.data, unit, "measured intensity"),
+                "background": DataArray(f.background, unit, f"{self.background} background"),
+                "envelope": DataArray(f.envelope, unit, "background + components"),
+                "residual": DataArray(f.residual, unit, "data - envelope")}
+        for i, c in enumerate(f.model.components):
+            data[nexus_name(f"component_{c.name}")] = DataArray(f.components[i], unit, c.name)
+        idx = np.arange(len(f.model.components), dtype=float)
+        params = {"component_index": DataArray(idx, "", "component number (model order)"),
+                  "center": DataArray(f.centers_eV, "eV"),
+                  "center_err": DataArray(f.centers_err_eV, "eV"),
+                  "fwhm": DataArray(f.fwhms_eV, "eV"),
+                  "fwhm_err": DataArray(f.fwhms_err_eV, "eV"),
+                  "area": DataArray(f.areas, "counts*eV"),
+                  "area_err": DataArray(f.areas_err, "counts*eV"),
+                  "area_fraction": DataArray(f.area_fractions(), "")}
+        rname = name or nexus_name(f"{Path(self.file or 'spectrum').stem}_{self.block or ''}_xps")
+        return Record(name=rname, kind="xps", summary=self.summary(), provenance=self.provenance,
+                      data=data, signal="data", axes=["binding_energy"],
+                      groups={"parameters": DataGroup(params, "area", ["component_index"],
+                                                      "fitted component parameters")})
+
+    def __repr__(self) -> str:
+        parts = []
+        if self.valence:
+            fr = ", ".join(f"{s} {v:.2f}±{self.valence.fractions_err[s]:.2f}"
+                           for s, v in self.valence.fractions.items())
+            parts.append(fr)
+            parts.append(f"MOS {self.valence.mean_oxidation_state:.2f}"
+                         f"±{self.valence.mean_oxidation_state_err:.2f}")
+        return (f"<XpsResult {self.name} [{self.region}] model {self.fit.model.name}, "
+                f"shift {self.energy_shift_eV:+.2f} eV: {'; '.join(parts) or 'no states'}, "
+                f"{len(self.warnings)} warning(s)>")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = []
+        if self.valence:
+            for s, v in self.valence.fractions.items():
+                rows.append(f"<tr><td>{html.escape(s)}</td><td>{v:.3f}</td>"
+                            f"<td>{self.valence.fractions_err[s]:.3f}</td></tr>")
+            rows.append(f"<tr><td>mean oxidation state</td>"
+                        f"<td>{self.valence.mean_oxidation_state:.3f}</td>"
+                        f"<td>{self.valence.mean_oxidation_state_err:.3f}</td></tr>")
+        warn = "".join(f"<li><code>{html.escape(w.code)}</code> {html.escape(w.message)}</li>"
+                       for w in self.warnings)
+        return (f"<b>{html.escape(self.name)}</b> ({html.escape(str(self.region))}, model "
+                f"{html.escape(self.fit.model.name)}, shift {self.energy_shift_eV:+.2f} eV, "
+                f"reduced chi2 {self.fit.reduced_chi2:.3g})"
+                f"<table><tr><th>state</th><th>fraction</th><th>error</th></tr>{''.join(rows)}"
+                f"</table><ul>{warn}</ul>")
+
+
+def resolve_model(model, *, elements=(), photon_energy_eV=None, shift_window_eV=1.5,
+                  variant="default") -> Model:
+    """A :class:`Model` from a built-in name, a TOML path or a Model."""
+    from naheo_spec.xps.builtin import BUILTIN_MODELS, builtin_model
+
+    if isinstance(model, Model):
+        return model
+    if isinstance(model, str) and model in BUILTIN_MODELS:
+        return builtin_model(model, variant=variant, elements=elements,
+                             photon_energy_eV=photon_energy_eV, shift_window_eV=shift_window_eV)
+    if isinstance(model, (str, Path)) and str(model).endswith(".toml"):
+        return load_model(model)
+    raise InputError(f"model {model!r}: expected one of ni2p, mn2p, fe2p, cu2p, o1s, c1s, na1s, "
+                     "casa or a MODEL.toml file", parameter="model")
+
+
+def _has_peak(x, y, sigma) -> bool:
+    """More than 5 noise levels between the data and the straight line joining its ends."""
+    line = y[0] + (y[-1] - y[0]) * (x - x[0]) / (x[-1] - x[0])
+    return bool(np.max((y - line) / np.maximum(sigma, 1e-300)) > 5.0)
+
+
+def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None = None,
+                   charge: ChargeReference | None = None, elements=(), window=None,
+                   avg_width: int = 2, error_budget: bool = True,
+                   tougaard: dict | None = None) -> XpsResult:
+    """Fit one region and report fractions, mean oxidation state and their error budget.
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        An XPS block (binding-energy axis).
+    model : str or Model or path
+        Built-in name (``ni2p``, ``mn2p``, ``fe2p``, ``cu2p``, ``o1s``, ``c1s``, ``na1s``),
+        a MODEL.toml path, or a Model. Default ``"ni2p"``.
+    background : str, optional
+        Default None: the model's (Shirley for the built-ins).
+    charge : ChargeReference, optional
+        Default None: no reference (flagged with ``xps.charge.not_referenced``).
+    elements : iterable of str
+        Elements present (Auger overlaps: ``mn2p`` models the Ni LMM when ``"Ni"`` is in).
+    window : (float, float), optional
+        Fit window (charge-referenced binding energy). Default: the model's.
+    avg_width : int
+        Background end-point averaging half-width. Default is 2.
+    error_budget : bool
+        Run the refits of the error budget. Default is True.
+
+    Returns
+    -------
+    XpsResult
+
+    Raises
+    ------
+    ProcessingError
+        Not a binding-energy spectrum, or no peak in the window (flat region).
+    FitError
+        The fit does not converge.
+    """
+    from naheo_spec.model import AxisKind
+    from naheo_spec.xps.builtin import AL_KA_EV, auger_overlaps, template_variants
+    from naheo_spec.xps.quantify import information_depth_nm
+    from naheo_spec.xps.valence import BE_DEPENDENT, valence_with_budget
+
+    if spectrum.axis_kind is not AxisKind.BINDING_ENERGY:
+        raise ProcessingError(f"{spectrum.name}: expected a binding-energy XPS spectrum, got a "
+                              f"{spectrum.axis_kind.value} axis")
+    notes: list[WarningRecord] = list(spectrum.warnings)
+    charge = charge or ChargeReference("none", 0.0, 0.0)
+    acq = spectrum.acquisition
+    hv = (acq.photon_energy_eV if acq is not None and acq.photon_energy_eV else AL_KA_EV)
+    if charge.method == "none":
+        notes.append(NOT_REFERENCED.record(
+            f"{spectrum.name}: no charge reference: binding energies as measured"))
+    shift_window = 1.5 if charge.method != "none" else 2.0
+    m = resolve_model(model, elements=elements, photon_energy_eV=hv,
+                      shift_window_eV=shift_window)
+    x = spectrum.axis + charge.shift_eV
+    y, sigma = spectrum.signal, spectrum.sigma
+    if sigma is None:
+        from naheo_spec.xps.spectra import estimate_noise
+
+        sigma = estimate_noise(y, raw_counts=False)[0]
+    win = resolve_window(m, x, y, window)
+    if win is not None:
+        sel = (x >= win[0]) & (x <= win[1])
+        if sel.sum() < 10:
+            region = acq.region if acq else None
+            raise ProcessingError(
+                f"{spectrum.name}: the {m.name} window {win[0]:.1f}-{win[1]:.1f} eV holds "
+                f"{int(sel.sum())} points of this block ({x[0]:.1f}-{x[-1]:.1f} eV, region "
+                f"{region!r}): wrong region for model {m.name!r}?")
+        if not _has_peak(x[sel], y[sel], sigma[sel]):
+            raise ProcessingError(f"{spectrum.name}: no peak above the noise in "
+                                  f"{win[0]:.1f}-{win[1]:.1f} eV: nothing to fit")
+    bkind = background or m.background
+    name = spectrum.name
+    with capture() as caught:
+        fit = fit_model(x, y, m, sigma=sigma, background=bkind, window=win, avg_width=avg_width,
+                        tougaard=tougaard, name=name)
+    notes += [w.prefixed(name) for w in caught] + list(fit.warnings)
+    valence = None
+    if m.states and len(m.states) >= 1:
+        variants = template_variants(m.name) if isinstance(model, str) else ()
+
+        def refit(background=None, window=None, avg_width=None, variant=None, shift_eV=0.0):
+            mm = m if variant is None else resolve_model(
+                model, elements=elements, photon_energy_eV=hv, shift_window_eV=shift_window,
+                variant=variant)
+            return fit_model(x + shift_eV, y, mm, sigma=sigma, background=background or bkind,
+                             window=window if window is not None else win,
+                             avg_width=avg_width if avg_width is not None else 2,
+                             tougaard=tougaard, name=name)
+
+        if error_budget:
+            # Template envelopes were derived on Shirley-subtracted spectra: only Shirley
+            # forms are consistent with them; free-peak models also try linear and Tougaard.
+            alt_bg = (("shirley", "active-shirley") if m.metadata.get("variant") is not None
+                      else ("shirley", "linear", "tougaard-u2", "active-shirley"))
+            valence = valence_with_budget(fit, refit, variants=variants, backgrounds=alt_bg,
+                                          charge_ref_err_eV=max(charge.uncertainty_eV, 0.3)
+                                          if charge.method != "none" else 0.3,
+                                          model_note=name)
+        else:
+            from naheo_spec.xps.valence import ValenceResult, state_fractions
+
+            fr, fe, mos, mose = state_fractions(fit)
+            valence = ValenceResult(fr, fe, mos, mose, {"fit": dict(fe)})
+        notes += list(valence.warnings)
+        if m.metadata.get("ni3_rests_on_binding_energy") and \
+                valence.fractions.get("Ni3+", 0.0) > 0.02:
+            notes.append(BE_DEPENDENT.record(
+                f"{name}: Ni3+ fraction {valence.fractions['Ni3+']:.2f} rests on the Ni3+ "
+                f"envelope being the NiO one moved by {m.metadata.get('ni3_offset_eV')} eV "
+                "(no real Ni3+ reference; NiO's non-local-screening shoulder, Ni(OH)2 and Ni3+ "
+                "coincide near 855.5-856 eV)", fraction=valence.fractions["Ni3+"]))
+    modelled = {"Ni"} if m.metadata.get("auger_modelled") else set()
+    if fit.energy_eV.size:
+        with capture():
+            notes += auger_overlaps((fit.energy_eV[0] - charge.shift_eV,
+                                     fit.energy_eV[-1] - charge.shift_eV),
+                                    set(elements) - {m.element}, hv, modelled=modelled)
+    depth = None
+    if m.window_eV is not None:
+        ke = hv - float(np.mean(fit.energy_eV))
+        depth = information_depth_nm(ke)
+    prov = Provenance(step="xps.fit", source_file=spectrum.source.path,
+                      source_sha256=spectrum.source.sha256,
+                      parameters={"block": spectrum.source.scan, "model": m.to_dict(),
+                                  "background": bkind, "background_parameters":
+                                      fit.background_parameters,
+                                  "window_eV": [float(fit.energy_eV[0]), float(fit.energy_eV[-1])],
+                                  "avg_width": avg_width, "charge_reference": charge.to_dict(),
+                                  "elements": sorted(elements), "photon_energy_eV": hv,
+                                  "noise": spectrum.sigma_source,
+                                  "error_budget": (valence.budget if valence else None),
+                                  "alternatives": (valence.alternatives if valence else None),
+                                  "information_depth": "3 x TPP-2M IMFP, target cathode "
+                                                       "(approximate parameters)"})
+    region = acq.region if acq is not None else m.region
+    return XpsResult(spectrum.source.path, spectrum.source.scan, region, charge.shift_eV,
+                     charge, bkind, fit, valence, depth, unique(notes), prov)

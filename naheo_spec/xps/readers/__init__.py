@@ -1,0 +1,1 @@
+"""XPS file formats (discovered by :mod:`naheo_spec.io.registry`)."""

@@ -1,0 +1,63 @@
+"""CLI contract (JSON keys, batch past bad files, store) and CasaXPS lines."""
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+from xps.conftest import REF, XDL
+
+from naheo_spec.cli.main import main
+from naheo_spec.io import read
+from naheo_spec.store import check_nexus
+from naheo_spec.xps.casa import parse_casa, parse_casa_region
+from naheo_spec.xps.pipeline import JSON_KEYS as LIB_KEYS
+
+warnings.filterwarnings("ignore", category=UserWarning)
+
+
+def test_json_keys_and_batch(xps_data, tmp_path, capsys):
+    from naheo_spec.cli.xps import BACKGROUND_CHOICES, JSON_KEYS
+    from naheo_spec.xps.background import BACKGROUND_TYPES
+
+    assert JSON_KEYS == LIB_KEYS and set(BACKGROUND_CHOICES) == set(BACKGROUND_TYPES)
+    out = tmp_path / "r.h5"
+    rc = main(["xps", str(xps_data / f"{REF}/Mn_references.vms"), str(tmp_path / "missing.vms"),
+               "--region", "Mn 2p", "--model", "mn2p", "--json", "-o", str(out), "--no-budget"])
+    assert rc == 1
+    entries = json.loads(capsys.readouterr().out)
+    ok = [e for e in entries if "error" not in e]
+    assert len(ok) == 3 and tuple(ok[0]) == JSON_KEYS
+    assert set(ok[0]["components"][0]) == {"name", "center_eV", "center_err_eV", "fwhm_eV",
+                                           "area", "area_err", "area_fraction"}
+    assert [round(e["mean_oxidation_state"]) for e in ok] == [2, 3, 4]
+    assert any("missing.vms" in e["error"] for e in entries if "error" in e)
+    assert check_nexus(out) == []
+
+
+def test_kinetic_file_without_photon_energy_cli(xps_data, capsys):
+    rc = main(["xps", str(xps_data / "Julian-Hochhaus__lmfitxps/clean_Au_4f.csv"), "--region",
+               "Au 4f"])
+    assert rc == 1
+    assert "--photon-energy" in capsys.readouterr().err
+
+
+def test_real_casa_lines_parse(xps_data):
+    c = read(xps_data / f"{XDL}/measured/EX502-506_Fe_Ni_Co_mixed_oxides.vms")
+    regions, comps = parse_casa(c[0].header)
+    assert regions[0].background == "Min Limits" and len(comps) == 9
+    nio = next(k for k in comps if k.name == "NiO")
+    assert nio.uses_data_lineshape and nio.position == pytest.approx(631.44195)
+
+
+def test_casa_refit_refuses_data_lineshapes(xps_data, capsys):
+    rc = main(["xps", str(xps_data / f"{XDL}/measured/EX502-506_Fe_Ni_Co_mixed_oxides.vms"),
+               "--block", "0", "--model", "casa"])
+    assert rc == 1 and "Min Limits" in capsys.readouterr().err
+
+
+def test_synthetic_casa_tougaard_line():
+    """SYNTHETIC hand-written line (no shared file has a Tougaard region)."""
+    r = parse_casa_region("CASA region (*Mn 2p*) (*U 3 Tougaard*) 820 850 13.91 3 0 0 "
+                          "2866 1643 100 0 (*Mn*) 0 0 0")
+    assert r.background == "U 3 Tougaard" and r.cross_section == (2866.0, 1643.0, 100.0, 0.0)
