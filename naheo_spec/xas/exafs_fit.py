@@ -64,9 +64,14 @@ def structure_paths(structure_spec: Any, absorber: str, *, rmax_A: float = 5.0, 
 
 def _fit_kws(result: ExafsResult, rmin_A, rmax_A, fit_kws) -> dict[str, Any]:
     ft = result.provenance.parameters.get("xftf", {})
+    dk = ft.get("dk", 1.0)
+    # the k-range sensitivity refits must stay inside the data and before any next edge
+    top = (result.k_limit.kmax_invA - dk / 2.0 if result.k_limit is not None
+           else result.kmax_data_invA - 1.0)
     kws = {"kmin": result.ft_kmin_invA, "kmax": result.ft_kmax_invA, "kweight": result.kweight,
-           "dk": ft.get("dk", 1.0), "window": ft.get("window", "hanning"),
-           "rmin_A": rmin_A, "rmax_A": rmax_A, "source_file": result.file}
+           "dk": dk, "window": ft.get("window", "hanning"),
+           "rmin_A": rmin_A, "rmax_A": rmax_A, "source_file": result.file,
+           "k_sensitivity": True, "k_sensitivity_max_invA": float(top)}
     kws.update(fit_kws)
     return kws
 
@@ -148,7 +153,8 @@ def suggest_fit_range(result: ExafsResult, paths, *, rmin_A: float = 1.0, rmax_A
                  round(base["rmax_A"], 2))
         trials += [(second, 2, c) for c in [first] + _candidates(*first)]
     for res, kw, (kmin, kmax, rmax) in trials:
-        kws = dict(base, kmin=kmin, kmax=min(kmax, res.ft_kmax_invA), rmax_A=rmax)
+        kws = dict(base, kmin=kmin, kmax=min(kmax, res.ft_kmax_invA), rmax_A=rmax,
+                   k_sensitivity=False)
         with capture():
             try:
                 fit = fit_shells(res.k_invA, res.chi, paths, **kws)

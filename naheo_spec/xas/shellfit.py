@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import threading
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -48,6 +48,23 @@ QUALITY_LIMITS = {
     "bound_fraction": 0.01,     # within this fraction of the allowed range: "at a bound"
     "n_ratio": (0.5, 1.5),      # fitted N / structural N outside: amplitude absorbs something else
 }
+
+#: Systematic distance error of the FEFF6 model (A) per kind of path, added to the absolute
+#: error budget (:attr:`ShellFitResult.r_uncertainty`). Set from five real standards with
+#: known crystal structures (NiO, Ni(OH)2, MnO twice, Li2MnO3; FeO excluded: Fe(1-x)O's
+#: defect clusters shorten the local Fe-O by 0.03-0.05 A): first-shell (absorber-anion)
+#: distances come out 0.012-0.037 A short, more than the fit errors explain (RMS excess
+#: 0.021 A, leave-one-out 0.016-0.023 A); metal-metal distances scatter within their errors
+#: (no excess). See docs/uncertainties.md (EXAFS) and tests/xas/test_exafs_uncertainty.py.
+THEORY_ERR_A = {"anion": 0.02, "metal": 0.0}
+#: The noise-only error sigma_fit / sqrt(reduced chi2) from larch's R-space noise estimate
+#: (|chi(R)| at 15-25 A) is multiplied by this: chi(k) on the interpolated 0.05 1/A grid
+#: has correlated noise, and each scan has its own background, so repeat scans of one
+#: sample scatter ~1.5x more than the noise-only error says (NiO.prj, XDL Ni(OH)2 and
+#: "Ni2O3" repeats: mean chi2/dof 2.1 without the factor; leave-one-group-out factors
+#: 1.3-1.6).
+NOISE_INFLATION = 1.5
+_ANIONS = ("O", "F", "S", "N", "Cl", "Se", "C", "H")
 
 _WINDOWS = ("hanning", "kaiser", "parzen", "welch", "gaussian", "sine", "bes")
 _FIT_SPACES = ("r", "k", "q")
@@ -141,6 +158,14 @@ class ShellFitResult(ResultDisplay):
     suggestion : dict or None
         When the fit failed its checks: the nearby k/R range (and background k-weight)
         that passes them, from :func:`naheo_spec.xas.exafs_fit.suggest_fit_range`.
+    r_uncertainty : dict or None
+        Distance error budget per path label, A: ``feffit`` (the covariance error scaled
+        by sqrt(reduced chi2), as larch/Artemis: mostly model misfit), ``series`` (noise
+        only, sigma_feffit / sqrt(reduced chi2) x :data:`NOISE_INFLATION`: the error of a
+        difference between scans of one series processed alike), ``k_range`` (standard
+        deviation of R when kmin and kmax move by 1 1/A, or None when not computed),
+        ``theory`` (:data:`THEORY_ERR_A`) and ``total`` (quadrature of feffit, k_range and
+        theory: the error against the crystallographic distance).
     """
 
     paths: tuple[PathFit, ...]
@@ -170,6 +195,7 @@ class ShellFitResult(ResultDisplay):
     warnings: tuple[str, ...] = ()
     provenance: Provenance = field(default_factory=lambda: Provenance("xas.shellfit"))
     suggestion: dict[str, Any] | None = None
+    r_uncertainty: dict[str, dict[str, float | None]] | None = None
 
     def path(self, label: str) -> PathFit:
         """The PathFit with this label (``"Ni-O"``)."""
@@ -179,11 +205,12 @@ class ShellFitResult(ResultDisplay):
         raise KeyError(f"no path labelled {label!r}; labels: {[p.label for p in self.paths]}")
 
     def to_json_dict(self) -> dict[str, Any]:
-        """JSON-safe summary: paths, e0_shift_eV, r_factor, reduced_chi2, warnings, suggestion
-        (NaN -> None)."""
+        """JSON-safe summary: paths, e0_shift_eV, r_factor, reduced_chi2, warnings, suggestion,
+        r_uncertainty (NaN -> None)."""
         return {"paths": [p.to_json_dict() for p in self.paths], "e0_shift_eV": _num(self.e0_shift_eV),
                 "r_factor": _num(self.r_factor), "reduced_chi2": _num(self.reduced_chi2),
-                "warnings": warnings_json(self.warnings), "suggestion": self.suggestion}
+                "warnings": warnings_json(self.warnings), "suggestion": self.suggestion,
+                "r_uncertainty": self.r_uncertainty}
 
     def to_record(self, name: str) -> Record:
         """Store shape: flat summary per path plus the chi(R) arrays of data and model."""
@@ -503,7 +530,8 @@ def fit_shells(k_invA, chi, paths, *, kmin: float = 3.0, kmax: float = 12.0, kwe
                fit_space: str = "r", s02: float = 0.8, vary_n: bool = True, vary_s02: bool = False,
                delr_max_A: float = 0.5, sigma2_init_A2: float = 0.005, e0_shift_init_eV: float = 0.0,
                n_max_factor: float = 3.0, epsilon_k: float | None = None, delta_chi=None,
-               source_file: str | None = None) -> ShellFitResult:
+               source_file: str | None = None, k_sensitivity: bool = False,
+               k_sensitivity_max_invA: float | None = None) -> ShellFitResult:
     """Fit FEFF single-scattering shells to chi(k) (larch ``feffit``).
 
     Parameters
@@ -556,12 +584,20 @@ def fit_shells(k_invA, chi, paths, *, kmin: float = 3.0, kmax: float = 12.0, kwe
         Default is None.
     source_file : str, optional
         Recorded in the provenance.
+    k_sensitivity : bool
+        Also refit with kmin -1/+1 and kmax -1/+1 A^-1 (4 more fits) and report the spread
+        of R as the ``k_range`` term of ``r_uncertainty``. Default is False (the
+        :func:`naheo_spec.xas.exafs_fit.fit_exafs_result` path and the CLI turn it on).
+    k_sensitivity_max_invA : float, optional
+        Largest kmax the sensitivity refits may use, A^-1 (e.g. the next-edge limit);
+        None -> the end of the data. Default is None.
 
     Returns
     -------
     ShellFitResult
         With more variables than independent points (1 + 2 dk dR / pi) the fit is still
-        returned, but with every uncertainty None and a warning.
+        returned, but with every uncertainty None and a warning. ``r_uncertainty`` holds
+        the distance error budget (see :class:`ShellFitResult`).
 
     Raises
     ------
@@ -631,8 +667,103 @@ def fit_shells(k_invA, chi, paths, *, kmin: float = 3.0, kmax: float = 12.0, kwe
     prov = Provenance("xas.shellfit", resolved, source_file=source_file)
     for m in quality:
         m.emit(stacklevel=2)
-    return _collect(out, specs, out.datasets[0], kweight=kweight, msgs=adjusted + quality,
-                    provenance=prov, undetermined=n_var >= n_idp)
+    res = _collect(out, specs, out.datasets[0], kweight=kweight, msgs=adjusted + quality,
+                   provenance=prov, undetermined=n_var >= n_idp)
+    k_spread = None
+    if k_sensitivity:
+        top = float(k[-1]) if k_sensitivity_max_invA is None else min(float(k[-1]),
+                                                                      float(k_sensitivity_max_invA))
+        k_spread = _k_range_spread(k, chi_arr, specs, res, top, dict(
+            kweight=kweight, dk=dk, window=window, rmin_A=rmin_A, rmax_A=rmax_A,
+            fit_space=fit_space, s02=s02, vary_n=vary_n, vary_s02=vary_s02, delr_max_A=delr_max_A,
+            sigma2_init_A2=sigma2_init_A2, e0_shift_init_eV=e0_shift_init_eV,
+            n_max_factor=n_max_factor, epsilon_k=epsilon_k), float(kmin), kmax)
+    budget = r_error_budget(res, k_spread)
+    res = replace(res, r_uncertainty=budget,
+                  provenance=Provenance("xas.shellfit", {**resolved, "k_sensitivity": bool(k_sensitivity),
+                                                         "theory_err_A": dict(THEORY_ERR_A),
+                                                         "noise_inflation": NOISE_INFLATION},
+                                        source_file=source_file))
+    return res
+
+
+def _k_range_spread(k, chi, specs, base, top, kws, kmin, kmax) -> dict[str, float] | None:
+    """Standard deviation of each path's R over the base fit and kmin/kmax moved by 1 A^-1."""
+    trials = [(max(1.0, kmin - 1.0), kmax), (kmin + 1.0, kmax), (kmin, kmax - 1.0)]
+    if kmax + 1.0 <= top + 1e-9:
+        trials.append((kmin, kmax + 1.0))
+    rows = [[p.r_A for p in base.paths]]
+    from naheo_spec.diagnostics import capture
+
+    paths = [sp.filename for sp in specs]
+    for a, b in trials:
+        if b - a < 3.0:
+            continue
+        with capture():
+            try:
+                fit = fit_shells(k, chi, paths, kmin=a, kmax=b, **kws)
+            except (FitError, InputError):
+                continue
+        rows.append([p.r_A for p in fit.paths])
+    if len(rows) < 3:
+        return None
+    spread = np.std(np.array(rows), axis=0, ddof=1)
+    return {p.label: float(v) for p, v in zip(base.paths, spread)}
+
+
+def r_error_budget(fit: "ShellFitResult", k_spread: dict[str, float] | None = None
+                   ) -> dict[str, dict[str, float | None]]:
+    """The distance error budget of a shell fit, per path label (A).
+
+    Terms: ``feffit`` (larch's error, scaled by sqrt(reduced chi2)), ``series``
+    (noise only: feffit / sqrt(reduced chi2) x :data:`NOISE_INFLATION`; for differences
+    between scans of one series), ``k_range`` (spread of R over nearby k ranges, or None),
+    ``theory`` (:data:`THEORY_ERR_A`: 0.02 A for absorber-anion paths, 0 for
+    metal-metal), and ``total`` = sqrt(feffit^2 + k_range^2 + theory^2), the error
+    against a crystallographic distance.
+
+    Parameters
+    ----------
+    fit : ShellFitResult
+    k_spread : dict of str to float, optional
+        From the k-range refits. Default None.
+
+    Returns
+    -------
+    dict of str to dict
+        ``{label: {"feffit", "series", "k_range", "theory", "total"}}``; a term is None
+        when it could not be computed (no uncertainties from the fit).
+
+    References
+    ----------
+    M. Newville, J. Synchrotron Rad. 8, 322 (2001), doi:10.1107/S0909049500016964 (feffit
+    statistics); International XAFS Society, Error Reporting Recommendations (Standards
+    and Criteria Committee, 2000), https://www.ixasportal.net (systematic vs statistical
+    errors); measured terms: docs/uncertainties.md (EXAFS).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> fit = NS(reduced_chi2=400.0, paths=[NS(label="Ni-O", scatterer="O", r_err_A=0.008)])
+    >>> b = r_error_budget(fit)["Ni-O"]
+    >>> round(b["series"], 4), round(b["total"], 4)
+    (0.0006, 0.0215)
+    """
+    out: dict[str, dict[str, float | None]] = {}
+    chi2 = getattr(fit, "reduced_chi2", math.nan)
+    scale = math.sqrt(chi2) if chi2 is not None and math.isfinite(chi2) and chi2 > 1 else 1.0
+    for p in fit.paths:
+        err = p.r_err_A
+        theory = THEORY_ERR_A["anion"] if p.scatterer in _ANIONS else THEORY_ERR_A["metal"]
+        ks = None if k_spread is None else k_spread.get(p.label)
+        if err is None or not math.isfinite(err):
+            out[p.label] = {"feffit": None, "series": None, "k_range": ks, "theory": theory,
+                            "total": None}
+            continue
+        total = math.sqrt(err ** 2 + (ks or 0.0) ** 2 + theory ** 2)
+        out[p.label] = {"feffit": float(err), "series": float(err / scale * NOISE_INFLATION),
+                        "k_range": ks, "theory": theory, "total": float(total)}
+    return out
 
 
 def fit_series_shells(spectra: Sequence[tuple[Any, Any]], paths, **kwargs) -> list[ShellFitResult]:

@@ -206,7 +206,9 @@ def test_json_record_and_report(nio_chi, shell_cache):
     with pytest.warns(DefaultAdjustedWarning, match="kmax=30"):
         res = fit_shells(*nio_chi, paths, kmax=30.0)
     d = res.to_json_dict()
-    assert list(d) == ["paths", "e0_shift_eV", "r_factor", "reduced_chi2", "warnings", "suggestion"]
+    assert list(d) == ["paths", "e0_shift_eV", "r_factor", "reduced_chi2", "warnings", "suggestion",
+                       "r_uncertainty"]
+    assert set(d["r_uncertainty"]["Ni-O"]) == {"feffit", "series", "k_range", "theory", "total"}
     assert list(d["paths"][0]) == ["label", "scatterer", "reff_A", "r_A", "r_err_A", "n", "n_err",
                                    "sigma2_A2", "sigma2_err_A2"]
     assert any("kmax=30" in w["message"] for w in d["warnings"])
