@@ -80,7 +80,8 @@ def exafs(ctx, scans, rbkg, bkg_kweight, preset, kweight, kmin, kmax, dk, window
     TM–TM peak positions and, with --fit, first- and second-shell distances from FEFF paths.
 
     FT peak positions are apparent (not phase-corrected): 0.3–0.5 Å below the bond lengths.
-    Only --fit gives distances. Multi-scan files (Athena projects) give one entry per scan.
+    Only --fit gives distances: R ± the error against crystallography (fit, k range and
+    FEFF theory), and the smaller error of differences between scans of one series. Multi-scan files (Athena projects) give one entry per scan.
     E0 is the maximum of dμ/dE (the k = 0 origin of AUTOBK and larch; `xanes` reports the
     half-height E0 by default): the output says which. A failed --fit says which k or R
     range (or background k-weight) passes the checks.
@@ -244,9 +245,13 @@ def _print_table(entries):
                    f"(not phase-corrected, {d['peak_windows']} windows): {peaks}")
         fit = d.get("shell_fit")
         if fit:
+            budget = fit.get("r_uncertainty") or {}
             for p in fit["paths"]:
-                err = "?" if p["r_err_A"] is None else f"{p['r_err_A']:.3f}"
-                click.echo(f"    {p['label']:8s} R = {p['r_A']:.3f} ± {err} Å  N = {p['n']:.2f}  "
+                u = budget.get(p["label"], {})
+                tot = u.get("total", p["r_err_A"])
+                err = "?" if tot is None else f"{tot:.3f}"
+                ser = "" if u.get("series") is None else f" (between scans ± {u['series']:.4f})"
+                click.echo(f"    {p['label']:8s} R = {p['r_A']:.3f} ± {err} Å{ser}  N = {p['n']:.2f}  "
                            f"σ² = {p['sigma2_A2']:.4f} Å²")
             click.echo(f"    ΔE0 = {fit['e0_shift_eV']:.2f} eV, R-factor = {fit['r_factor']:.4f}")
         echo_warnings(d["warnings"])

@@ -813,9 +813,11 @@ def distances_table(results: Sequence[ShellFitResult], *, names: Sequence[str] |
     Returns
     -------
     list of dict
-        Keys ``scan``, ``<label>_r_A``, ``<label>_r_err_A``, ``<label>_n``, ``<label>_n_err``,
-        ``<label>_sigma2_A2``, ``<label>_sigma2_err_A2`` for each path, then ``e0_shift_eV``,
-        ``r_factor``, ``reduced_chi2``, ``n_warnings``. Undefined values are None.
+        Keys ``scan``, ``<label>_r_A``, ``<label>_r_err_A`` (feffit), ``<label>_n``,
+        ``<label>_n_err``, ``<label>_sigma2_A2``, ``<label>_sigma2_err_A2``,
+        ``<label>_r_err_series_A`` and ``<label>_r_err_total_A`` (the error budget of
+        :class:`ShellFitResult`) for each path, then ``e0_shift_eV``, ``r_factor``,
+        ``reduced_chi2``, ``n_warnings``. Undefined values are None.
 
     Raises
     ------
@@ -827,10 +829,14 @@ def distances_table(results: Sequence[ShellFitResult], *, names: Sequence[str] |
     rows = []
     for i, res in enumerate(results):
         row: dict[str, Any] = {"scan": names[i] if names is not None else i}
+        budget = getattr(res, "r_uncertainty", None) or {}
         for p in res.paths:
             d = p.to_json_dict()
             for key in ("r_A", "r_err_A", "n", "n_err", "sigma2_A2", "sigma2_err_A2"):
                 row[f"{p.label}_{key}"] = d[key]
+            terms = budget.get(p.label, {})
+            row[f"{p.label}_r_err_series_A"] = _num(terms.get("series"))
+            row[f"{p.label}_r_err_total_A"] = _num(terms.get("total"))
         row.update({"e0_shift_eV": _num(res.e0_shift_eV), "r_factor": _num(res.r_factor),
                     "reduced_chi2": _num(res.reduced_chi2), "n_warnings": len(res.warnings)})
         rows.append(row)
