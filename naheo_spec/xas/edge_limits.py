@@ -264,26 +264,28 @@ class StepFound:
     threshold: float
 
 
+def _moving_average(y, n):
+    """Mean of each run of n consecutive columns of y (N, K) -> (N, K - n + 1)."""
+    c = np.cumsum(np.pad(y, ((0, 0), (1, 0))), axis=1)
+    return (c[:, n:] - c[:, :-n]) / n
+
+
 def _step_statistic(k_grid, y, dk, width):
     """J on ``k_grid`` (NaN where the windows do not fit), for rows of y (N, K)."""
     nb = max(int(round(width / dk / 2)), 1)
-    box = np.ones(nb) / nb
-    tri = np.convolve(box, box)
-    n = y.shape[1] - tri.size + 1
-    if n <= 0:
-        return np.full(y.shape, np.nan)
-    # triangular moving average of every row (valid part), centred at index + half
-    csum = np.zeros((y.shape[0], n))
-    for j, w in enumerate(tri):
-        csum += w * y[:, j:j + n]
-    half = tri.size // 2
-    off = half + 1
     out = np.full(y.shape, np.nan)
+    if y.shape[1] < 2 * nb - 1:
+        return out
+    # triangular moving average (a box of nb points applied twice), centred at index + half
+    tri = _moving_average(_moving_average(y, nb), nb)
+    n = tri.shape[1]
+    half = nb - 1
+    off = half + 1
     m = n - 4 * off
     if m <= 0:
         return out
     i = np.arange(m) + 2 * off
-    fl, lo, hi, fr = csum[:, i - 2 * off], csum[:, i - off], csum[:, i + off], csum[:, i + 2 * off]
+    fl, lo, hi, fr = tri[:, i - 2 * off], tri[:, i - off], tri[:, i + off], tri[:, i + 2 * off]
     out[:, i + half] = 2 * (hi - lo) - (fr - fl)
     return out
 
@@ -346,31 +348,30 @@ def find_mu_steps(energy, norm, e0, *, kmin: float = 4.0, dk: float = 0.05,
     if norm.shape[1] != energy.size:
         raise InputError(f"norm has {norm.shape[1]} points, energy {energy.size}")
     e0 = np.broadcast_to(np.asarray(e0, dtype=float), (norm.shape[0],))
-    out: list[StepFound | None] = []
-    for row, e0_row in zip(norm, e0):
-        good = np.isfinite(row)
-        if not np.isfinite(e0_row) or good.sum() < 10:
-            out.append(None)
-            continue
-        kk = np.sqrt(np.clip(energy[good] - e0_row, 0.0, None) / KTOE)
+    out: list[StepFound | None] = [None] * norm.shape[0]
+    usable = np.isfinite(e0) & np.all(np.isfinite(norm), axis=1)
+    # rows with the same E0 share their k grid: one interpolation and one pass for all
+    for value in np.unique(e0[usable]):
+        rows = np.flatnonzero(usable & (e0 == value))
+        kk = np.sqrt(np.clip(energy - value, 0.0, None) / KTOE)
         if kk[-1] <= kmin:
-            out.append(None)
             continue
         grid = np.arange(kmin, kk[-1], dk)
-        y = np.interp(grid, kk, row[good])[None, :]
-        j = _step_statistic(grid, y, dk, width)[0]
+        j = np.clip(np.searchsorted(kk, grid, side="right") - 1, 0, kk.size - 2)
+        w = np.clip((grid - kk[j]) / np.where(kk[j + 1] > kk[j], kk[j + 1] - kk[j], 1.0), 0, 1)
+        y = norm[rows][:, j] * (1 - w) + norm[rows][:, j + 1] * w
+        stat = _step_statistic(grid, y, dk, width)
         thr = np.maximum(step_min, low_k_scale / grid ** 3)
-        over = np.isfinite(j) & (j > thr)
-        found = None
-        if over.any():
-            first = int(np.flatnonzero(over)[0])
-            run_end = first
-            while run_end + 1 < j.size and over[run_end + 1]:
-                run_end += 1
-            peak = first + int(np.nanargmax(j[first:run_end + 1]))
-            found = StepFound(float(e0_row + KTOE * grid[peak] ** 2), float(grid[peak]),
-                              float(j[peak]), float(thr[peak]))
-        out.append(found)
+        over = np.isfinite(stat) & (stat > thr)
+        for r, row_over, row_stat in zip(rows, over, stat):
+            if not row_over.any():
+                continue
+            first = int(np.argmax(row_over))
+            run_end = first + (int(np.argmin(row_over[first:])) if not row_over[first:].all()
+                               else row_over.size - first) - 1
+            peak = first + int(np.nanargmax(row_stat[first:run_end + 1]))
+            out[r] = StepFound(float(value + KTOE * grid[peak] ** 2), float(grid[peak]),
+                               float(row_stat[peak]), float(thr[peak]))
     return out
 
 
