@@ -399,6 +399,15 @@ def step_limit(step: StepFound, e0_eV: float, *, margin_eV: float = STEP_MARGIN_
     References
     ----------
     Elam et al., Radiat. Phys. Chem. 63, 121 (2002), doi:10.1016/S0969-806X(01)00227-4.
+
+    Examples
+    --------
+    A step at 7124 eV in a Mn K spectrum (E0 6543 eV) is named as the Fe K edge and stops
+    the range 25 eV below it:
+
+    >>> lim = step_limit(StepFound(7124.0, 12.35, 0.04, 0.02), 6543.0)
+    >>> lim.candidates[0], round(lim.kmax_invA, 2)
+    ('Fe K 7112 eV', 12.08)
     """
     from naheo_spec.xas.edges import SYMBOLS
 

@@ -1166,6 +1166,25 @@ def analyze_exafs_stack(data, *, e0=None, edge_step=None, rbkg=1.0, bkg_kweight=
     References
     ----------
     See :func:`analyze_exafs`.
+
+    Examples
+    --------
+    Three scans of one edge on one grid, the middle one with a dropped point:
+
+    >>> import numpy as np, warnings
+    >>> from naheo_spec.xas.autobk import KTOE
+    >>> e0, k = 7112.0, np.arange(0.3, 15.0, 0.05)
+    >>> energy = np.r_[np.arange(6950.0, 7112.0, 2.0), e0 + KTOE * k ** 2]
+    >>> kk = np.sqrt(np.clip(energy - e0, 0, None) / KTOE)
+    >>> chi = 0.4 * np.sin(4.1 * kk + 1.0) * np.exp(-0.01 * kk ** 2) / np.maximum(kk, 1)
+    >>> mu = 0.1 + (1 + chi) / (1 + np.exp(-(energy - e0) / 1.5))
+    >>> rows = np.vstack([mu, mu, 1.1 * mu])
+    >>> rows[1, 120] = np.nan
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     st = analyze_exafs_stack((energy, rows), bkg_kweight=2)
+    >>> st.valid.tolist(), bool(np.allclose(st.chi[0], st.chi[2]))
+    ([True, False, True], True)
     """
     stack = _as_stack(data)
     opts = _options(rbkg=rbkg, bkg_kweight=bkg_kweight, preset=preset, kmin=kmin, kmax=kmax,

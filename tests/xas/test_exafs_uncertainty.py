@@ -26,7 +26,8 @@ from naheo_spec.xas.exafs import analyze_exafs
 from naheo_spec.xas.exafs_fit import fit_exafs_result
 from naheo_spec.xas.feff import run_feff, select_shell_paths
 from naheo_spec.xas.shellfit import THEORY_ERR_A, fit_shells
-from naheo_spec.xas.structures import cluster, from_cif, reference_structure, reference_structures
+from naheo_spec.xas.structures import from_cif, reference_structure, reference_structures
+from xas._exafs_cases import amcsd_cif, cif_distances  # noqa: F401  (fixture)
 
 TABLE = reference_structures()
 pytestmark = pytest.mark.filterwarnings("ignore::naheo_spec.errors.NaheoWarning")
@@ -35,32 +36,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::naheo_spec.errors.NaheoWarning"
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
     return tmp_path_factory.mktemp("feff_unc")
-
-
-@pytest.fixture(scope="module")
-def amcsd_cif(tmp_path_factory):
-    with warnings.catch_warnings():
-        amcsd = pytest.importorskip("larixite.amcsd")
-    db_path = Path(amcsd.__file__).with_name("amcsd_cif1.db")
-    if not db_path.is_file():
-        pytest.skip("larixite's AMCSD database is not installed")
-    db = amcsd.AMCSD(str(db_path), read_only=True)
-    folder = tmp_path_factory.mktemp("cif_unc")
-
-    def get(cif_id: int) -> Path:
-        p = folder / f"amcsd_{cif_id}.cif"
-        if not p.exists():
-            p.write_text(db.get_cif(cif_id).ciftext)
-        return p
-
-    return get
-
-
-def _cif_distances(cif, absorber, rmax=3.3):
-    atoms = cluster(from_cif(cif), absorber, rmax)
-    d = [(math.dist((0, 0, 0), a[1:]), a[0]) for a in atoms[1:]]
-    return (float(np.mean([x for x, el in d if el == "O"])),
-            float(min(x for x, el in d if el == absorber)))
 
 
 def _fit(spec, paths):
@@ -120,14 +95,14 @@ def test_total_errors_cover_crystallographic_distances(xas_data, cache, amcsd_ci
         (read_spectrum(xas_data / LARCH / "NiO.prj", scan="NiO"), reference_structure("NiO"),
          "Ni", {}, (nio_a / 2, nio_a / math.sqrt(2))),
         (read_spectrum(xas_data / XDL / "NiOH2_rt_01.xdi"), from_cif(nioh2), "Ni", {},
-         _cif_distances(nioh2, "Ni")),
+         cif_distances(nioh2, "Ni")),
         # kmax 10.6: what the failed default fit suggests (a glitch and the Fe K step at high k)
         (read_spectrum(xas_data / CERIC / "MnO.xdi"), reference_structure("MnO"), "Mn",
          {"kmax": 10.6}, (mno_a / 2, mno_a / math.sqrt(2))),
         (read_spectrum(xas_data / LARCH / "prj_export" / "Mn__MnO.dat"),
          reference_structure("MnO"), "Mn", {}, (mno_a / 2, mno_a / math.sqrt(2))),
         (read_spectrum(xas_data / LARCH / "prj_export" / "Mn__Li2MnO3.dat"),
-         reference_structure("NaLNCFM-O3"), "Mn", {}, _cif_distances(li2mno3, "Mn", 3.0)),
+         reference_structure("NaLNCFM-O3"), "Mn", {}, cif_distances(li2mno3, "Mn", 3.0)),
     ]
     z2_total, z2_feffit, totals = [], [], []
     for spec, structure, el, kws, truth in cases:

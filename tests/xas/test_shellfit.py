@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 import pytest
 from conftest import CERIC, LARCH
+from xas._exafs_cases import amcsd_cif, cif_distances  # noqa: F401  (fixture)
 
 from naheo_spec.errors import DefaultAdjustedWarning, InputError, QualityWarning
 from naheo_spec.io import read_spectrum
@@ -335,7 +336,7 @@ def test_shared_fit_on_two_real_repeat_scans(xas_data, shell_cache):
 
 
 # ---------------------------------------------------------------- f. the O3 template on real data
-def test_o3_target_template_fits_a_real_layered_mn_oxide(xas_data, shell_cache, tmp_path):
+def test_o3_target_template_fits_a_real_layered_mn_oxide(xas_data, shell_cache, amcsd_cif):
     """ref:NaLNCFM-O3 (the target's O3 template, TM-O 2.02, TM-TM 3.02 A) on the real
     Li2MnO3 spectrum (Mn.prj; Li[Li1/3Mn2/3]O2, an O3-type layered Mn4+ oxide): the fitted
     Mn-O and Mn-Mn land within 0.02 A of the crystal structure (AMCSD 16283, Strobel and
@@ -343,21 +344,8 @@ def test_o3_target_template_fits_a_real_layered_mn_oxide(xas_data, shell_cache, 
     and 3 Li around each Mn, which the template's 6 TM cannot describe: the fit says so
     (N and sigma2 of Mn-Mn flagged)."""
     from naheo_spec.xas.feff import select_shell_paths
-    from naheo_spec.xas.structures import cluster, from_cif
 
-    with warnings.catch_warnings():
-        amcsd = pytest.importorskip("larixite.amcsd")
-    from pathlib import Path
-
-    db_path = Path(amcsd.__file__).with_name("amcsd_cif1.db")
-    if not db_path.is_file():
-        pytest.skip("larixite's AMCSD database is not installed")
-    cif = tmp_path / "li2mno3.cif"
-    cif.write_text(amcsd.AMCSD(str(db_path), read_only=True).get_cif(16283).ciftext)
-    atoms = cluster(from_cif(cif), "Mn", 3.0)
-    dist = [(math.dist((0, 0, 0), a[1:]), a[0]) for a in atoms[1:]]
-    mn_o = np.mean([d for d, el in dist if el == "O"])
-    mn_mn = np.mean([d for d, el in dist if el == "Mn"])
+    mn_o, mn_mn = cif_distances(amcsd_cif(16283), "Mn", 3.0)
     k, chi = chi_of(xas_data / LARCH / "prj_export" / "Mn__Li2MnO3.dat")
     paths = select_shell_paths(run_feff(reference_structure("NaLNCFM-O3"), "Mn",
                                         cache_dir=shell_cache))

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from naheo_spec.errors import InputError, QualityWarning, ReadError
+from xas._exafs_cases import amcsd_cif  # noqa: F401  (fixture)
 from naheo_spec.xas.structures import (
     Lattice, Site, Structure, cluster, from_cif, o3_geometry_from_bonds, o3_layered,
     parse_structure_spec, reference_structure, reference_structures, rocksalt,
@@ -32,28 +33,6 @@ def shells(atoms, tol=1e-3):
 
 def o3_tm_o(a, c, z):
     return math.sqrt(a * a / 3 + (c * (1 / 3 - z)) ** 2)
-
-
-@pytest.fixture(scope="session")
-def amcsd_cif(tmp_path_factory):
-    """Write an AMCSD CIF (from the database installed with larixite) to a temp file."""
-    with warnings.catch_warnings():  # larixite/larch change global warning filters on import
-        amcsd = pytest.importorskip("larixite.amcsd")
-    from pathlib import Path
-
-    db_path = Path(amcsd.__file__).with_name("amcsd_cif1.db")
-    if not db_path.is_file():
-        pytest.skip("larixite's AMCSD database is not installed")
-    db = amcsd.AMCSD(str(db_path), read_only=True)
-    folder = tmp_path_factory.mktemp("cif")
-
-    def get(cif_id: int) -> Path:
-        p = folder / f"amcsd_{cif_id}.cif"
-        if not p.exists():
-            p.write_text(db.get_cif(cif_id).ciftext)
-        return p
-
-    return get
 
 
 @pytest.mark.parametrize("name", ["NiO", "FeO", "MnO"])
