@@ -17,8 +17,12 @@ def _candidates() -> list[Path]:
     out = []
     if os.environ.get("NAHEO_REFERENCE_SPECTRA"):
         out.append(Path(os.environ["NAHEO_REFERENCE_SPECTRA"]))
-    out.append(Path(__file__).resolve().parents[1] / "reference_spectra")
-    for prefix in dict.fromkeys((sys.prefix, sys.base_prefix)):
+    here = Path(__file__).resolve().parents[1]
+    out.append(here / "reference_spectra")                      # source checkout
+    out.append(here / "share" / "naheo_spec" / "reference_spectra")   # pip install --target
+    import site
+
+    for prefix in dict.fromkeys((sys.prefix, sys.base_prefix, site.getuserbase())):
         out.append(Path(prefix) / "share" / "naheo_spec" / "reference_spectra")
     return out
 

@@ -26,7 +26,7 @@ def test_every_dataset_is_intact_and_licensed():
 
 
 #: Formats whose readers land with the XPS and Raman pipelines (removed at integration).
-PENDING = {"raman_calcite_spc", "raman_map"}
+PENDING: set[str] = set()
 
 
 @pytest.mark.parametrize("name", datasets.list())

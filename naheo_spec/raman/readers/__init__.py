@@ -1,0 +1,1 @@
+"""Raman file formats (discovered by :mod:`naheo_spec.io.registry`)."""
