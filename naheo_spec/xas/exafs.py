@@ -736,9 +736,21 @@ def _self_absorb(energy, mu, nrm, normalizer, e0, opts, comp, element, edge, mod
                    angle_in_deg=ang_in, angle_out_deg=ang_out)
     mu = mu.copy()
     mu[idx] = sa.mu
-    second = normalizer(energy, mu[idx], _subset_e0(e0, idx))
+    try:
+        second = normalizer(energy, mu[idx], _subset_e0(e0, idx))
+    except ProcessingError as exc:
+        raise ProcessingError(
+            f"after the self-absorption correction: {exc}. The correction expects fluorescence "
+            "data (I_f/I_0, close to 0 below the edge); if these are transmission data, say so "
+            "(measurement_mode='transmission', --mode transmission) or turn it off "
+            "(self_absorption=False, --no-self-absorption)") from exc
     for name in ("e0", "step", "norm"):
         getattr(nrm, name)[idx] = getattr(second, name)
+    lost = idx[~second.valid]
+    for i in lost:
+        nrm.failures[int(i)] = ("no usable edge after the self-absorption correction (are these "
+                                "fluorescence data?)")
+    nrm.valid[lost] = False
     info = {"alpha": sa.alpha, "amplitude_factor": sa.amplitude_factor,
             "formula": sa.params["formula"], "angles_deg": sa.params["angles_deg"]}
     recs = [SA_CORRECTED.record(
