@@ -273,6 +273,23 @@ def test_doubled_and_jittered_grid_stays_within_5_percent_of_larch(spectra, jitt
     assert _rel_rms(bk.k_invA, bk.chi, g0.chi, 2) < 0.05
 
 
+@pytest.mark.parametrize("name", ["feo_rt1", "MnO", "NiO_000"])
+def test_one_mev_jitter_on_every_energy(spectra, name):
+    """Every energy moved by N(0, 1 meV) (order kept, nothing merged): chi(k) equals larch on
+    the same jittered input at the parity tolerance, and stays within 0.1 % of the clean
+    scan's (measured 1.5e-4 to 4.6e-4)."""
+    energy, mu = spectra[name]
+    g0 = _larch_autobk(energy, mu, kweight=2)
+    ej = energy + np.random.default_rng(0).normal(0, 1e-3, energy.size)
+    order = np.argsort(ej)
+    ej, muj = ej[order], mu[order]
+    bk = autobk(ej, muj, e0=g0.e0, edge_step=g0.edge_step, kweight=2)
+    assert bk.params["merged_points"] == 0 and bk.warnings == ()
+    gj = _larch_chi(ej, muj, g0.e0, g0.edge_step, kweight=2)
+    assert _rel_rms(bk.k_invA, bk.chi, gj.chi, 2) < PARITY_TOL["rel_rms"]
+    assert _rel_rms(bk.k_invA, bk.chi, g0.chi, 2) < 1e-3
+
+
 def test_merge_close_points_rules():
     e = np.array([0.0, 1.0, 2.0, 2.0, 3.0, 3.005, 4.0, 5.0])
     m = np.vstack([np.arange(8.0), 2 * np.arange(8.0)])
