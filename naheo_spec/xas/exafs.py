@@ -606,6 +606,22 @@ def _resolve_composition(composition, metadata) -> tuple[dict | None, str | None
     return None, None, []
 
 
+def _comp_for(comp, source, element, notes):
+    """The composition to use: a given one must contain the absorber (InputError); one read
+    from the file that does not is ignored, with a note."""
+    if comp is None or not element:
+        return comp
+    if any(str(k).capitalize() == str(element).capitalize() and v > 0 for k, v in comp.items()):
+        return comp
+    if source == "given":
+        raise InputError(f"composition {comp} does not contain the absorber {element}",
+                         parameter="composition")
+    notes.append(COMPOSITION_UNREADABLE.record(
+        f"the file's sample formula {comp} does not contain the absorber {element}: no "
+        "next-edge check from the composition (give it with --composition)"))
+    return None
+
+
 def _foil_rows(energy, norm, e0, element, edge, valid) -> np.ndarray:
     """True for rows that look like a metal foil (E0 at the tabulated edge, no white line)."""
     from naheo_spec.xas.edges import tabulated_edge_energy
@@ -1062,6 +1078,7 @@ def analyze_exafs(spectrum, *, e0=None, edge_step=None, rbkg=1.0, bkg_kweight=No
                     fluo_angles_deg=fluo_angles_deg, detect_steps=detect_steps)
     comp, comp_source, comp_notes = _resolve_composition(composition, spec.metadata)
     element, edge = _element_of(spec, spec.energy, spec.mu)
+    comp = _comp_for(comp, comp_source, element, comp_notes)
     mode = _mode_of(spec, measurement_mode)
 
     def normalizer(energy, mu, e0_, kws=None):
@@ -1208,6 +1225,7 @@ def analyze_exafs_stack(data, *, e0=None, edge_step=None, rbkg=1.0, bkg_kweight=
     first_good = mu[np.isfinite(mu.sum(axis=1))]
     element, edge = _element_of(stack, stack.energy,
                                 first_good[0] if first_good.size else mu[0])
+    comp = _comp_for(comp, comp_source, element, comp_notes)
     mode = _mode_of(stack, measurement_mode)
 
     def normalizer(energy, rows_mu, e0_, kws=None):

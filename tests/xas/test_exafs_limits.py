@@ -278,3 +278,15 @@ def test_pipeline_merges_near_duplicate_energies(xas_data):
     for p, q in zip(res.ft_peaks, clean.ft_peaks):
         assert p.r_apparent_A == pytest.approx(q.r_apparent_A, abs=0.01)
         assert p.magnitude == pytest.approx(q.magnitude, rel=0.02)
+
+
+def test_composition_without_the_absorber(xas_data):
+    """Given: refused. From the file: ignored, with a note (a wrong Sample.formula must not
+    stop the analysis)."""
+    spec = read_spectrum(xas_data / LARCH / "feo_rt1.xdi")
+    with pytest.raises(InputError, match="does not contain the absorber Fe"):
+        analyze_exafs(spec, composition="MnO")
+    wrong = spec.with_changes(metadata=dict(spec.metadata, **{"sample.formula": "MnO"}))
+    with pytest.warns(DefaultAdjustedWarning, match="does not contain the absorber Fe"):
+        res = analyze_exafs(wrong)
+    assert res.provenance.parameters["composition"] is None
