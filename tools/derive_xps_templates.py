@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("NAHEO_SHARED_DATA", REPO.parent / "shared" / "data")) / "xps"
 OUT = REPO / "reference_spectra" / "xps" / "templates"
 XDL = "surfaceanalytics__xpsdeeplearning/references"
+XDL_MEAS = "surfaceanalytics__xpsdeeplearning/measured"
 
 # name, state, file, block, window (BE eV), start offsets of the peaks from the raw maximum.
 # A window end given as (lo, hi) is put at the minimum of the data in that range (the dip
@@ -55,6 +56,15 @@ TEMPLATES = [
     ("NiO_LMM", "auger", "surfaceanalytics__xpsdeeplearning/references/"
      "EX491-495_Fe_Ni_Co_oxide_references.vms", "NiO Ni LMM", (628.0, 658.0),
      [-6.0, -2.5, 0.0, 2.5, 6.0, 10.0]),
+    # Second template source for Fe2+/Fe3+: the same samples acquired again (separately, about
+    # 3 minutes later) in EX502's combined Ni 2p-Co 2p-Fe 2p window. Used by the fe2p variant
+    # "repeat-source" (leave-one-out of template sources in the template-choice error).
+    ("FeO_EX502", "Fe2+", f"{XDL_MEAS}/EX502-506_Fe_Ni_Co_mixed_oxides.vms",
+     "FeO Ni 2p-Co 2p-Fe 2p", (704.0, (717.0, 722.0)),
+     [-1.0, -0.3, 0.4, 1.2, 2.0, 3.0, 4.2, 5.8, 7.5]),
+    ("Fe2O3_EX502", "Fe3+", f"{XDL_MEAS}/EX502-506_Fe_Ni_Co_mixed_oxides.vms",
+     "Fe2O3 Ni 2p-Co 2p-Fe 2p", (704.0, (717.0, 722.0)),
+     [-1.0, -0.3, 0.5, 1.3, 2.2, 3.2, 4.5, 6.5, 8.5]),
 ]
 
 
@@ -99,10 +109,16 @@ def derive(name, state, rel, block, window, offsets, *, quiet=False):
         print(f"{name:9s} {state:5s} anchor {anchor:.2f} eV (raw max {raw_max:.2f}), "
               f"{len(peaks)} peaks, rms residual {100 * rms:.2f} % of the range, "
               f"{r.nfev} evaluations")
+    from naheo_spec.xps.builtin import signal_digest
+    from naheo_spec.xps.spectra import element_of
+
+    region = "Fe 2p" if block.endswith("Ni 2p-Co 2p-Fe 2p") else s.acquisition.region
     return {"name": name, "state": state, "file": rel, "block": block, "sha256": s.source.sha256,
+            "signal_sha256": signal_digest(s.signal),
             "window": window, "background": bg, "anchor": anchor, "raw_max": raw_max,
             "peaks": peaks, "rms": rms, "redchi": r.reduced_chi2,
-            "element": s.element, "region": s.acquisition.region}
+            "element": element_of(region) or element_of(s.acquisition.region or ""),
+            "region": region}
 
 
 def to_toml(t) -> str:
@@ -123,6 +139,9 @@ def to_toml(t) -> str:
         f'source_file = "{t["file"]}"',
         f'source_block = "{t["block"]}"',
         f'source_sha256 = "{t["sha256"]}"',
+        "# SHA-256 of the block's intensities (float64, ascending BE): tells a fit of the same",
+        "# measurement in another file (self-consistency)",
+        f'source_signal_sha256 = "{t["signal_sha256"]}"',
         'source = "shared/data/xps (see SOURCES.md); derived template: tests on this same '
         'spectrum are self-consistency"',
         'derived_by = "tools/derive_xps_templates.py"',

@@ -18,7 +18,8 @@ from naheo_spec.cli.common import (
 )
 
 # Literal so that `--help` imports nothing heavy; tests check them against the library.
-BACKGROUND_CHOICES = ("shirley", "active-shirley", "tougaard-u2", "tougaard-u3", "linear")
+BACKGROUND_CHOICES = ("shirley", "active-shirley", "tougaard-u2", "tougaard-u3", "linear",
+                      "min-limits")
 JSON_KEYS = ("file", "block", "region", "energy_shift_eV", "background", "components",
              "valence_fractions", "valence_fractions_err", "mean_oxidation_state",
              "mean_oxidation_state_err", "reduced_chi2", "warnings")
@@ -58,7 +59,19 @@ def _select(coll, region, block):
 @click.option("--block", default=None, metavar="NAME|INDEX",
               help="One block by name ('NiO Ni 2p') or 0-based index instead of --region.")
 @click.option("--model", "model", default="ni2p", show_default=True,
-              help="ni2p|mn2p|fe2p|cu2p|o1s|c1s|na1s|casa or a MODEL.toml file.")
+              help="ni2p|mn2p|fe2p|cu2p|o1s|c1s|na1s|casa, a MODEL.toml file, or "
+                   "lcf:FILE[:BLOCK][=STATE],... (linear combination of reference spectra; "
+                   "STATE e.g. Mn3+, default read from an oxide sample name).")
+@click.option("--ni-metal", is_flag=True,
+              help="ni2p: add the Ni0 (metal) envelope for partly reduced surfaces.")
+@click.option("--lcf-shift", type=click.Choice(("common", "per-reference")), default="common",
+              show_default=True, help="lcf: one energy shift for all references or one each.")
+@click.option("--max-shift", type=float, default=None, metavar="EV",
+              help="lcf: bound on each reference's shift (default 1.5 eV with a charge "
+                   "reference, 2.0 without).")
+@click.option("--window", default=None, metavar="LO,HI",
+              help="Fit window in binding energy (eV), e.g. 635,656 (default: the model's; "
+                   "lcf: the range common to data and references).")
 @click.option("--background", type=click.Choice(BACKGROUND_CHOICES), default=None,
               help="Background (default: the model's, Shirley for the built-ins).")
 @click.option("--charge-ref", default="none", show_default=True, metavar="c1s|o1s|none|SHIFT",
@@ -80,8 +93,9 @@ def _select(coll, region, block):
 @overwrite_option
 @json_option
 @click.pass_context
-def xps(ctx, files, region, block, model, background, charge_ref, charge_ref_err, photon_energy,
-        elements, composition, no_budget, output, plot_dir, overwrite, as_json):
+def xps(ctx, files, region, block, model, ni_metal, lcf_shift, max_shift, window, background,
+        charge_ref, charge_ref_err, photon_energy, elements, composition, no_budget, output,
+        plot_dir, overwrite, as_json):
     """Fit the REGION of each FILE with MODEL and report valence fractions, the mean
     oxidation state and their error budget (fit, background, template, charge reference).
 
@@ -106,6 +120,17 @@ def xps(ctx, files, region, block, model, background, charge_ref, charge_ref_err
     if elements:
         elems |= {e.strip() for e in elements.split(",") if e.strip()}
     opts = {"photon_energy": photon_energy} if photon_energy is not None else {}
+    win = _parse_window(window)
+    fit_opts = {"metal": ni_metal, "window": win}
+    if model.startswith("lcf:"):
+        from naheo_spec.xps.lcf import load_references
+
+        fit_opts = {"references": load_references(model[4:], read_options=opts),
+                    "shift": lcf_shift, "max_shift_eV": max_shift, "window": win}
+    elif ni_metal and model != "ni2p":
+        from naheo_spec.errors import InputError
+
+        raise InputError("--ni-metal goes with --model ni2p", parameter="ni_metal")
     read_out = run_batch(files, lambda f: read(f, technique="xps", **opts), desc="reading",
                          debug=debug)
     entries, results, failures = [], [], [o for o in read_out if not o.ok]
@@ -129,7 +154,8 @@ def xps(ctx, files, region, block, model, background, charge_ref, charge_ref_err
             if sample not in charges:
                 charges[sample] = charge_reference(charge_ref, collection=coll, sample=sample,
                                                    uncertainty_eV=charge_ref_err)
-            return _analyze(spec, coll, model, background, charges[sample], elems, no_budget)
+            return _analyze(spec, coll, model, background, charges[sample], elems, no_budget,
+                            fit_opts)
 
         outs = run_batch(sel.value, one, label=lambda s: s.name, desc="xps", debug=debug)
         for spec, out in zip(sel.value, outs):
@@ -168,15 +194,38 @@ def xps(ctx, files, region, block, model, background, charge_ref, charge_ref_err
     return report_failures(failures, total=n_items, unit="file/block")
 
 
-def _analyze(spec, coll, model, background, charge, elements, no_budget):
+def _parse_window(text):
+    """``"635,656"`` -> ``(635.0, 656.0)``; None passes."""
+    if text is None:
+        return None
+    from naheo_spec.errors import InputError
+
+    try:
+        lo, hi = (float(v) for v in str(text).replace(":", ",").split(","))
+    except ValueError:
+        raise InputError(f"window {text!r}: expected LO,HI in eV (e.g. 635,656)",
+                         parameter="window") from None
+    if not lo < hi:
+        raise InputError(f"window {text!r}: LO must be below HI", parameter="window")
+    return (lo, hi)
+
+
+def _analyze(spec, coll, model, background, charge, elements, no_budget, fit_opts):
     from naheo_spec.xps.pipeline import analyze_region
 
     if model == "casa":
         from naheo_spec.xps.casa import refit_casa
 
         return refit_casa(spec, coll, charge=charge)
+    if model.startswith("lcf:"):
+        from naheo_spec.xps.lcf import fit_lcf
+
+        return fit_lcf(spec, fit_opts["references"], shift=fit_opts["shift"],
+                       max_shift_eV=fit_opts["max_shift_eV"], background=background,
+                       window=fit_opts["window"], charge=charge, error_budget=not no_budget)
     return analyze_region(spec, model, background=background, charge=charge, elements=elements,
-                          error_budget=not no_budget)
+                          error_budget=not no_budget, metal=fit_opts["metal"],
+                          window=fit_opts["window"])
 
 
 def _charge_balance(composition, results, entries, as_json):
@@ -214,7 +263,38 @@ def _print_table(entries):
                        for k, v in d["valence_fractions"].items() if v is not None)
         click.echo(f"{name[-42:]:42s} {_fmt(d['energy_shift_eV']):>6s} {fr[:40]:40s} "
                    f"{_fmt(d['mean_oxidation_state']):>5s} {_fmt(d['mean_oxidation_state_err']):>5s}")
+        if d.get("casa_comparison"):
+            _print_casa(d["casa_comparison"])
+        if d.get("lcf"):
+            _print_lcf(d["lcf"])
         echo_warnings(d["warnings"])
+
+
+def _print_casa(cmp):
+    """CasaXPS's stored values beside the refit (binding energy, eV)."""
+    s = cmp["summary"]
+    click.echo(f"  CasaXPS vs refit ({s['background']} background, {s['weights']} weights; "
+               f"compared: off their bounds, tolerance {s['position_tolerance_eV']} eV / "
+               f"{s['fraction_tolerance']})")
+    click.echo(f"  {'component':12s} {'casa BE':>9s} {'ours':>9s} {'d':>7s} {'casa frac':>9s} "
+               f"{'ours':>7s} {'d':>7s}  compared")
+    for t in cmp["components"]:
+        why = "yes" + ("" if t["within_tolerance"] else " (outside tolerance)") \
+            if t["compared"] else f"no: {t['not_compared_because']}"
+        click.echo(f"  {t['name'][:12]:12s} {t['casa_center_eV']:9.3f} {t['center_eV']:9.3f} "
+                   f"{t['delta_center_eV']:+7.3f} {t['casa_area_fraction']:9.4f} "
+                   f"{t['area_fraction']:7.4f} {t['delta_area_fraction']:+7.4f}  {why}")
+    click.echo(f"  {s['n_within_tolerance']}/{s['n_compared']} compared components within "
+               f"tolerance; objective refit/CasaXPS values = "
+               f"{s['objective_refit'] / s['objective_at_casa_values']:.3f}")
+
+
+def _print_lcf(lcf):
+    """Weights and shifts of a linear combination of reference spectra."""
+    click.echo(f"  LCF ({lcf['shift_mode']} shift, {lcf['background']} background):")
+    for r in lcf["references"]:
+        click.echo(f"  {r['name'][:30]:30s} weight {r['weight']:.3f}±{r['weight_err'] or 0:.3f} "
+                   f"shift {r['shift_eV']:+.2f} eV  state {r['state']}")
 
 
 def _plots(results, folder: Path, *, max_single: int = 24):

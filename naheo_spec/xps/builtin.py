@@ -37,6 +37,7 @@ from naheo_spec.xps.lineshapes import parse_lineshape
 from naheo_spec.xps.models import Component, Model, Param
 
 __all__ = ["BUILTIN_MODELS", "builtin_model", "template_variants", "load_template",
+           "signal_digest", "template_floor",
            "reference_table", "oxidation_number", "auger_overlaps", "AUGER_OVERLAP",
            "AL_KA_EV"]
 
@@ -80,11 +81,26 @@ def load_template(name: str) -> dict:
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
-_STATE = re.compile(r"^[A-Z][a-z]?(\d*)([+-])$")
+def signal_digest(signal) -> str:
+    """SHA-256 of a block's intensities (float64, in axis order): the same measurement gives
+    the same digest in every file that holds it (the NiO Ni 2p of three shared files).
+
+    Examples
+    --------
+    >>> signal_digest([1.0, 2.0])[:12]
+    'dc91ce9a50dd'
+    """
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(signal, dtype="<f8").tobytes()).hexdigest()
+
+
+_STATE = re.compile(r"^[A-Z][a-z]?(\d*(?:\.\d+)?)([+-])$")
 
 
 def oxidation_number(state: str) -> float:
-    """Formal oxidation number of a state label (``"Ni3+"`` -> 3, ``"Cu+"`` -> 1, ``"Ni0"`` -> 0).
+    """Formal oxidation number of a state label (``"Ni3+"`` -> 3, ``"Cu+"`` -> 1, ``"Ni0"`` -> 0;
+    a mixed-valence reference such as Fe3O4 may be labelled ``"Fe2.667+"``).
 
     Raises
     ------
@@ -95,6 +111,8 @@ def oxidation_number(state: str) -> float:
     --------
     >>> oxidation_number("Mn4+"), oxidation_number("Cu+"), oxidation_number("Ni0")
     (4.0, 1.0, 0.0)
+    >>> oxidation_number("Fe2.667+")
+    2.667
     """
     s = str(state).strip()
     if re.match(r"^[A-Z][a-z]?0$", s):
@@ -183,6 +201,13 @@ def _valence_model(name, region, window, states, *, background="shirley", extra=
     meta = dict(metadata or {})
     if window_search is not None:
         meta["window_high_search_eV"] = list(window_search)
+    srcs = []
+    for state, tname, _pos, _kw in states:
+        t = load_template(tname)
+        srcs.append({"template": tname, "state": state, "file": t["source_file"],
+                     "block": t["source_block"], "sha256": t["source_sha256"],
+                     "signal_sha256": t.get("source_signal_sha256")})
+    meta["template_sources"] = srcs
     return Model(name, tuple(comps), region=region, window_eV=window, background=background,
                  element=region.split()[0], metadata=meta)
 
@@ -248,8 +273,10 @@ def builtin_model(name: str, *, variant: str = "default", elements=(),
         if variant == "measured-offsets":
             fe3 = fe2 + (load_template("Fe2O3")["raw_maximum_eV"]
                          - load_template("FeO")["raw_maximum_eV"])
+        # leave-one-out of template sources: the same samples acquired again (EX502)
+        t2, t3 = ("FeO_EX502", "Fe2O3_EX502") if variant == "repeat-source" else ("FeO", "Fe2O3")
         return _valence_model("fe2p", "Fe 2p", (704.0, 719.5),
-                              [("Fe2+", "FeO", fe2, {}), ("Fe3+", "Fe2O3", fe3, {})],
+                              [("Fe2+", t2, fe2, {}), ("Fe3+", t3, fe3, {})],
                               shift_window_eV=shift_window_eV, metadata=meta,
                               window_search=(717.0, 722.0))
     if name == "cu2p":
@@ -269,6 +296,31 @@ def builtin_model(name: str, *, variant: str = "default", elements=(),
     return _na1s(meta)
 
 
+def template_floor(name: str) -> dict | None:
+    """Documented minimum of the template-choice term of a built-in model (for fits of a
+    spectrum that is itself a template source), from
+    ``reference_spectra/xps/template_floor.toml`` (``tools/xps_template_floor.py``); None
+    when not measured.
+
+    Examples
+    --------
+    >>> f = template_floor("mn2p")
+    >>> sorted(f)
+    ['fraction', 'mean_oxidation_state', 'source']
+    """
+    try:
+        tab = reference_table("template_floor")
+    except (OSError, InputError):
+        return None
+    sec = tab.get(name)
+    if not sec:
+        return None
+    return {"fraction": float(sec["fraction"]),
+            "mean_oxidation_state": float(sec["mean_oxidation_state"]),
+            "source": "reference_spectra/xps/template_floor.toml (median template term over "
+                      "mixtures of the real reference spectra; tools/xps_template_floor.py)"}
+
+
 def template_variants(name: str) -> tuple[str, ...]:
     """Variants of a built-in model used for the template-choice error term.
 
@@ -280,7 +332,7 @@ def template_variants(name: str) -> tuple[str, ...]:
     return {"ni2p": ("default", "ni3-shift-1.0", "ni3-shift-1.8", "ni3-no-shoulder",
                      "ni2-weak-shoulder"),
             "mn2p": ("default", "measured-offsets"),
-            "fe2p": ("default", "measured-offsets"),
+            "fe2p": ("default", "measured-offsets", "repeat-source"),
             "cu2p": ("default", "measured-offsets")}.get(name, ("default",))
 
 

@@ -62,7 +62,7 @@ from naheo_spec.errors import InputError
 from naheo_spec.xps.lineshapes import LineShape, parse_lineshape, shape_area_factor
 
 __all__ = ["Param", "Component", "Model", "CompiledModel", "load_model", "model_from_dict",
-           "doublet", "PARAMS"]
+           "doublet", "PARAMS", "curve_peak"]
 
 PARAMS = ("center", "fwhm", "area")
 _LINK_OP = {"center": "offset", "fwhm": "ratio", "area": "ratio"}
@@ -354,6 +354,53 @@ class Model:
 
 
 # --------------------------------------------------------------------------- helpers
+def curve_peak(x, y) -> tuple[float, float]:
+    """Position of the maximum and full width at half maximum of a tabulated curve.
+
+    The maximum is the largest sample (no interpolation: the convention CasaXPS uses for
+    the position of a data line shape, measured in :mod:`naheo_spec.xps.casa`); the width
+    is measured between the half-maximum crossings on either side of it (linear
+    interpolation), relative to zero intensity.
+
+    Parameters
+    ----------
+    x, y : array-like, shape (M,)
+        Energy (eV, any order) and intensity.
+
+    Returns
+    -------
+    position_eV, fwhm_eV : float
+
+    Examples
+    --------
+    >>> x = np.linspace(-5, 5, 1001)
+    >>> pos, fw = curve_peak(x, np.exp(-4 * np.log(2) * (x - 1.0) ** 2 / 1.5 ** 2))
+    >>> round(pos, 3), round(fw, 3)
+    (1.0, 1.5)
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    o = np.argsort(x)
+    x, y = x[o], y[o]
+    i = int(np.argmax(y))
+    half = 0.5 * y[i]
+    j = i
+    while j > 0 and y[j] > half:
+        j -= 1
+    k = i
+    while k < y.size - 1 and y[k] > half:
+        k += 1
+
+    def cross(a, b):
+        if y[a] == y[b]:
+            return x[a]
+        return x[a] + (half - y[a]) * (x[b] - x[a]) / (y[b] - y[a])
+
+    left = cross(j, j + 1) if y[j] <= half else x[0]
+    right = cross(k - 1, k) if y[k] <= half else x[-1]
+    return float(x[i]), float(right - left)
+
+
 def doublet(name: str, *, center, fwhm, area, splitting_eV: float, area_ratio: float = 0.5,
             fwhm_ratio="free", shape: LineShape | str = "GL(30)", state: str | None = None,
             levels=("2p3/2", "2p1/2"), source: str = "") -> list[Component]:

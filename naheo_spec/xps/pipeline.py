@@ -40,6 +40,21 @@ NO_PEAK = WarningCode("xps.fit.no_peak", QualityWarning,
                       "The region holds no peak above the noise; nothing was fitted.")
 
 
+def _jsonable(obj):
+    """Nested dicts/lists with NaN/inf -> None and numpy scalars -> Python numbers."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return _num(float(obj))
+    return obj
+
+
 @dataclass(frozen=True, eq=False)
 class XpsResult:
     """The analysis of one XPS region.
@@ -98,7 +113,17 @@ class XpsResult:
                 for i, c in enumerate(f.model.components)]
 
     def to_json_dict(self) -> dict[str, Any]:
-        """Exactly :data:`JSON_KEYS` (NaN -> None)."""
+        """:data:`JSON_KEYS` (NaN -> None), then ``casa_comparison`` for a re-run CasaXPS
+        fit (:func:`naheo_spec.xps.casa.refit_casa`) and ``lcf`` for a linear combination
+        of reference spectra (:func:`naheo_spec.xps.lcf.fit_lcf`)."""
+        d = self._json_core()
+        if "casa" in self.extra:
+            d["casa_comparison"] = _jsonable(self.extra["casa"])
+        if "lcf" in self.extra:
+            d["lcf"] = _jsonable(self.extra["lcf"])
+        return d
+
+    def _json_core(self) -> dict[str, Any]:
         v = self.valence
         return {"file": self.file, "block": self.block, "region": self.region,
                 "energy_shift_eV": _num(self.energy_shift_eV), "background": self.background,
@@ -196,19 +221,26 @@ class XpsResult:
 
 
 def resolve_model(model, *, elements=(), photon_energy_eV=None, shift_window_eV=1.5,
-                  variant="default") -> Model:
-    """A :class:`Model` from a built-in name, a TOML path or a Model."""
+                  variant="default", metal: bool = False) -> Model:
+    """A :class:`Model` from a built-in name, a TOML path or a Model.
+
+    ``metal``: add the metal (Ni0) envelope; ``ni2p`` only (:func:`builtin_model`).
+    """
     from naheo_spec.xps.builtin import BUILTIN_MODELS, builtin_model
 
+    if metal and model != "ni2p":
+        raise InputError(f"the metal (Ni0) envelope exists for the ni2p model only, not "
+                         f"{model!r}", parameter="ni_metal")
     if isinstance(model, Model):
         return model
     if isinstance(model, str) and model in BUILTIN_MODELS:
         return builtin_model(model, variant=variant, elements=elements,
-                             photon_energy_eV=photon_energy_eV, shift_window_eV=shift_window_eV)
+                             photon_energy_eV=photon_energy_eV, shift_window_eV=shift_window_eV,
+                             metal=metal)
     if isinstance(model, (str, Path)) and str(model).endswith(".toml"):
         return load_model(model)
     raise InputError(f"model {model!r}: expected one of ni2p, mn2p, fe2p, cu2p, o1s, c1s, na1s, "
-                     "casa or a MODEL.toml file", parameter="model")
+                     "casa, lcf:FILE[:BLOCK][=STATE],... or a MODEL.toml file", parameter="model")
 
 
 def _has_peak(x, y, sigma) -> bool:
@@ -220,7 +252,8 @@ def _has_peak(x, y, sigma) -> bool:
 def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None = None,
                    charge: ChargeReference | None = None, elements=(), window=None,
                    avg_width: int = 2, error_budget: bool = True,
-                   tougaard: dict | None = None) -> XpsResult:
+                   tougaard: dict | None = None, metal: bool = False,
+                   template_floor: bool = True) -> XpsResult:
     """Fit one region and report fractions, mean oxidation state and their error budget.
 
     Parameters
@@ -242,6 +275,18 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
         Background end-point averaging half-width. Default is 2.
     error_budget : bool
         Run the refits of the error budget. Default is True.
+    tougaard : dict, optional
+        ``B``, ``C``, ``D``, ``T0`` of a Tougaard background.
+    metal : bool
+        ``ni2p`` only: add the Ni0 envelope (template from the measured Ni metal spectrum,
+        position from the NIST SRD-20 median of Ni metal) for partly reduced surfaces.
+        Default False (CLI ``--ni-metal``).
+    template_floor : bool
+        When the spectrum is itself the source of one of the model's templates (the same
+        counts, in whatever file: :func:`naheo_spec.xps.builtin.signal_digest`), raise the
+        template term to the
+        model's documented minimum (:func:`naheo_spec.xps.builtin.template_floor`) and flag
+        ``xps.valence.self_consistency``. Default True.
 
     Returns
     -------
@@ -249,15 +294,23 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
 
     Raises
     ------
+    InputError
+        ``metal`` with a model other than ``ni2p``.
     ProcessingError
         Not a binding-energy spectrum, or no peak in the window (flat region).
     FitError
         The fit does not converge.
     """
     from naheo_spec.model import AxisKind
-    from naheo_spec.xps.builtin import AL_KA_EV, auger_overlaps, template_variants
+    from naheo_spec.xps.builtin import (
+        AL_KA_EV,
+        auger_overlaps,
+        signal_digest,
+        template_variants,
+    )
+    from naheo_spec.xps.builtin import template_floor as model_floor
     from naheo_spec.xps.quantify import information_depth_nm
-    from naheo_spec.xps.valence import BE_DEPENDENT, valence_with_budget
+    from naheo_spec.xps.valence import BE_DEPENDENT, SELF_CONSISTENCY, valence_with_budget
 
     if spectrum.axis_kind is not AxisKind.BINDING_ENERGY:
         raise ProcessingError(f"{spectrum.name}: expected a binding-energy XPS spectrum, got a "
@@ -271,7 +324,7 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
             f"{spectrum.name}: no charge reference: binding energies as measured"))
     shift_window = 1.5 if charge.method != "none" else 2.0
     m = resolve_model(model, elements=elements, photon_energy_eV=hv,
-                      shift_window_eV=shift_window)
+                      shift_window_eV=shift_window, metal=metal)
     x = spectrum.axis + charge.shift_eV
     y, sigma = spectrum.signal, spectrum.sigma
     if sigma is None:
@@ -297,13 +350,26 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
                         tougaard=tougaard, name=name)
     notes += [w.prefixed(name) for w in caught] + list(fit.warnings)
     valence = None
+    digest = signal_digest(spectrum.signal)
+    own = sorted({src["template"] for src in m.metadata.get("template_sources", [])
+                  if src.get("signal_sha256") == digest})
+    floor = None
+    if own:
+        floor = model_floor(m.name) if template_floor else None
+        notes.append(SELF_CONSISTENCY.record(
+            f"{name}: the spectrum is the source of template(s) {', '.join(own)} of "
+            f"{m.name}: a self-consistency check"
+            + (f"; template term raised to its documented minimum (fractions "
+               f"{floor['fraction']:.3f}, mean oxidation state "
+               f"{floor['mean_oxidation_state']:.3f})" if floor else ""),
+            templates=", ".join(own)))
     if m.states and len(m.states) >= 1:
         variants = template_variants(m.name) if isinstance(model, str) else ()
 
         def refit(background=None, window=None, avg_width=None, variant=None, shift_eV=0.0):
             mm = m if variant is None else resolve_model(
                 model, elements=elements, photon_energy_eV=hv, shift_window_eV=shift_window,
-                variant=variant)
+                variant=variant, metal=metal)
             return fit_model(x + shift_eV, y, mm, sigma=sigma, background=background or bkind,
                              window=window if window is not None else win,
                              avg_width=avg_width if avg_width is not None else 2,
@@ -317,7 +383,7 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
             valence = valence_with_budget(fit, refit, variants=variants, backgrounds=alt_bg,
                                           charge_ref_err_eV=max(charge.uncertainty_eV, 0.3)
                                           if charge.method != "none" else 0.3,
-                                          model_note=name)
+                                          model_note=name, template_floor=floor)
         else:
             from naheo_spec.xps.valence import ValenceResult, state_fractions
 

@@ -20,6 +20,7 @@ from naheo_spec.diagnostics import WarningCode, WarningRecord
 from naheo_spec.errors import InputError, QualityWarning
 
 __all__ = ["tpp2m_imfp", "information_depth_nm", "parse_formula", "charge_balance",
+           "region_intensity", "xps_composition", "QUANT_REL_ERR", "TRANSMISSION_EXPONENT",
            "ChargeBalance", "mn3s_check", "atomic_percent", "li_detection_limit",
            "CHARGE_UNBALANCED", "TARGET_CATHODE"]
 
@@ -146,7 +147,8 @@ class ChargeBalance:
 
 
 def charge_balance(composition, fitted: dict[str, tuple[float, float]], *,
-                   assumed: dict[str, float] | None = None) -> ChargeBalance:
+                   assumed: dict[str, float] | None = None,
+                   composition_err: dict[str, float] | None = None) -> ChargeBalance:
     """Charge balance of a composition with fitted oxidation states.
 
     Parameters
@@ -158,6 +160,9 @@ def charge_balance(composition, fitted: dict[str, tuple[float, float]], *,
     assumed : dict of str to float, optional
         Oxidation states for elements without a fit (default Na+1, Li+1, O-2 and, for this
         cathode, Cu+2 and Fe+3 as the paper reports).
+    composition_err : dict of str to float, optional
+        One-sigma errors of the amounts (a composition measured by XPS itself, see
+        :func:`xps_composition`): propagated into ``residual_err`` with the state errors.
 
     Returns
     -------
@@ -187,6 +192,8 @@ def charge_balance(composition, fitted: dict[str, tuple[float, float]], *,
             raise InputError(f"no oxidation state for {el} (fit its region or pass it as "
                              "assumed)", parameter="composition")
         used[el] = (float(v), float(e))
+        dn = float((composition_err or {}).get(el, 0.0))
+        var += (v * dn) ** 2
         if v < 0:
             anion += -v * n
         else:
@@ -208,6 +215,113 @@ def charge_balance(composition, fitted: dict[str, tuple[float, float]], *,
             f"{', '.join(f'{k} {v:.2f}' for k, v in need.items())} in total",
             residual=res))
     return ChargeBalance(comp, used, cat, err, anion, res, err, need, tuple(notes))
+
+
+#: Relative one-sigma error of an amount from one region's area: the spread of measured
+#: relative sensitivity factors, e.g. Ni 2p 2.67 +- 0.54 (Kratos; Biesinger et al., Surf.
+#: Interface Anal. 41, 324 (2009)), i.e. 20 %; it covers cross-section, IMFP and
+#: transmission errors together (shared/notes/xps.md §2).
+QUANT_REL_ERR = 0.20
+#: Analyser transmission ``T ~ KE^n`` used for every block: the transmission channels stored
+#: in the shared SPECS/CasaXPS files are either placeholders (all 1) or follow KE^-0.50
+#: (fitted on the EX491 FeO survey block, 630-960 eV KE: n = -0.503); one shape for all keeps
+#: blocks with and without a stored channel comparable.
+TRANSMISSION_EXPONENT = -0.50
+
+
+def region_intensity(spectrum, window, *, avg_width: int = 3, fraction: float = 1.0) -> dict:
+    """Shirley-net area of one region per scan and dwell, divided by the transmission.
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        An XPS block (binding-energy axis; ``acquisition`` with photon energy, scans, dwell).
+    window : (float, float)
+        Binding-energy window (eV) covering the whole region (satellites included).
+    avg_width : int
+        Shirley end-point averaging half-width. Default is 3.
+    fraction : float
+        Share of the area to count (e.g. the lattice component's share of O 1s). Default 1.
+
+    Returns
+    -------
+    dict
+        ``area`` (counts x eV per scan per second / transmission), ``net_area``,
+        ``kinetic_energy_eV`` (window centre), ``transmission`` (relative,
+        ``(KE / 1000 eV)^TRANSMISSION_EXPONENT``), ``window_eV``.
+
+    Raises
+    ------
+    InputError
+        Fewer than 10 points in the window or no acquisition metadata.
+    """
+    from naheo_spec.xps.background import shirley_background
+
+    acq = spectrum.acquisition
+    if acq is None or not acq.photon_energy_eV:
+        raise InputError(f"{spectrum.name}: no photon energy: cannot quantify",
+                         parameter="spectrum")
+    x, y = np.asarray(spectrum.axis, dtype=float), np.asarray(spectrum.signal, dtype=float)
+    lo, hi = sorted(window)
+    sel = (x >= lo) & (x <= hi)
+    if sel.sum() < 10:
+        raise InputError(f"{spectrum.name}: {int(sel.sum())} points in {lo}-{hi} eV",
+                         parameter="window")
+    xs, ys = x[sel], y[sel]
+    net = float(np.trapezoid(ys - shirley_background(xs, ys, avg_width=avg_width).values, xs))
+    ke = float(acq.photon_energy_eV - np.mean(xs))
+    t = (ke / 1000.0) ** TRANSMISSION_EXPONENT
+    norm = max(acq.n_scans or 1, 1) * (acq.dwell_s or 1.0)
+    return {"area": fraction * net / norm / t, "net_area": net, "kinetic_energy_eV": ke,
+            "transmission": t, "window_eV": [lo, hi], "fraction": fraction}
+
+
+def xps_composition(regions: dict[str, dict], *, per: str | None = None,
+                    rel_err: float = QUANT_REL_ERR) -> tuple[dict, dict]:
+    """Amounts of the elements from region intensities (Scofield RSF, TPP-2M IMFP).
+
+    Parameters
+    ----------
+    regions : dict
+        Region name (``"Ni 2p"``, ``"O 1s"``) -> :func:`region_intensity` output.
+    per : str, optional
+        Element to normalize to 1 (default: amounts sum to 1).
+    rel_err : float
+        Relative error of each amount (default :data:`QUANT_REL_ERR`); the normalizing
+        element's error is carried by the others (ratio of two amounts: sqrt(2) x).
+
+    Returns
+    -------
+    composition, composition_err : dict of str to float
+        Element -> amount, and its one-sigma error.
+
+    Examples
+    --------
+    >>> c, e = xps_composition({"O 1s": {"area": 2.93 * 1.7, "kinetic_energy_eV": 957.0},
+    ...                         "C 1s": {"area": 1.0 * 1.7, "kinetic_energy_eV": 957.0}},
+    ...                        per="C")
+    >>> round(c["O"], 3), round(e["O"], 3)
+    (1.0, 0.283)
+    """
+    from naheo_spec.xps.spectra import element_of
+
+    ap = atomic_percent({k: {"area": v["area"], "kinetic_energy_eV": v["kinetic_energy_eV"]}
+                         for k, v in regions.items()})
+    amounts = {}
+    for k in regions:
+        el = element_of(k)
+        amounts[el] = amounts.get(el, 0.0) + ap[k]["atomic_percent"] / 100.0
+    if per is not None:
+        if per not in amounts:
+            raise InputError(f"per={per!r} is not among {sorted(amounts)}", parameter="per")
+        ref = amounts[per]
+        comp = {el: v / ref for el, v in amounts.items()}
+        err = {el: (0.0 if el == per else float(v * rel_err * np.sqrt(2.0)))
+               for el, v in comp.items()}
+    else:
+        comp = amounts
+        err = {el: float(v * rel_err) for el, v in comp.items()}
+    return comp, err
 
 
 def mn3s_check(x, y, *, sigma=None) -> dict:

@@ -38,7 +38,8 @@ from naheo_spec.errors import NaheoError, QualityWarning
 from naheo_spec.xps.builtin import oxidation_number
 
 __all__ = ["ValenceResult", "state_fractions", "valence_with_budget", "TEMPLATE_REJECTED",
-           "BE_DEPENDENT", "REJECT_RATIO"]
+           "BE_DEPENDENT", "REJECT_RATIO", "combine_budget", "STATISTICAL_TERMS",
+           "SELF_CONSISTENCY", "mos_of"]
 
 #: A template variant whose reduced chi-square exceeds this multiple of the nominal one is
 #: rejected by the data (left out of the template term, listed in the budget).
@@ -48,6 +49,10 @@ TEMPLATE_REJECTED = WarningCode(
     "xps.valence.template_rejected", QualityWarning,
     "A template variant fitted much worse than the nominal model and was left out of the "
     "template-choice error term.")
+SELF_CONSISTENCY = WarningCode(
+    "xps.valence.self_consistency", QualityWarning,
+    "The fitted spectrum is itself the source of one of the model's templates or reference "
+    "spectra: the result is a self-consistency check, not a validation.")
 BE_DEPENDENT = WarningCode(
     "xps.valence.rests_on_binding_energy", QualityWarning,
     "A valence fraction rests on an absolute or relative binding energy that no real "
@@ -72,6 +77,9 @@ class ValenceResult:
     alternatives : list of dict
         Every alternative fit: term, label, fractions, reduced chi-square, used or rejected.
     warnings : tuple of WarningRecord
+    template_floor : dict or None
+        ``{"fraction": ..., "mean_oxidation_state": ..., "source": ...}`` when the template
+        term was raised to a documented minimum (self-consistency fits).
     """
 
     fractions: dict[str, float]
@@ -81,6 +89,7 @@ class ValenceResult:
     budget: dict[str, dict[str, float]] = field(default_factory=dict)
     alternatives: list[dict[str, Any]] = field(default_factory=list)
     warnings: tuple[WarningRecord, ...] = ()
+    template_floor: dict[str, float] | None = None
 
 
 def state_fractions(fit) -> tuple[dict[str, float], dict[str, float], float, float]:
@@ -122,17 +131,29 @@ def state_fractions(fit) -> tuple[dict[str, float], dict[str, float], float, flo
             mos, mos_err)
 
 
-def _mos(fr: dict[str, float]) -> float:
+def mos_of(fractions: dict[str, float]) -> float:
+    """Fraction-weighted oxidation number (NaN when a state has none).
+
+    Examples
+    --------
+    >>> mos_of({"Mn3+": 0.6, "Mn4+": 0.4})
+    3.4
+    """
     try:
-        return float(sum(oxidation_number(s) * v for s, v in fr.items()))
+        return float(sum(oxidation_number(s) * v for s, v in fractions.items()))
     except NaheoError:
         return float("nan")
+
+
+_mos = mos_of
 
 
 def valence_with_budget(nominal, refit: Callable[..., Any], *, variants=(),
                         backgrounds=("linear", "tougaard-u2", "active-shirley"),
                         window_shifts_eV=(-0.5, 0.5), avg_widths=(1, 5),
-                        charge_ref_err_eV: float = 0.3, model_note: str = "") -> ValenceResult:
+                        charge_ref_err_eV: float = 0.3, model_note: str = "",
+                        extra_terms: dict[str, dict[str, float]] | None = None,
+                        template_floor: dict[str, float] | None = None) -> ValenceResult:
     """Fractions of the nominal fit and the error budget from refits.
 
     Parameters
@@ -151,13 +172,22 @@ def valence_with_budget(nominal, refit: Callable[..., Any], *, variants=(),
     avg_widths : sequence of int
         Alternative end-point averaging half-widths.
     charge_ref_err_eV : float
-        Charge-reference uncertainty (eV). Default 0.3 (adventitious carbon).
+        Charge-reference uncertainty (eV). Default 0.3 (adventitious carbon); 0 skips the
+        term (models that fit the energy shift, as LCF does).
     model_note : str
         Label for messages.
+    extra_terms : dict, optional
+        Terms computed elsewhere (term -> state -> error, with ``"mean_oxidation_state"``),
+        e.g. ``"bootstrap"`` (LCF residual bootstrap).
+    template_floor : dict, optional
+        ``{"fraction": f, "mean_oxidation_state": m, ...}``: minimum of the template term
+        (each state's and the mean oxidation state's), for fits where the template variants
+        cannot act (the spectrum is itself a template source).
 
     Returns
     -------
     ValenceResult
+        Totals from :func:`combine_budget`.
     """
     f0, ferr_fit, mos0, mos_err_fit = state_fractions(nominal)
     states = list(f0)
@@ -207,7 +237,7 @@ def valence_with_budget(nominal, refit: Callable[..., Any], *, variants=(),
                 "template term", variant=v))
             continue
         terms["template"].append(e["fractions"])
-    for d in (-charge_ref_err_eV, charge_ref_err_eV):
+    for d in ((-charge_ref_err_eV, charge_ref_err_eV) if charge_ref_err_eV > 0 else ()):
         e = run("charge_reference", f"charge reference {d:+.2f} eV", shift_eV=d)
         if e:
             terms["charge_reference"].append(e["fractions"])
@@ -219,8 +249,48 @@ def valence_with_budget(nominal, refit: Callable[..., Any], *, variants=(),
         d["mean_oxidation_state"] = float(max((abs(_mos(fr) - mos0) for fr in lst),
                                               default=0.0))
         budget[term] = d
-    tot = {s: float(np.sqrt(sum(budget[t][s] ** 2 for t in budget))) for s in states}
-    mos_tot = float(np.sqrt(sum(budget[t]["mean_oxidation_state"] ** 2 for t in budget
-                                if np.isfinite(budget[t]["mean_oxidation_state"]))))
+    for term, d in (extra_terms or {}).items():
+        budget[term] = {k: float(d.get(k, 0.0)) for k in states + ["mean_oxidation_state"]}
+    if template_floor:
+        t = budget["template"]
+        for s in states:
+            t[s] = max(t[s], float(template_floor["fraction"]))
+        t["mean_oxidation_state"] = max(t["mean_oxidation_state"],
+                                        float(template_floor["mean_oxidation_state"]))
+    tot, mos_tot = combine_budget(budget, states)
     return ValenceResult(f0, tot, mos0, mos_tot if np.isfinite(mos0) else float("nan"),
-                         budget, alts, tuple(notes))
+                         budget, alts, tuple(notes),
+                         dict(template_floor) if template_floor else None)
+
+
+#: Terms that measure the same thing (the statistical scatter of the data about the model):
+#: the larger of the two enters the total, not both.
+STATISTICAL_TERMS = ("fit", "bootstrap")
+
+
+def combine_budget(budget: dict[str, dict[str, float]], states) -> tuple[dict, float]:
+    """Total error per state and of the mean oxidation state from a budget.
+
+    Terms are combined in quadrature, except :data:`STATISTICAL_TERMS` (the covariance and a
+    residual bootstrap both estimate the data's scatter about the model): the larger of the
+    two is used.
+
+    Examples
+    --------
+    >>> b = {"fit": {"A": 0.03, "mean_oxidation_state": 0.03},
+    ...      "bootstrap": {"A": 0.04, "mean_oxidation_state": 0.04},
+    ...      "background": {"A": 0.03, "mean_oxidation_state": 0.03}}
+    >>> tot, mos = combine_budget(b, ["A"])
+    >>> round(tot["A"], 3), round(mos, 3)
+    (0.05, 0.05)
+    """
+    keys = list(states) + ["mean_oxidation_state"]
+    out = {}
+    for k in keys:
+        stat = max((budget[t].get(k, 0.0) for t in STATISTICAL_TERMS if t in budget),
+                   default=0.0)
+        other = [budget[t].get(k, 0.0) for t in budget if t not in STATISTICAL_TERMS]
+        vals = [v for v in [stat] + other if np.isfinite(v)]
+        out[k] = float(np.sqrt(sum(v * v for v in vals)))
+    mos = out.pop("mean_oxidation_state")
+    return out, mos

@@ -61,3 +61,16 @@ def test_unknown_name_suggests():
 
 def test_credits_quote_the_ceric_line():
     assert "doi:10.5281/zenodo.10778098" in datasets.credits(["mno_mn_k"])
+
+
+def test_xps_oxide_references_ship_with_their_quirks():
+    """EX491 (CasaXPS-written, CR CR LF comment lines) reads whole: 62 blocks; its NiO Ni 2p is
+    the same measurement as xps_ni_references' (identical counts), and the NiO lattice O 1s
+    line sits near 529.4 eV before charge referencing."""
+    ex = datasets.load("xps_fe_ni_co_oxide_references")
+    assert isinstance(ex, SpectrumCollection) and len(ex) == 62
+    ni = datasets.load("xps_ni_references")["NiO Ni 2p"]
+    assert np.array_equal(ex["NiO Ni 2p"].signal, ni.signal)
+    o1s = ex["NiO O 1s"]
+    band = (o1s.axis > 527) & (o1s.axis < 533)
+    assert abs(o1s.axis[band][np.argmax(o1s.signal[band])] - 529.4) < 0.3

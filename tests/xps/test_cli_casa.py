@@ -50,10 +50,11 @@ def test_real_casa_lines_parse(xps_data):
     assert nio.uses_data_lineshape and nio.position == pytest.approx(631.44195)
 
 
-def test_casa_refit_refuses_data_lineshapes(xps_data, capsys):
+def test_casa_refit_needs_comp_lines(xps_data, capsys):
+    """A block with a CASA region but no CASA comp line (the single oxides of EX502)."""
     rc = main(["xps", str(xps_data / f"{XDL}/measured/EX502-506_Fe_Ni_Co_mixed_oxides.vms"),
-               "--block", "0", "--model", "casa"])
-    assert rc == 1 and "Min Limits" in capsys.readouterr().err
+               "--block", "CoO Ni 2p-Co 2p-Fe 2p", "--model", "casa"])
+    assert rc == 1 and "no CASA comp line" in capsys.readouterr().err
 
 
 def test_synthetic_casa_tougaard_line():

@@ -104,3 +104,35 @@ def test_mn2p_models_ni_lmm_when_ni_present(mn):
     assert any(c.role == "auger" for c in r.fit.model.components)
     r2 = analyze_region(mn["Mn2O3 Mn 2p"], "mn2p", elements={"Mn"})
     assert not any(c.role == "auger" for c in r2.fit.model.components)
+
+
+@pytest.fixture(scope="module")
+def ni(xps_data):
+    return read(xps_data / f"{REF}/Ni_references.vms", technique="xps")
+
+
+def test_ni_metal_option(ni):
+    """SELF-CONSISTENCY (the Ni0 template is derived from this Ni metal block): with the Ni0
+    envelope the metal is Ni0; NiO keeps no Ni0; without it the metal cannot be told."""
+    r = analyze_region(ni["Ni Ni 2p"], "ni2p", metal=True)
+    assert r.valence.fractions["Ni0"] > 0.95 and r.valence.mean_oxidation_state < 0.1
+    r = analyze_region(ni["NiO Ni 2p"], "ni2p", metal=True)
+    assert r.valence.fractions["Ni0"] < 0.02 and r.valence.fractions["Ni2+"] > 0.9
+    assert "Ni0" not in analyze_region(ni["NiO Ni 2p"], "ni2p", error_budget=False).valence.fractions
+    from naheo_spec.errors import InputError
+
+    with pytest.raises(InputError, match="ni2p model only"):
+        analyze_region(ni["NiO Ni 2p"], "mn2p", metal=True)
+
+
+def test_cli_ni_metal_flag(xps_data, capsys):
+    import json
+
+    from naheo_spec.cli.main import main
+
+    f = str(xps_data / f"{REF}/Ni_references.vms")
+    assert main(["xps", f, "--block", "Ni Ni 2p", "--ni-metal", "--json", "--no-budget"]) == 0
+    (e,) = json.loads(capsys.readouterr().out)
+    assert e["valence_fractions"]["Ni0"] > 0.95
+    assert main(["xps", f, "--block", "Ni Ni 2p", "--ni-metal", "--model", "mn2p"]) == 1
+    assert "--ni-metal" in capsys.readouterr().err
