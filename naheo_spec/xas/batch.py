@@ -245,7 +245,7 @@ EXAFS_OPTIONS = {
     "kweight": "FT k-weight (2)",
     "dk": "FT window sill, 1/angstrom (1.0)",
     "window": "FT window (hanning)",
-    "peak_windows": "where to look for FT peaks: oxide or metal",
+    "peak_windows": "where to look for FT peaks: auto (default: metal windows for foils), oxide or metal",
     "fit": "shell fit structure, e.g. 'ref:NiO' or 'rocksalt:a=4.177' (slow: FEFF)",
     "absorber": "absorbing element for the fit (default: the scan's)",
     "rmin": "fit R start, angstrom (1.0)",
@@ -290,9 +290,10 @@ def _prepare_exafs(options: dict, base_dir: Path) -> Prepared:
     window = o.get("window", "hanning")
     if window not in _WINDOWS:
         raise InputError(f"[exafs] window = {window!r}: expected one of {', '.join(_WINDOWS)}")
-    peaks = o.get("peak_windows", "oxide")
-    if peaks not in ("oxide", "metal"):
-        raise InputError(f"[exafs] peak_windows = {peaks!r}: expected 'oxide' or 'metal'")
+    peaks = o.get("peak_windows", "auto")
+    if peaks not in ("auto", "oxide", "metal"):
+        raise InputError(f"[exafs] peak_windows = {peaks!r}: expected 'auto' (foils get the "
+                         "metal windows), 'oxide' or 'metal'")
     analyze = dict(rbkg=num["rbkg"], bkg_kweight=num["bkg_kweight"], preset=preset,
                    kmin=num["kmin"], kmax=num["kmax"], kweight=num["kweight"], dk=num["dk"],
                    window=window, peak_windows=peaks)
