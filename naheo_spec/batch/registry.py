@@ -169,6 +169,12 @@ class PipelineSpec:
     version : str
         Version of the adapter's outputs; part of every scan's key (bump it when the
         numbers an adapter produces change, so that a re-run recomputes). Default ``"1"``.
+    scans : callable, optional
+        ``scans(collection, prepared) -> iterable of (spectrum, context dict)``: which
+        blocks of a file the pipeline runs on, with keyword context for ``run_scan``
+        (``run_scan(spectrum, prepared, **context)``), e.g. the XPS blocks of one region
+        and the charge reference found in the same file. Default None: every spectrum of
+        the file, no context.
     """
 
     name: str
@@ -181,6 +187,7 @@ class PipelineSpec:
     run_block: Callable[[Any, Any], BlockOutput] | None = None
     open_stack: Callable[..., Any] | None = None
     version: str = "1"
+    scans: Callable[[Any, Any], Any] | None = None
     origin: str = field(default="", compare=False)
 
     def column_names(self) -> list[str]:

@@ -108,7 +108,7 @@ def run_file_task(task: FileTask) -> ChunkReport:
 
 def _run_file_task(task: FileTask) -> ChunkReport:
     from naheo_spec.diagnostics import capture, unique
-    from naheo_spec.io import read_spectra
+    from naheo_spec.io import read
 
     t0 = time.perf_counter()
     specs = {name: get_pipeline(name) for _, _, _, pend in task.items for name, _ in pend}
@@ -118,9 +118,9 @@ def _run_file_task(task: FileTask) -> ChunkReport:
         t1 = time.perf_counter()
         try:
             with capture() as read_warnings:
-                spectra = list(read_spectra(path, technique=task.technique,
-                                            **task.read_options))
-            if not spectra:
+                coll = read(path, technique=task.technique, **task.read_options)
+                units = _scan_units(coll, pending, specs, task.prepared)
+            if not units:
                 raise ValueError("the file holds no spectrum")
         except Exception as exc:  # a bad file never stops the batch  # noqa: BLE001
             msg = error_text(exc)
@@ -130,38 +130,54 @@ def _run_file_task(task: FileTask) -> ChunkReport:
                 failures.append({"file": rel, "scan": None, "pipeline": name, "error": msg})
                 n_scans += 1
             continue
-        for spec_ in spectra:
+        for spec_, name, key, context in units:
             scan = spec_.source.scan
             coords = _coords(spec_.metadata)
-            for name, key in pending:
-                t1 = time.perf_counter()
-                n_scans += 1
-                try:
-                    with capture() as caught:
-                        out = specs[name].run_scan(spec_, task.prepared[name])
-                except Exception as exc:  # noqa: BLE001 -- recorded, the batch goes on
-                    msg = error_text(exc)
-                    rows[name].add(unit_key=key, file=rel, sha=sha, scan=scan, error=msg,
-                                   element=spec_.element, seconds=time.perf_counter() - t1,
-                                   warnings=unique(list(read_warnings) + list(caught)),
-                                   coords=coords)
-                    failures.append({"file": rel, "scan": scan, "pipeline": name,
-                                     "error": msg})
-                    continue
-                rec_name = None
-                if out.record is not None and task.records:
-                    rec_name = f"r{len(records)}"
-                    out.record.name = rec_name
-                    records.append(out.record)
-                rows[name].add(unit_key=key, file=rel, sha=sha, scan=scan,
-                               element=out.element or spec_.element, record=rec_name,
-                               seconds=time.perf_counter() - t1,
-                               warnings=unique(list(out.warnings) + list(caught)),
-                               coords=coords, values=out.values)
-                n_ok += 1
+            t1 = time.perf_counter()
+            n_scans += 1
+            try:
+                with capture() as caught:
+                    out = specs[name].run_scan(spec_, task.prepared[name], **context)
+            except Exception as exc:  # noqa: BLE001 -- recorded, the batch goes on
+                msg = error_text(exc)
+                rows[name].add(unit_key=key, file=rel, sha=sha, scan=scan, error=msg,
+                               element=spec_.element, seconds=time.perf_counter() - t1,
+                               warnings=unique(list(read_warnings) + list(caught)),
+                               coords=coords)
+                failures.append({"file": rel, "scan": scan, "pipeline": name,
+                                 "error": msg})
+                continue
+            rec_name = None
+            if out.record is not None and task.records:
+                rec_name = f"r{len(records)}"
+                out.record.name = rec_name
+                records.append(out.record)
+            rows[name].add(unit_key=key, file=rel, sha=sha, scan=scan,
+                           element=out.element or spec_.element, record=rec_name,
+                           seconds=time.perf_counter() - t1,
+                           warnings=unique(list(out.warnings) + list(caught)),
+                           coords=coords, values=out.values)
+            n_ok += 1
     write_file_chunk(Path(task.out), {k: v for k, v in rows.items() if len(v)}, records)
     return ChunkReport(task.out, n_scans, n_ok, failures, time.perf_counter() - t0,
                        units=len(task.items))
+
+
+def _scan_units(coll, pending, specs, prepared) -> list[tuple]:
+    """(spectrum, pipeline, unit key, run_scan context) for every scan each pipeline runs
+    on, file order first: the pipeline's ``scans`` hook, else every spectrum."""
+    spectra = coll.spectra()
+    per = {}
+    for name, key in pending:
+        hook = specs[name].scans
+        per[name] = (list(hook(coll, prepared[name])) if hook is not None
+                     else [(s, {}) for s in spectra])
+    units = []
+    for name, key in pending:
+        units += [(s, name, key, ctx) for s, ctx in per[name]]
+    order = {id(s): i for i, s in enumerate(spectra)}
+    units.sort(key=lambda u: order.get(id(u[0]), len(order)))
+    return units
 
 
 _SOURCES: dict[tuple, Any] = {}        # open stacks of this worker process
