@@ -21,6 +21,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "exafs": ("naheo_spec.cli.exafs:exafs", "EXAFS: background, chi(k), Fourier transform, shell fits."),
     "xps": ("naheo_spec.cli.xps:xps", "XPS: charge reference, backgrounds, multiplet fits, valence fractions."),
     "raman": ("naheo_spec.cli.raman:raman", "Raman: spikes, baselines, band fits, carbonate and series tracking."),
+    "batch": ("naheo_spec.cli.batch:batch", "Run a batch config (TOML): many files or a stack, resumable."),
+    "watch": ("naheo_spec.cli.watch:watch", "Process scans as they land in a folder; keep an HTML report up to date."),
+    "report": ("naheo_spec.cli.report:report", "Write the self-contained HTML report of a batch store."),
     "demo": ("naheo_spec.cli.demo:demo", "Build the synthetic demo data set and run every pipeline on it."),
 }
 

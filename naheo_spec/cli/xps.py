@@ -32,26 +32,6 @@ def _failure_entry(file, block, region, error, warnings):
     return d
 
 
-def _select(coll, region, block):
-    """Blocks of a file to fit: ``--block`` (name or index), else every measured block of
-    ``--region``."""
-    from naheo_spec.errors import ReadError
-    from naheo_spec.xps.spectra import region_name
-
-    if block is not None:
-        key = int(block) if str(block).lstrip("-").isdigit() else block
-        return [coll.select(key)]
-    want = region_name(region)
-    hits = [b for b in coll if b.acquisition is not None and not b.metadata.get("casa_lineshape")
-            and (region_name(b.acquisition.region) == want
-                 or want in (region_name(a) for a in b.source.aliases))]
-    if not hits:
-        regions = sorted({str(b.acquisition.region) for b in coll if b.acquisition is not None})
-        raise ReadError(coll.path, f"no block of region {region!r}; the file holds regions: "
-                                   f"{', '.join(regions)}")
-    return hits
-
-
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--region", default="Ni 2p", show_default=True,
@@ -105,6 +85,7 @@ def xps(ctx, files, region, block, model, ni_metal, lcf_shift, max_shift, window
     from naheo_spec.cli.outputs import OutputPlan
     from naheo_spec.io import read
     from naheo_spec.xps.charge import charge_reference, parse_charge_ref
+    from naheo_spec.xps.pipeline import select_blocks
 
     debug = debug_flag(ctx)
     plan = OutputPlan(overwrite=overwrite)
@@ -140,7 +121,7 @@ def xps(ctx, files, region, block, model, ni_metal, lcf_shift, max_shift, window
             entries.append(_failure_entry(o.file, None, None, o.error, o.warnings))
             continue
         coll = o.value
-        sel = run_batch([coll], lambda c: _select(c, region, block), label=lambda c: str(c.path),
+        sel = run_batch([coll], lambda c: select_blocks(c, region, block), label=lambda c: str(c.path),
                         debug=debug)[0]
         if not sel.ok:
             failures.append(sel)

@@ -44,6 +44,11 @@ def _path_color(i: int) -> str:
     return _PATH_COLORS[i % len(_PATH_COLORS)]
 
 
+def _span(lo, hi, unit: str) -> str:
+    """``"3.0–11.6 Å⁻¹"``: a range as people read it (the computed ends are 11.5814...)."""
+    return f"{float(lo):.1f}–{float(hi):.1f} {unit}"
+
+
 # --------------------------------------------------------------------------- helpers
 def _require(obj, attrs: Sequence[str], what: str):
     missing = [a for a in attrs if not hasattr(obj, a)]
@@ -141,7 +146,7 @@ def plot_chik(result, *, kweight: int | None = None, ax=None, show_window: bool 
             if getattr(result, "provenance", None) is not None else {}
         name = params.get("window", "window")
         ax.plot(k, win * scale, color="tab:orange", lw=1.0, ls="--", gid="ft-window",
-                label=f"FT window ({name}, {result.ft_kmin_invA:g}–{result.ft_kmax_invA:g} Å⁻¹)")
+                label=f"FT window ({name}, {_span(result.ft_kmin_invA, result.ft_kmax_invA, 'Å⁻¹')})")
     ax.set_xlim(0.0, float(k[-1]))
     ax.set_xlabel(st.K_LABEL)
     ax.set_ylabel(st.chik_label(kw))
@@ -182,7 +187,7 @@ def _draw_fit_in_r(ax, result, fit, parts) -> None:
     if not _same_transform(result, fit):
         data = np.asarray(fit.chir_re_data) + 1j * np.asarray(fit.chir_im_data)
         fp = getattr(getattr(fit, "provenance", None), "parameters", {}) or {}
-        krange = (f", k {fp['kmin']:g}–{fp['kmax']:g} Å⁻¹" if "kmin" in fp and "kmax" in fp
+        krange = (f", k {_span(fp['kmin'], fp['kmax'], 'Å⁻¹')}" if "kmin" in fp and "kmax" in fp
                   else "")
         _draw_parts(ax, r, data, [p for p in parts if p == "mag"],
                     prefix=f"data, fit FT (k{st.superscript(fit.kweight)}{krange}) ",
@@ -197,7 +202,7 @@ def _draw_fit_in_r(ax, result, fit, parts) -> None:
     win = _fit_window_A(fit)
     if win is not None:
         ax.axvspan(*win, color="crimson", alpha=0.06, lw=0, gid="fit-range",
-                   label=f"fit range {win[0]:g}–{win[1]:g} Å")
+                   label=f"fit range {_span(win[0], win[1], 'Å')}")
     ax.text(0.98, 0.03, "shell fit (phase-corrected):\n" + _fit_summary(fit),
             transform=ax.transAxes, ha="right", va="bottom", fontsize=7, family="monospace",
             bbox=dict(boxstyle="round", fc="white", ec="0.7", alpha=0.9))
@@ -260,7 +265,7 @@ def plot_chir(result, *, ax=None, parts=("mag", "re", "im"), fit=None,
     kw = st.superscript(result.kweight)
     ax.set_title(st.title_with_flag(
         f"{st.source_name(result) or 'EXAFS'}: χ(R), FT of k{kw}·χ(k), "
-        f"k {result.ft_kmin_invA:g}–{result.ft_kmax_invA:g} Å⁻¹", flag), fontsize=10)
+        f"k {_span(result.ft_kmin_invA, result.ft_kmax_invA, 'Å⁻¹')}", flag), fontsize=10)
     st.finish(fig, [ax], [result], synthetic=flag, own_figure=own)
     return fig
 
@@ -281,7 +286,7 @@ def _fit_r_panel(ax, fit, rmax_A: float, show_paths: bool) -> None:
     win = _fit_window_A(fit)
     if win is not None:
         ax.axvspan(*win, color="crimson", alpha=0.06, lw=0, gid="fit-range",
-                   label=f"fit range {win[0]:g}–{win[1]:g} Å")
+                   label=f"fit range {_span(win[0], win[1], 'Å')}")
     ax.axhline(0.0, color="0.6", lw=0.6)
     ax.set_xlim(0.0, rmax_A)
     ax.set_xlabel(st.R_FIT_LABEL + ", FT not phase-corrected")
@@ -305,7 +310,7 @@ def _fit_k_panel(ax, fit, show_paths: bool) -> None:
     params = getattr(getattr(fit, "provenance", None), "parameters", {}) or {}
     if "kmin" in params and "kmax" in params:
         ax.axvspan(float(params["kmin"]), float(params["kmax"]), color="tab:orange", alpha=0.07,
-                   lw=0, label=f"k range {params['kmin']:g}–{params['kmax']:g} Å⁻¹")
+                   lw=0, label=f"k range {_span(params['kmin'], params['kmax'], 'Å⁻¹')}")
     ax.axhline(0.0, color="0.6", lw=0.6)
     lo, hi = ax.get_ylim()
     ax.set_ylim(lo, hi + 0.3 * (hi - lo))  # headroom for the legend above the data
@@ -373,19 +378,26 @@ def plot_shell_fit(fit_result, *, rmax_A: float = RMAX_PLOT_A, show_paths: bool 
 
 
 # --------------------------------------------------------------------------- series
+_ERROR_KINDS = ("series", "total", "feffit")
+
+
 def _rows_from_results(results, source: str) -> tuple[list[dict[str, Any]], list[Any], bool]:
-    """Rows ``{label_r_A, label_r_err_A}`` per result; returns (rows, objects, apparent)."""
+    """Rows ``{scan, label_r_A, label_r_err_A, label_r_err_series_A, label_r_err_total_A}``
+    per result; returns (rows, objects, apparent)."""
     fits = [r if hasattr(r, "paths") else getattr(r, "shell_fit", None) for r in results]
     use_fit = source == "fit" or (source == "auto" and all(f is not None for f in fits))
     rows = []
     for i, (res, fit) in enumerate(zip(results, fits)):
-        row: dict[str, Any] = {}
+        row: dict[str, Any] = {"scan": getattr(res, "scan", None) or st.source_name(res)}
         if use_fit:
             if fit is None:
                 raise InputError(f"result {i} ({st.short_label(res, i)}) has no shell fit; "
                                  "use source='peaks' for apparent FT-peak positions")
+            budget = getattr(fit, "r_uncertainty", None) or {}
             for p in fit.paths:
                 row[f"{p.label}_r_A"], row[f"{p.label}_r_err_A"] = p.r_A, p.r_err_A
+                for kind in ("series", "total"):
+                    row[f"{p.label}_r_err_{kind}_A"] = budget.get(p.label, {}).get(kind)
         else:
             for p in _require(res, ("ft_peaks",), "ExafsResult or ShellFitResult").ft_peaks:
                 row[f"{p.label}_r_A"], row[f"{p.label}_r_err_A"] = p.r_apparent_A, None
@@ -399,7 +411,7 @@ def _labels_of(rows: Sequence[Mapping[str, Any]], labels) -> list[str]:
     found: list[str] = []
     for row in rows:
         for key in row:
-            if key.endswith("_r_A") and not key.endswith("_err_A") and key[:-4] not in found:
+            if key.endswith("_r_A") and "_r_err" not in key and key[:-4] not in found:
                 found.append(key[:-4])
     if not found:
         raise InputError("no distances found: expected '<label>_r_A' entries "
@@ -412,7 +424,61 @@ def _series_x(objs, rows, x: str, soc) -> tuple[np.ndarray, str]:
         if soc is None and all(isinstance(r, Mapping) and "state_of_charge" in r for r in rows):
             soc = [r["state_of_charge"] for r in rows]
         return st.series_values(objs, "state_of_charge", soc, name="soc"), "State of charge"
-    return np.arange(len(rows), dtype=float), "Scan index"
+    return np.arange(len(rows), dtype=float), "Scan"
+
+
+def _scan_names(rows, objs) -> list[str]:
+    """The name of each point: the row's ``scan`` (a group or file name), else its index."""
+    names = []
+    for i, (row, obj) in enumerate(zip(rows, objs)):
+        name = row.get("scan") if isinstance(row, Mapping) else None
+        if name is None or name == "":
+            name = getattr(obj, "scan", None) or st.source_name(obj)
+        names.append(str(i) if name is None else str(name))
+    return names
+
+
+def _name_ticks(ax, xs, names, max_labels: int = 24) -> None:
+    """Scan names under the points (every n-th when there are many), not fractional indices."""
+    step = max(1, int(np.ceil(len(xs) / max_labels)))
+    ax.set_xticks(xs[::step])
+    long = max((len(n) for n in names), default=0) > 6
+    ax.set_xticklabels(names[::step], rotation=35 if long else 0, ha="right" if long else "center",
+                       fontsize=7 if long else 8)
+
+
+#: A distance further than this many robust standard deviations (1.4826 MAD, at least
+#: OUTLIER_MIN_A) from the series median is drawn at the edge of the panel instead of
+#: setting its scale.
+OUTLIER_SIGMAS = 6.0
+OUTLIER_MIN_A = 0.02
+
+
+def _outliers(r: np.ndarray) -> np.ndarray:
+    good = np.isfinite(r)
+    out = np.zeros(r.size, dtype=bool)
+    if good.sum() < 4:
+        return out
+    med = np.median(r[good])
+    spread = max(OUTLIER_SIGMAS * 1.4826 * np.median(np.abs(r[good] - med)), OUTLIER_MIN_A)
+    out[good] = np.abs(r[good] - med) > spread
+    return out
+
+
+def _clip_outliers(ax, xs, r, err, out, color, gid) -> None:
+    """Scale the panel to the inliers and mark each outlier at the edge with its value."""
+    keep = np.isfinite(r) & ~out
+    e = np.where(np.isfinite(err), err, 0.0)
+    lo, hi = float(np.min((r - e)[keep])), float(np.max((r + e)[keep]))
+    pad = 0.15 * max(hi - lo, 1e-3)
+    lo, hi = lo - pad, hi + pad
+    ax.set_ylim(lo, hi)
+    for x, y in zip(xs[out], r[out]):
+        edge = hi if y > hi else lo
+        ax.plot([x], [edge], "^" if y > hi else "v", color=color, ms=7, clip_on=False,
+                gid=f"{gid}-outlier")
+        ax.annotate(f"{y:.3f} Å (off scale)", (x, edge), textcoords="offset points",
+                    xytext=(4, -10 if y > hi else 4), fontsize=7, color=color)
 
 
 def _get(row, key) -> float:
@@ -420,17 +486,20 @@ def _get(row, key) -> float:
 
 
 def plot_distances_vs_scan(results_or_table, *, x: str = "scan", soc=None, labels=None,
-                           source: str = "auto", ax=None, synthetic: bool | None = None):
+                           source: str = "auto", errors: str = "series", ax=None,
+                           synthetic: bool | None = None):
     """Fitted TM–O and TM–TM distances ± error along a series (one panel per shell).
 
     Parameters
     ----------
     results_or_table : sequence of ShellFitResult, ExafsResult or dict
         Shell fits, EXAFS results (their ``shell_fit``, or their apparent FT peaks), or the
-        rows of :func:`~naheo_spec.xas.shellfit.distances_table` (keys ``<label>_r_A`` and
-        ``<label>_r_err_A``; an optional ``state_of_charge`` key).
+        rows of :func:`~naheo_spec.xas.shellfit.distances_table` (keys ``<label>_r_A``,
+        ``<label>_r_err_A`` and, when available, ``<label>_r_err_series_A`` /
+        ``<label>_r_err_total_A``; optional ``scan`` and ``state_of_charge``).
     x : {"scan", "state_of_charge"}
-        Abscissa: position in the series or state of charge. Default is ``"scan"``.
+        Abscissa: position in the series (labelled with the scan or group names) or state
+        of charge. Default is ``"scan"``.
     soc : sequence of float, optional
         State of charge per entry. Default None: the rows' ``state_of_charge`` or the
         results' ``metadata["state_of_charge"]``.
@@ -441,6 +510,11 @@ def plot_distances_vs_scan(results_or_table, *, x: str = "scan", soc=None, label
         For results: ``"fit"`` shell-fit distances, ``"peaks"`` apparent |χ(R)| peak
         positions (not phase-corrected, no error bars), ``"auto"`` (default) fits when
         every result has one, else peaks.
+    errors : {"series", "total", "feffit"}
+        Error bars: ``"series"`` (noise only: what changes between scans of one series
+        processed alike, the default), ``"total"`` (against crystallography: feffit,
+        k range and FEFF theory) or ``"feffit"`` (larch's). Falls back to ``"feffit"``
+        when the budget is not available; the axis label says which.
     ax : Axes or sequence of Axes, optional
         One Axes per label. Default None: new figure, panels stacked with a shared x.
     synthetic : bool, optional
@@ -449,15 +523,19 @@ def plot_distances_vs_scan(results_or_table, *, x: str = "scan", soc=None, label
     Returns
     -------
     matplotlib.figure.Figure
+        A point further than 6 robust standard deviations (at least 0.02 Å) from the
+        series median (a failed fit) is drawn as a marker at the panel's edge with its
+        value, so that it does not squash the others.
 
     Raises
     ------
     InputError
-        Empty input, unknown ``x``/``source``, no distances, wrong number of Axes, missing
-        or mis-sized ``soc``.
+        Empty input, unknown ``x``/``source``/``errors``, no distances, wrong number of
+        Axes, missing or mis-sized ``soc``.
     """
     st.check_choice("x", x, _X_CHOICES)
     st.check_choice("source", source, ("auto", "fit", "peaks"))
+    st.check_choice("errors", errors, _ERROR_KINDS)
     items = list(results_or_table or [])
     if not items:
         raise InputError("results_or_table is empty; expected shell fits, EXAFS results "
@@ -479,15 +557,26 @@ def plot_distances_vs_scan(results_or_table, *, x: str = "scan", soc=None, label
             raise InputError(f"ax has {len(axes)} Axes for {len(labels)} shells {labels}")
         fig = st.root_figure(axes[0])
     what = "apparent R (Å)" if apparent else "R (Å)"
+    used = set()
     for i, (a, label) in enumerate(zip(axes, labels)):
         r = np.array([_get(row, f"{label}_r_A") for row in rows])
-        err = np.array([_get(row, f"{label}_r_err_A") for row in rows])
-        a.errorbar(xs, r, yerr=None if apparent else err, fmt="o-", ms=4, capsize=3, lw=1,
+        kind = errors
+        err = np.array([_get(row, f"{label}_r_err_{errors}_A") if errors != "feffit"
+                        else _get(row, f"{label}_r_err_A") for row in rows])
+        if not apparent and errors != "feffit" and not np.isfinite(err).any():
+            kind = "feffit"
+            err = np.array([_get(row, f"{label}_r_err_A") for row in rows])
+        used.add(kind)
+        out = _outliers(r)
+        shown = np.where(out, np.nan, r)
+        a.errorbar(xs, shown, yerr=None if apparent else err, fmt="o-", ms=4, capsize=3, lw=1,
                    color=f"C{i}", gid=f"distance-{label}")
-        a.set_ylabel(f"{label} {what}", fontsize=9)
+        if out.any():
+            _clip_outliers(a, xs, r, err, out, f"C{i}", f"distance-{label}")
+        a.set_ylabel(f"{label} {what}" + ("" if apparent else f", ± {kind}"), fontsize=9)
+    if x == "scan":
+        _name_ticks(axes[-1], xs, _scan_names(rows, objs))
     axes[-1].set_xlabel(xlabel)
-    if x == "scan" and len(rows) <= 12:
-        axes[-1].set_xticks(xs)
     flag = st.resolve_synthetic(synthetic, objs)
     kind = "Apparent FT-peak positions (not phase-corrected)" if apparent \
         else "Shell-fit distances"

@@ -50,7 +50,7 @@ INEQUIVALENT_SITES = WarningCode("xas.structure.inequivalent_sites", QualityWarn
 
 __all__ = [
     "Lattice", "Site", "Structure", "rocksalt", "o3_layered", "from_cif", "cluster",
-    "parse_structure_spec", "reference_structures", "reference_structure",
+    "parse_structure_spec", "reference_structures", "reference_structure", "o3_geometry_from_bonds",
     "REFERENCE_TABLE_PARTS", "TRANSITION_METALS",
 ]
 
@@ -329,6 +329,61 @@ def o3_layered(a_A: float, c_A: float, *, z_oxygen: float, tm_occupancy: Mapping
     return Structure(f"O3 {alk}({tm_txt}){an}2", lat, tuple(sites), "R -3 m",
                      f"o3_layered(a_A={float(a_A)!r}, c_A={float(c_A)!r}, z_oxygen={z!r}, "
                      f"tm_occupancy={{{tm_txt}}}, alkali={alk!r}, alkali_occupancy={xa!r})")
+
+
+def o3_geometry_from_bonds(c_A: float, tm_o_A: float, alkali_o_A: float) -> tuple[float, float]:
+    """Hexagonal a and oxygen z of an O3 layered oxide from c and two bond lengths.
+
+    In the R-3m O3 cell (TM on 3a at the origin, alkali on 3b at z = 1/2, O on 6c at +-z)
+    every TM-O bond has length ``sqrt(a^2/3 + c^2 (1/3 - z)^2)`` and every alkali-O bond
+    ``sqrt(a^2/3 + c^2 (z - 1/6)^2)``. Given c (from diffraction or the interlayer
+    spacing) and the two bond lengths (refined, from EXAFS, or sums of Shannon radii),
+    the difference of the squares fixes z and either equation then gives a:
+
+        z = 1/4 + 3 (d_AO^2 - d_MO^2) / c^2,    a = sqrt(3 (d_MO^2 - c^2 (1/3 - z)^2)).
+
+    Parameters
+    ----------
+    c_A : float
+        Hexagonal c, A.
+    tm_o_A, alkali_o_A : float
+        TM-O and alkali-O bond lengths, A.
+
+    Returns
+    -------
+    (a_A, z_oxygen) : tuple of float
+
+    Raises
+    ------
+    InputError
+        When no O3 cell has these three lengths (z outside 0.20-0.30 or a^2 <= 0).
+
+    References
+    ----------
+    R. D. Shannon, Acta Cryst. A32, 751 (1976), doi:10.1107/S0567739476001551 (radii);
+    C. Delmas, C. Fouassier, P. Hagenmuller, Physica B+C 99, 81 (1980),
+    doi:10.1016/0378-4363(80)90214-4 (O3 stacking).
+
+    Examples
+    --------
+    The alpha-NaFeO2 cell of the reference table (a 3.0187, c 15.934, z 0.278) gives back
+    its own a and z from its own bond lengths:
+
+    >>> tm_o = math.sqrt(3.0187 ** 2 / 3 + (15.934 * (1 / 3 - 0.278)) ** 2)
+    >>> na_o = math.sqrt(3.0187 ** 2 / 3 + (15.934 * (0.278 - 1 / 6)) ** 2)
+    >>> [round(v, 4) for v in o3_geometry_from_bonds(15.934, tm_o, na_o)]
+    [3.0187, 0.278]
+    """
+    c, dm, da = float(c_A), float(tm_o_A), float(alkali_o_A)
+    if not all(np.isfinite(v) and v > 0 for v in (c, dm, da)):
+        raise InputError(f"c_A={c_A!r}, tm_o_A={tm_o_A!r}, alkali_o_A={alkali_o_A!r}: expected "
+                         "positive lengths in A")
+    z = 0.25 + 3.0 * (da * da - dm * dm) / (c * c)
+    a2 = 3.0 * (dm * dm - (c * (1.0 / 3.0 - z)) ** 2)
+    if not (0.20 < z < 0.30) or a2 <= 0:
+        raise InputError(f"no O3 cell has c = {c:.3f} A, TM-O = {dm:.3f} A and alkali-O = "
+                         f"{da:.3f} A (z would be {z:.3f})")
+    return math.sqrt(a2), z
 
 
 def _wrap(p) -> tuple[float, float, float]:
@@ -708,7 +763,37 @@ def reference_structures(table: str | Path | None = None) -> dict[str, dict]:
 
 
 def reference_structure(name: str, *, table: str | Path | None = None) -> Structure:
-    """Build the template structure of a tabulated compound (``"NiO"``, ``"alpha-NaFeO2"``)."""
+    """Build the template structure of a tabulated compound.
+
+    Parameters
+    ----------
+    name : str
+        An entry of ``reference_spectra/structures/structures.toml``: ``"NiO"``, ``"FeO"``,
+        ``"MnO"`` (rock salt), ``"alpha-NaFeO2"`` (O3 with a refined z) or
+        ``"NaLNCFM-O3"`` (the target cathode, O3 built by :func:`o3_geometry_from_bonds`
+        from the paper's interlayer spacing and bond lengths; approximate).
+    table : str or Path, optional
+        Another TOML table. Default None: the shipped one.
+
+    Returns
+    -------
+    Structure
+
+    Raises
+    ------
+    InputError
+        Unknown name or template.
+
+    References
+    ----------
+    The sources of each entry are in ``reference_spectra/structures/README.md``.
+
+    Examples
+    --------
+    >>> s = reference_structure("NaLNCFM-O3")
+    >>> s.space_group, round(s.lattice.c_A, 2)
+    ('R -3 m', 16.17)
+    """
     entries = reference_structures(table)
     if name not in entries:
         raise InputError(f"reference structure {name!r} not in the table; known: {', '.join(entries)}")
@@ -717,7 +802,13 @@ def reference_structure(name: str, *, table: str | Path | None = None) -> Struct
         return rocksalt(e["cation"], e["a_A"], anion=e.get("anion", "O"))
     if e["template"] == "o3":
         return o3_layered(e["a_A"], e["c_A"], z_oxygen=e["z_oxygen"], tm_occupancy=e["tm_occupancy"],
-                          alkali=e.get("alkali", "Na"), anion=e.get("anion", "O"))
+                          alkali=e.get("alkali", "Na"), anion=e.get("anion", "O"),
+                          alkali_occupancy=e.get("alkali_occupancy", 1.0))
+    if e["template"] == "o3_bonds":
+        a, z = o3_geometry_from_bonds(e["c_A"], e["tm_o_A"], e["alkali_o_A"])
+        return o3_layered(a, e["c_A"], z_oxygen=z, tm_occupancy=e["tm_occupancy"],
+                          alkali=e.get("alkali", "Na"), anion=e.get("anion", "O"),
+                          alkali_occupancy=e.get("alkali_occupancy", 1.0))
     raise InputError(f"reference structure {name!r}: unknown template {e['template']!r}")
 
 

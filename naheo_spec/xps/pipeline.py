@@ -423,3 +423,31 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
     region = acq.region if acq is not None else m.region
     return XpsResult(spectrum.source.path, spectrum.source.scan, region, charge.shift_eV,
                      charge, bkind, fit, valence, depth, unique(notes), prov)
+
+
+def select_blocks(collection, region: str | None = "Ni 2p", block=None) -> list[Spectrum]:
+    """The blocks of a file to fit: ``block`` (a name or 0-based index) when given, else
+    every measured block of ``region`` (CasaXPS "Lineshapes" blocks are not measurements).
+
+    Raises
+    ------
+    ReadError
+        No block of that region (the message lists the file's regions), or an unknown block.
+    """
+    from naheo_spec.errors import ReadError
+    from naheo_spec.xps.spectra import region_name
+
+    if block is not None:
+        key = int(block) if str(block).lstrip("-").isdigit() else block
+        return [collection.select(key)]
+    want = region_name(region)
+    hits = [b for b in collection if b.acquisition is not None
+            and not b.metadata.get("casa_lineshape")
+            and (region_name(b.acquisition.region) == want
+                 or want in (region_name(a) for a in b.source.aliases))]
+    if not hits:
+        regions = sorted({str(b.acquisition.region) for b in collection
+                          if b.acquisition is not None})
+        raise ReadError(collection.path, f"no block of region {region!r}; the file holds "
+                                         f"regions: {', '.join(regions)}")
+    return hits

@@ -11,11 +11,11 @@ References
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from naheo_spec.chemistry import parse_formula  # noqa: F401  (re-exported: XPS callers)
 from naheo_spec.diagnostics import WarningCode, WarningRecord
 from naheo_spec.errors import InputError, QualityWarning
 
@@ -79,30 +79,6 @@ def information_depth_nm(kinetic_energy_eV: float, *, emission_angle_deg: float 
                  * np.cos(np.radians(emission_angle_deg)))
 
 
-_EL = re.compile(r"([A-Z][a-z]?)(\d*\.?\d*)")
-
-
-def parse_formula(formula: str) -> dict[str, float]:
-    """``"Na0.95Li0.06Ni0.25Cu0.05Fe0.15Mn0.49O2"`` -> ``{"Na": 0.95, ..., "O": 2.0}``.
-
-    Raises
-    ------
-    InputError
-        Empty or unparsable formula.
-
-    Examples
-    --------
-    >>> parse_formula("Na0.95Li0.06Ni0.25Cu0.05Fe0.15Mn0.49O2")["Mn"]
-    0.49
-    """
-    s = str(formula).replace(" ", "")
-    if not s or _EL.sub("", s):
-        raise InputError(f"composition {formula!r} is not a plain formula like "
-                         "'Na0.95Li0.06Ni0.25Cu0.05Fe0.15Mn0.49O2'", parameter="composition")
-    out: dict[str, float] = {}
-    for el, n in _EL.findall(s):
-        out[el] = out.get(el, 0.0) + (float(n) if n else 1.0)
-    return out
 
 
 #: Oxidation states taken as fixed when no fit of the element is given.

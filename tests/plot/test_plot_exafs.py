@@ -169,9 +169,14 @@ def test_distances_vs_scan(feo, feo_fits, tmp_path):
         np.testing.assert_allclose(cont.lines[0].get_ydata(),
                                    [f.path(label).r_A for f in feo_fits])
         bars = cont.lines[2][0].get_segments()
+        # default: the series (noise-only) error, what changes between scans of one series
         np.testing.assert_allclose([np.ptp(b[:, 1]) / 2 for b in bars],
-                                   [f.path(label).r_err_A for f in feo_fits])
-        assert ax.get_ylabel() == f"{label} R (Å)"
+                                   [f.r_uncertainty[label]["series"] for f in feo_fits])
+        assert ax.get_ylabel() == f"{label} R (Å), ± series"
+    ax = plot_distances_vs_scan(feo_fits, errors="feffit").axes[0]
+    bars = ax.containers[0].lines[2][0].get_segments()
+    np.testing.assert_allclose([np.ptp(b[:, 1]) / 2 for b in bars],
+                               [f.path("Fe-O").r_err_A for f in feo_fits])
     save_both(fig, tmp_path, "distances")
     # the distances_table rows give the same plot; state of charge from the rows
     rows = distances_table(feo_fits)
@@ -198,3 +203,35 @@ def test_synthetic_flag_on_exafs_plots(feo):
     assert st.SYNTHETIC_TEXT in texts
     assert fig.axes[0].get_title().startswith("[SYNTHETIC]")
     assert st.SYNTHETIC_TEXT not in [t.get_text() for t in plot_chik(feo).texts]
+
+
+def test_distance_plot_names_scans_and_keeps_an_outlier_off_scale(feo_fits):
+    """Group names under the points (not 0.0, 0.5, 1.0...), and one failed fit 0.4 A off
+    does not squash the others: it is drawn at the edge with its value."""
+    from naheo_spec.xas.shellfit import distances_table
+
+    rows = distances_table(feo_fits * 3, names=[f"NiO.{i:03d}" for i in range(6)])
+    rows[4]["Fe-O_r_A"] = rows[4]["Fe-O_r_A"] + 0.4
+    fig = plot_distances_vs_scan(rows, labels=["Fe-O"], errors="total")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [f"NiO.{i:03d}" for i in range(6)]
+    assert ax.get_xlabel() == "Scan" and ax.get_ylabel().endswith("± total")
+    lo, hi = ax.get_ylim()
+    good = [r["Fe-O_r_A"] for i, r in enumerate(rows) if i != 4]
+    assert lo < min(good) and max(good) < hi < rows[4]["Fe-O_r_A"]
+    assert hi - lo < 0.2                                  # not stretched to the outlier
+    assert has_gid(ax, "distance-Fe-O-outlier")
+    assert any("off scale" in t.get_text() for t in ax.texts)
+
+
+def test_titles_round_the_k_range(xas_data):
+    """CERIC MnO stops at the Fe step: FT kmax 11.58... A^-1 is shown as 11.6."""
+    from naheo_spec.xas.exafs import analyze_exafs
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze_exafs(read_spectrum(xas_data / "amecchina__CERIC-Reference-Spectra-Repository"
+                                          / "MnO.xdi"))
+    assert f"{res.ft_kmax_invA:g}" not in ("11.6", "12")
+    assert "k 3.0–11.6 Å⁻¹" in plot_chir(res).axes[0].get_title()
+    assert "3.0–11.6 Å⁻¹" in by_gid(plot_chik(res).axes[0], "ft-window").get_label()

@@ -6,8 +6,8 @@ import pytest
 
 from conftest import CERIC, LARCH
 from naheo_spec.errors import (DefaultAdjustedWarning, InputError, ProcessingError,
-                               QualityWarning)
-from naheo_spec.xas.autobk import KTOE, autobk, autobk_stack
+                               QualityWarning, RepairWarning)
+from naheo_spec.xas.autobk import KTOE, autobk, autobk_stack, merge_close_points
 from naheo_spec.xas.fourier import xftf
 from naheo_spec.xas.ft_peaks import find_shell_peaks
 
@@ -58,20 +58,25 @@ def _rel_rms(k, chi, chi_ref, kweight):
     return float(np.sqrt(np.mean(d ** 2)) / np.sqrt(np.mean(ref ** 2)))
 
 
+# Measured agreement with larch autobk (same E0, step and parameters; xraylarch 2026.3.1):
+# relative RMS of k^w chi over k 3..min(12, kmax-1) <= 7.3e-7, max |mu0 - mu0_larch| / step
+# <= 4.4e-6, max |chi(R)| difference / max |chi(R)| <= 9.5e-7 (worst: MnO.xdi, kweight 2).
+# Tolerances sit at ~3x the worst measured value: a 0.1 % change of chi fails them.
+PARITY_TOL = {"rel_rms": 2e-6, "bkg": 1.5e-5, "chir": 3e-6}
+
+
 @pytest.mark.parametrize("kweight", [1, 2])
 @pytest.mark.parametrize("name", list(FILES))
 def test_chi_matches_larch(spectra, name, kweight):
-    """chi(k) RMS difference < 0.1 % of larch's (requirement: 5 %), same E0/step/params."""
+    """chi(k), mu0(E) and |chi(R)| equal larch's to ~1e-7 (same E0/step/params)."""
     energy, mu = spectra[name]
     g = _larch_autobk(energy, mu, kweight=kweight)
     bk = autobk(energy, mu, e0=g.e0, edge_step=g.edge_step, kweight=kweight)
     np.testing.assert_allclose(bk.k_invA, g.k, rtol=0, atol=1e-12)
     np.testing.assert_allclose(bk.knots_invA, g.autobk_details.knots, rtol=0, atol=1e-12)
     assert bk.nknots == g.autobk_details.nspl
-    assert _rel_rms(bk.k_invA, bk.chi, g.chi, kweight) < 1e-3
-    # mu0(E) too, relative to the edge step
-    assert np.abs(bk.bkg - g.bkg).max() / g.edge_step < 1e-4
-    # first-shell |chi(R)| peak within 0.02 A of larch's
+    assert _rel_rms(bk.k_invA, bk.chi, g.chi, kweight) < PARITY_TOL["rel_rms"]
+    assert np.abs(bk.bkg - g.bkg).max() / g.edge_step < PARITY_TOL["bkg"]
     from larch import Group
     from larch.xafs import xftf as lxftf
 
@@ -79,13 +84,29 @@ def test_chi_matches_larch(spectra, name, kweight):
     lg = Group()
     lxftf(g.k, g.chi, group=lg, kmin=kmin, kmax=kmax, kweight=2, dk=1, window="hanning")
     ft = xftf(bk.k_invA, bk.chi, kmin=kmin, kmax=kmax, kweight=2, dk=1, window="hanning")
+    assert np.abs(ft.magnitude - lg.chir_mag[: ft.r_A.size]).max() / lg.chir_mag.max() \
+        < PARITY_TOL["chir"]
     windows = FILES[name][1]
     ours = find_shell_peaks(ft.r_A, ft.magnitude, windows=windows)[0]
     ref = find_shell_peaks(lg.r, lg.chir_mag, windows=windows)[0]
-    assert abs(ours.r_apparent_A - ref.r_apparent_A) < 0.02
+    assert abs(ours.r_apparent_A - ref.r_apparent_A) < 1e-4
 
 
-@pytest.mark.parametrize("name", ["feo_rt1", "MnO", "NiO_000", "fe2o3_rt1"])
+def test_parity_tolerance_catches_a_small_regression(spectra):
+    """The parity tolerance is tight enough that chi scaled by 1.001 fails it."""
+    energy, mu = spectra["MnO"]
+    g = _larch_autobk(energy, mu, kweight=2)
+    bk = autobk(energy, mu, e0=g.e0, edge_step=g.edge_step, kweight=2)
+    assert _rel_rms(bk.k_invA, 1.001 * bk.chi, g.chi, 2) > PARITY_TOL["rel_rms"]
+
+
+# Athena preset: larch's leastsq stops early (ftol 1e-6) with the strong clamp; measured
+# 4.5e-4 on MnO.xdi and 4.8e-5 on Mn.prj MnO, <= 1.2e-5 elsewhere
+# (test_solution_minimises_larchs_own_objective shows ours is the lower minimum).
+ATHENA_TOL = {"feo_rt1": 5e-5, "MnO": 1e-3, "NiO_000": 5e-5, "fe2o3_rt1": 5e-5}
+
+
+@pytest.mark.parametrize("name", list(ATHENA_TOL))
 def test_athena_preset_matches_larch_with_demeter_defaults(spectra, name):
     """preset='athena' = larch autobk with Demeter's bkg defaults.
 
@@ -95,7 +116,7 @@ def test_athena_preset_matches_larch_with_demeter_defaults(spectra, name):
     g = _larch_autobk(energy, mu, **ATHENA_LARCH_KWS)
     bk = autobk(energy, mu, e0=g.e0, edge_step=g.edge_step, preset="athena")
     assert bk.params["kweight"] == 2 and bk.params["clamp_hi"] == 24.0
-    assert _rel_rms(bk.k_invA, bk.chi, g.chi, 2) < 2e-3
+    assert _rel_rms(bk.k_invA, bk.chi, g.chi, 2) < ATHENA_TOL[name]
 
 
 def test_solution_minimises_larchs_own_objective(spectra):
@@ -160,19 +181,145 @@ def test_known_background_and_chi_recovered():
 
 
 def test_stack_equals_per_scan(spectra):
+    """Each valid row of a stack is autobk of that scan: the same code runs both."""
     energy, mu = spectra["feo_rt1"]
     rng = np.random.default_rng(7)
     stack = np.vstack([mu, 1.3 * mu + 0.1, mu + 0.002 * rng.standard_normal(mu.size), mu])
     e0 = np.array([7122.93, 7122.93, 7122.93, 7124.0])  # two E0 groups
     steps = np.array([1.35, 1.76, 1.35, 1.35])
     st = autobk_stack(energy, stack, e0=e0, edge_step=steps, kweight=2)
-    assert st.n_groups == 2 and st.chi.shape[0] == 4
+    assert st.n_groups == 2 and st.chi.shape[0] == 4 and st.valid.all()
     for i in range(4):
         one = autobk(energy, stack[i], e0=e0[i], edge_step=steps[i], kweight=2)
         kpts = st.k_invA.size
-        np.testing.assert_allclose(st.chi[i], one.chi[:kpts], rtol=0, atol=1e-10)
-        np.testing.assert_allclose(st.bkg[i], one.bkg, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(st.chi[i], one.chi[:kpts], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(st.bkg[i], one.bkg, rtol=0, atol=1e-12)
         assert st.kmax_data_invA[i] == pytest.approx(one.kmax_data_invA)
+
+
+def test_nan_or_failed_row_fails_alone(spectra):
+    """A NaN row, an E0 outside the data and a NaN edge step are masked and reported with
+    a coded row warning; the other rows are computed (and equal autobk of that scan)."""
+    energy, mu = spectra["feo_rt1"]
+    stack = np.vstack([mu, mu, mu, 1.1 * mu])
+    stack[1, 200] = np.nan
+    e0 = np.array([7122.93, 7122.93, 9000.0, 7122.93])
+    steps = np.array([1.35, 1.35, 1.35, np.nan])
+    with pytest.warns(QualityWarning, match="3 of 4 scans"):
+        st = autobk_stack(energy, stack, e0=e0, edge_step=steps, kweight=2)
+    assert st.valid.tolist() == [True, False, False, False]
+    assert st.row_warnings.mask("xas.autobk.row_failed").tolist() == [False, True, True, True]
+    assert "NaN" in st.row_warnings.first(1).message
+    assert "outside the data range" in st.row_warnings.first(2).message
+    assert "edge_step" in st.row_warnings.first(3).message
+    assert np.all(np.isnan(st.chi[1:])) and np.isnan(st.e0_eV[2])
+    one = autobk(energy, mu, e0=7122.93, edge_step=1.35, kweight=2)
+    np.testing.assert_allclose(st.chi[0], one.chi, rtol=0, atol=1e-12)
+    assert st.to_record().summary["n_valid"] == 1
+
+
+def test_all_rows_failed_or_strict_mode_raises(spectra):
+    energy, mu = spectra["feo_rt1"]
+    with pytest.raises(ProcessingError, match="scan 1"):
+        autobk_stack(energy, np.vstack([mu, mu]), e0=[7122.9, 7122.9], edge_step=[1.0, np.nan],
+                     on_invalid="raise")
+    with pytest.raises(ProcessingError, match="scan 0 .*of 2"):
+        autobk_stack(energy, np.vstack([mu, mu]), e0=9000.0, edge_step=1.0)
+
+
+def _larch_chi(energy, mu, e0, step, **kws):
+    from larch import Group
+    from larch.xafs import autobk as lautobk
+
+    g = Group(energy=energy, mu=mu)
+    lautobk(g, e0=e0, edge_step=step, rbkg=1.0, **kws)
+    return g
+
+
+@pytest.mark.parametrize("name", ["feo_rt1", "MnO", "NiO_000"])
+def test_near_duplicate_energies_are_merged(spectra, name):
+    """Two energies 1e-6 eV apart whose mu differ by 1 % of the step: the spline through
+    them would swing by 1e4 per eV. They are merged (coded RepairWarning) and chi(k)
+    stays within 5 % (relative RMS of k^2 chi, k 3-12) of larch on the clean scan; larch
+    itself on the same input is off by more than its own chi."""
+    energy, mu = spectra[name]
+    g0 = _larch_autobk(energy, mu, kweight=2)
+    i = energy.size // 2
+    e_dup = np.insert(energy, i + 1, energy[i] + 1e-6)
+    mu_dup = np.insert(mu, i + 1, mu[i] + 0.01 * g0.edge_step)
+    with pytest.warns(RepairWarning, match="merged"):
+        bk = autobk(e_dup, mu_dup, e0=g0.e0, edge_step=g0.edge_step, kweight=2)
+    assert bk.params["merged_points"] == 1 and bk.energy_eV.size == energy.size
+    assert any(w.code == "xas.autobk.merged_points" for w in bk.warnings)
+    assert _rel_rms(bk.k_invA, bk.chi, g0.chi, 2) < 0.05
+    larch_dup = _larch_chi(e_dup, mu_dup, g0.e0, g0.edge_step, kweight=2)
+    assert _rel_rms(larch_dup.k, larch_dup.chi, g0.chi, 2) > 1.0
+
+
+@pytest.mark.parametrize("jitter_eV", [1e-6, 1e-3])
+def test_doubled_and_jittered_grid_stays_within_5_percent_of_larch(spectra, jitter_eV):
+    """A scan concatenated with a repeat whose energies differ by a 1 meV (or 1 ueV)
+    jitter (every point doubled, mu with 1e-3-step noise): chi(k) within 5 % of larch on
+    the single clean scan, with the merge reported."""
+    energy, mu = spectra["NiO_000"]
+    g0 = _larch_autobk(energy, mu, kweight=2)
+    rng = np.random.default_rng(11)
+    e2 = np.r_[energy, energy + rng.normal(0, jitter_eV, energy.size)]
+    mu2 = np.r_[mu, mu + rng.normal(0, 1e-3 * g0.edge_step, energy.size)]
+    order = np.argsort(e2, kind="stable")
+    with pytest.warns(RepairWarning, match="merged"):
+        bk = autobk(e2[order], mu2[order], e0=g0.e0, edge_step=g0.edge_step, kweight=2)
+    assert bk.params["merged_points"] >= 0.95 * energy.size
+    assert _rel_rms(bk.k_invA, bk.chi, g0.chi, 2) < 0.05
+
+
+@pytest.mark.parametrize("name", ["feo_rt1", "MnO", "NiO_000"])
+def test_one_mev_jitter_on_every_energy(spectra, name):
+    """Every energy moved by N(0, 1 meV) (order kept, nothing merged): chi(k) equals larch on
+    the same jittered input at the parity tolerance, and stays within 0.1 % of the clean
+    scan's (measured 1.5e-4 to 4.6e-4)."""
+    energy, mu = spectra[name]
+    g0 = _larch_autobk(energy, mu, kweight=2)
+    ej = energy + np.random.default_rng(0).normal(0, 1e-3, energy.size)
+    order = np.argsort(ej)
+    ej, muj = ej[order], mu[order]
+    bk = autobk(ej, muj, e0=g0.e0, edge_step=g0.edge_step, kweight=2)
+    assert bk.params["merged_points"] == 0 and bk.warnings == ()
+    gj = _larch_chi(ej, muj, g0.e0, g0.edge_step, kweight=2)
+    assert _rel_rms(bk.k_invA, bk.chi, gj.chi, 2) < PARITY_TOL["rel_rms"]
+    assert _rel_rms(bk.k_invA, bk.chi, g0.chi, 2) < 1e-3
+
+
+def test_merge_close_points_rules():
+    e = np.array([0.0, 1.0, 2.0, 2.0, 3.0, 3.005, 4.0, 5.0])
+    m = np.vstack([np.arange(8.0), 2 * np.arange(8.0)])
+    e2, m2, info = merge_close_points(e, m)
+    assert e2.tolist() == [0.0, 1.0, 2.0, 3.0025, 4.0, 5.0]
+    assert m2[1].tolist() == [0.0, 2.0, 5.0, 9.0, 12.0, 14.0]
+    assert info["n_merged"] == 2 and info["step_eV"] == pytest.approx(0.50125)  # median (E[i+1]-E[i-1])/2
+    e3, _, info3 = merge_close_points(e[[0, 1, 2, 4, 6, 7]], m[:, [0, 1, 2, 4, 6, 7]])
+    assert info3["n_merged"] == 0 and e3.size == 6
+    with pytest.raises(InputError, match="increasing"):
+        merge_close_points(e[::-1], m[:, ::-1])
+
+
+def test_memory_is_linear_in_points_for_a_quick_exafs_scan(spectra):
+    """10^5 points (quick-EXAFS): peak traced memory < 200 MB (the dense operator of the
+    previous implementation needed 893 MiB) and chi(k) equal to larch's (1e-6)."""
+    import tracemalloc
+
+    energy, mu = spectra["NiO_000"]
+    e = np.linspace(energy[0], energy[-1], 100_000)
+    m = np.interp(e, energy, mu) + np.random.default_rng(0).normal(0, 1e-3, e.size)
+    tracemalloc.start()
+    try:
+        bk = autobk(e, m, e0=8345.0, edge_step=1.0, kweight=2)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 200 * 2 ** 20
+    g = _larch_chi(e, m, 8345.0, 1.0, kweight=2)
+    assert _rel_rms(bk.k_invA, bk.chi, g.chi, 2) < 1e-6
 
 
 def test_short_data_warns(spectra):
@@ -203,8 +350,8 @@ def test_missing_or_failed_edge_raises(spectra):
         autobk(energy, mu, e0=None, edge_step=1.0)
     with pytest.raises(ProcessingError, match="edge_step"):
         autobk(energy, mu, e0=7122.9, edge_step=0.0)
-    with pytest.raises(ProcessingError, match="scan 1"):
-        autobk_stack(energy, np.vstack([mu, mu]), e0=[7122.9, 7122.9], edge_step=[1.0, np.nan])
+    with pytest.raises(InputError, match="NaN"):
+        autobk(energy, np.where(energy > 7500, np.nan, mu), e0=7122.9, edge_step=1.0)
     with pytest.raises(InputError, match="preset"):
         autobk(energy, mu, e0=7122.9, edge_step=1.0, preset="ifeffit")
     with pytest.raises(InputError, match="rbkg"):

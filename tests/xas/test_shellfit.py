@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 import pytest
 from conftest import CERIC, LARCH
+from xas._exafs_cases import amcsd_cif, cif_distances  # noqa: F401  (fixture)
 
 from naheo_spec.errors import DefaultAdjustedWarning, InputError, QualityWarning
 from naheo_spec.io import read_spectrum
@@ -206,7 +207,9 @@ def test_json_record_and_report(nio_chi, shell_cache):
     with pytest.warns(DefaultAdjustedWarning, match="kmax=30"):
         res = fit_shells(*nio_chi, paths, kmax=30.0)
     d = res.to_json_dict()
-    assert list(d) == ["paths", "e0_shift_eV", "r_factor", "reduced_chi2", "warnings"]
+    assert list(d) == ["paths", "e0_shift_eV", "r_factor", "reduced_chi2", "warnings", "suggestion",
+                       "r_uncertainty"]
+    assert set(d["r_uncertainty"]["Ni-O"]) == {"feffit", "series", "k_range", "theory", "total"}
     assert list(d["paths"][0]) == ["label", "scatterer", "reff_A", "r_A", "r_err_A", "n", "n_err",
                                    "sigma2_A2", "sigma2_err_A2"]
     assert any("kmax=30" in w["message"] for w in d["warnings"])
@@ -264,3 +267,92 @@ def test_implausible_coordination_number_is_flagged(xas_data, feo_paths):
     assert any("Fe-O: N =" in w.message and "structural" in w.message for w in res.warnings), res.warnings
     good = fit_shells(*chi_of(xas_data / LARCH / "feo_xafs.dat", **DOC4_BKG), feo_paths, **DOC4_FIT)
     assert not any("structural" in w.message for w in good.warnings)
+
+
+# ---------------------------------------------------------------- e. several edges, shared TM-TM
+@pytest.fixture(scope="session")
+def o3_three_edges(shell_cache):
+    """SYNTHETIC: chi(k) of the Ni, Fe and Mn edges of the target O3 cathode from our FEFF
+    paths (ref:NaLNCFM-O3) with known distances -- one common TM-TM (the hexagonal a),
+    a different TM-O per edge -- plus Gaussian noise (0.002 in chi)."""
+    from naheo_spec.xas.feff import select_shell_paths
+    from naheo_spec.xas.larch_bridge import larch_module
+
+    xafs = larch_module("larch.xafs")
+    structure = reference_structure("NaLNCFM-O3")
+    k = np.arange(0, 14.01, 0.05)
+    rng = np.random.default_rng(1)
+    truth = {"Ni": -0.06, "Fe": 0.0, "Mn": -0.09}        # Delta R of TM-O; TM-TM: -0.05 for all
+    data, true_r = [], {}
+    for el, dro in truth.items():
+        p = select_shell_paths(run_feff(structure, el, cache_dir=shell_cache))
+        fp = [xafs.feffpath(p[0].filename, s02=4.8, degen=1, sigma2=0.004, deltar=dro, e0=1.0),
+              xafs.feffpath(p[1].filename, s02=4.8, degen=1, sigma2=0.006, deltar=-0.05, e0=1.0)]
+        chi = xafs.ff2chi(fp, k=k).chi + rng.normal(0, 0.002, k.size)
+        data.append((el, k, chi, p))
+        true_r[el] = (p[0].reff_A + dro, p[1].reff_A - 0.05)
+    return data, true_r
+
+
+def test_three_edges_share_the_tm_tm_distance(o3_three_edges):
+    """Fitted together with one R(TM-TM), the three edges give the true a within 3 sigma and
+    an error below each single-edge fit's; each edge keeps its own TM-O."""
+    from naheo_spec.xas.shellfit import fit_shells_multi
+
+    data, truth = o3_three_edges
+    single = {el: fit_shells(k, chi, p, kmax=12.0) for el, k, chi, p in data}
+    multi = fit_shells_multi(data, kmax=12.0)
+    r, err = multi.shared["r_tmtm_A"]
+    a_true = truth["Ni"][1]
+    assert abs(r - a_true) < 3 * err and err < min(f.paths[1].r_err_A for f in single.values())
+    for el, fit in multi.fits.items():
+        assert fit.paths[1].r_A == pytest.approx(r, abs=1e-12)          # shared
+        assert fit.paths[0].r_A == pytest.approx(truth[el][0], abs=3 * fit.paths[0].r_err_A + 0.002)
+        assert fit.r_factor < 0.01 and not fit.warnings
+    assert set(multi.to_json_dict()["datasets"]) == {"Ni", "Fe", "Mn"}
+    assert "shared r_tmtm_A" in multi.report()
+    free = fit_shells_multi(data, kmax=12.0, share_tm_tm=False)
+    assert free.shared == {} and len({round(f.paths[1].r_A, 6) for f in free.fits.values()}) == 3
+
+
+def test_shared_fit_on_two_real_repeat_scans(xas_data, shell_cache):
+    """Real data: two repeat scans of NiO (NiO.prj 000 and 001) sharing Ni-Ni: the shared
+    distance lies between the two single-scan values (within their errors)."""
+    from naheo_spec.xas.shellfit import fit_shells_multi
+
+    paths = run_feff(reference_structure("NiO"), "Ni", cache_dir=shell_cache)
+    nio = xas_data / LARCH / "NiO.prj"
+    data = [(s, *chi_of(nio, scan=f"NiO.{s}"), paths) for s in ("000", "001")]
+    single = [fit_shells(k, chi, p).paths[1] for _, k, chi, p in data]
+    multi = fit_shells_multi(data)
+    r, err = multi.shared["r_tmtm_A"]
+    lo, hi = sorted(p.r_A for p in single)
+    assert lo - max(p.r_err_A for p in single) <= r <= hi + max(p.r_err_A for p in single)
+    assert r == pytest.approx(TABLE["NiO"]["a_A"] / math.sqrt(2), abs=0.04)
+    with pytest.raises(InputError, match="at least two"):
+        fit_shells_multi(data[:1])
+    with pytest.raises(InputError, match="unique"):
+        fit_shells_multi([data[0], data[0]])
+
+
+# ---------------------------------------------------------------- f. the O3 template on real data
+def test_o3_target_template_fits_a_real_layered_mn_oxide(xas_data, shell_cache, amcsd_cif):
+    """ref:NaLNCFM-O3 (the target's O3 template, TM-O 2.02, TM-TM 3.02 A) on the real
+    Li2MnO3 spectrum (Mn.prj; Li[Li1/3Mn2/3]O2, an O3-type layered Mn4+ oxide): the fitted
+    Mn-O and Mn-Mn land within 0.02 A of the crystal structure (AMCSD 16283, Strobel and
+    Lambert-Andron, JSSC 75, 90 (1988), read with from_cif). Its honeycomb layer has 3 Mn
+    and 3 Li around each Mn, which the template's 6 TM cannot describe: the fit says so
+    (N and sigma2 of Mn-Mn flagged)."""
+    from naheo_spec.xas.feff import select_shell_paths
+
+    mn_o, mn_mn = cif_distances(amcsd_cif(16283), "Mn", 3.0)
+    k, chi = chi_of(xas_data / LARCH / "prj_export" / "Mn__Li2MnO3.dat")
+    paths = select_shell_paths(run_feff(reference_structure("NaLNCFM-O3"), "Mn",
+                                        cache_dir=shell_cache))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit_shells(k, chi, paths, kmin=3.0, kmax=11.1)
+    first, second = res.paths
+    assert first.r_A == pytest.approx(mn_o, abs=0.02)          # 1.912 A
+    assert second.r_A == pytest.approx(mn_mn, abs=0.02)        # 2.847 A
+    assert any(w.code == "xas.shellfit.n_off" and "Mn-Mn" in w.message for w in res.warnings)

@@ -4,15 +4,17 @@ and against published CIFs (AMCSD entries shipped with larixite)."""
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import numpy as np
 import pytest
 
 from naheo_spec.errors import InputError, QualityWarning, ReadError
+from xas._exafs_cases import amcsd_cif  # noqa: F401  (fixture)
 from naheo_spec.xas.structures import (
-    Lattice, Site, Structure, cluster, from_cif, o3_layered, parse_structure_spec,
-    reference_structure, reference_structures, rocksalt,
+    Lattice, Site, Structure, cluster, from_cif, o3_geometry_from_bonds, o3_layered,
+    parse_structure_spec, reference_structure, reference_structures, rocksalt,
 )
 
 TABLE = reference_structures()
@@ -31,28 +33,6 @@ def shells(atoms, tol=1e-3):
 
 def o3_tm_o(a, c, z):
     return math.sqrt(a * a / 3 + (c * (1 / 3 - z)) ** 2)
-
-
-@pytest.fixture(scope="session")
-def amcsd_cif(tmp_path_factory):
-    """Write an AMCSD CIF (from the database installed with larixite) to a temp file."""
-    with warnings.catch_warnings():  # larixite/larch change global warning filters on import
-        amcsd = pytest.importorskip("larixite.amcsd")
-    from pathlib import Path
-
-    db_path = Path(amcsd.__file__).with_name("amcsd_cif1.db")
-    if not db_path.is_file():
-        pytest.skip("larixite's AMCSD database is not installed")
-    db = amcsd.AMCSD(str(db_path), read_only=True)
-    folder = tmp_path_factory.mktemp("cif")
-
-    def get(cif_id: int) -> Path:
-        p = folder / f"amcsd_{cif_id}.cif"
-        if not p.exists():
-            p.write_text(db.get_cif(cif_id).ciftext)
-        return p
-
-    return get
 
 
 @pytest.mark.parametrize("name", ["NiO", "FeO", "MnO"])
@@ -214,3 +194,46 @@ def test_cif_errors(tmp_path):
 def test_absorber_not_in_structure():
     with pytest.raises(InputError, match="absorber='Co' is not in structure"):
         cluster(reference_structure("NiO"), "Co", 4.0)
+
+
+# ---------------------------------------------------------------- O3 from bond lengths
+def test_o3_geometry_from_bonds_inverts_the_o3_cell():
+    e = TABLE["alpha-NaFeO2"]
+    a, c, z = e["a_A"], e["c_A"], e["z_oxygen"]
+    tm_o = o3_tm_o(a, c, z)
+    na_o = math.sqrt(a * a / 3 + (c * (z - 1 / 6)) ** 2)
+    got_a, got_z = o3_geometry_from_bonds(c, tm_o, na_o)
+    assert got_a == pytest.approx(a, abs=1e-9) and got_z == pytest.approx(z, abs=1e-9)
+    with pytest.raises(InputError, match="no O3 cell"):
+        o3_geometry_from_bonds(c, 3.0, 1.5)
+
+
+def test_target_cathode_template_is_self_consistent():
+    """ref:NaLNCFM-O3: c from the paper (3 x 0.539 nm), TM-O and Na-O of the table entry;
+    the cluster has 6 O at TM-O, 6 TM at a and Na at the O3 TM-Na distance, for every edge;
+    the TM layer holds the paper's composition and Na 0.95."""
+    e = TABLE["NaLNCFM-O3"]
+    s = reference_structure("NaLNCFM-O3")
+    assert e["approximate"] is True and "Nano-Micro Lett. 16, 10 (2024)" in e["c_source"]
+    assert s.lattice.c_A == pytest.approx(3 * 5.39, abs=1e-9)
+    a = s.lattice.a_A
+    tm = dict(s.sites[0].species)
+    assert tm == pytest.approx(e["tm_occupancy"]) and sum(tm.values()) == pytest.approx(1.0)
+    assert dict(s.sites[3].species) == {"Na": e["alkali_occupancy"]}
+    for el in ("Ni", "Fe", "Mn"):
+        sh = shells(cluster(s, el, 3.3))
+        d = list(sh)
+        assert d[0] == pytest.approx(e["tm_o_A"], abs=1e-3) and sh[d[0]] == {"O": 6}
+        assert d[1] == pytest.approx(a, abs=1e-3) and sh[d[1]] == {el: 6}
+        assert sh[d[2]] == {"Na": 6}
+
+
+def test_bond_rule_checked_on_alpha_nafeo2():
+    """The documented uncertainty of the bond-length rule: with Shannon-radius bonds
+    (uncertainty_note of the NaLNCFM-O3 entry) alpha-NaFeO2's a comes out within 0.06 A
+    and z within 0.01 of the refined cell."""
+    e = TABLE["alpha-NaFeO2"]
+    note = TABLE["NaLNCFM-O3"]["uncertainty_note"]
+    tm_o, na_o = (float(x) for x in re.findall(r"HS (\d\.\d+) A, Na-O (\d\.\d+) A", note)[0])
+    a, z = o3_geometry_from_bonds(e["c_A"], tm_o, na_o)
+    assert abs(a - e["a_A"]) < 0.06 and abs(z - e["z_oxygen"]) < 0.01

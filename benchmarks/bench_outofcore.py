@@ -1,0 +1,195 @@
+"""Benchmark (a): an out-of-core [N, 500] float32 XANES stack end to end vs larch pre_edge.
+
+1. Writes an HDF5 ``[N, 500]`` float32 Fe K-edge stack made from eight real Fe scans
+   (``_stackgen.py``: shifted by up to +-1 eV, 0.1 % noise), block by block.
+2. Runs ``naheo-spec batch`` on it (``[xanes]``, the default chunk and block) in a fresh
+   process -- read, compute, chunked compressed write of the per-scan results, store --
+   and times the whole command; its peak resident memory is the child's ``ru_maxrss``.
+3. In the same run, times larch ``pre_edge`` (its defaults) on ``--larch-n`` rows of the
+   same stack and extrapolates to N; prints the ratio.
+4. ``--breakdown``: where the time goes, in this process: reading every block (h5py),
+   the XANES block function on one in-memory block (and its top functions, cProfile),
+   and the chunk writes.
+5. ``--compare-xanes``: also times ``naheo-spec xanes map.h5 --stack -o`` (the
+   ``outofcore.xanes_hdf5_stack`` path) with its peak memory.
+
+Usage::
+
+    python benchmarks/bench_outofcore.py                 # N = 100 000 (about a minute)
+    python benchmarks/bench_outofcore.py --n 1000000     # the issue's size (2 GB input)
+    python benchmarks/bench_outofcore.py --scheduler processes --workers 2 --breakdown
+
+Prints: seconds and us/spectrum end to end (and inside the run), larch us/spectrum, the
+ratio, and the peak RSS of the batch process.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _stackgen import write_stack  # noqa: E402
+
+
+def larch_rate(path: Path, n: int) -> float:
+    """Seconds per spectrum of larch pre_edge on the first n rows of the stack."""
+    import h5py
+    import numpy as np
+    from larch import Group
+    from larch.xafs import pre_edge
+
+    with h5py.File(path, "r") as f:
+        e = f["map/energy"][()]
+        mu = f["map/mu"][:n].astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for row in mu[:3]:                        # warm-up (imports, lmfit)
+            pre_edge(Group(energy=e, mu=row))
+        t = time.perf_counter()
+        for row in mu:
+            pre_edge(Group(energy=e, mu=row))
+        dt = time.perf_counter() - t
+    return dt / len(mu) if np.isfinite(dt) else float("nan")
+
+
+def run_child(cmd: list[str]) -> tuple[float, int, str, str]:
+    """(wall seconds, peak RSS in bytes of the child, stdout, stderr)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONWARNINGS="ignore"))
+    wall = time.perf_counter() - t
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if rss <= before:
+        rss = before        # an earlier, larger child; ru_maxrss is a maximum over children
+    return wall, rss * 1024, p.stdout, p.stderr
+
+
+def breakdown(path: Path, chunk: int, block: int) -> None:
+    import cProfile
+    import pstats
+
+    import h5py
+
+    from naheo_spec.batch.registry import get_pipeline
+    from naheo_spec.batch.tasks import single_threaded_blas
+
+    spec = get_pipeline("xanes")
+    with h5py.File(path, "r") as f:
+        ds = f["map/mu"]
+        n = ds.shape[0]
+        t = time.perf_counter()
+        for s in range(0, n, chunk):
+            ds[s:min(n, s + chunk)]
+        read = time.perf_counter() - t
+    print(f"  read all blocks (h5py, float32): {read:.2f} s = {read / n * 1e6:.2f} us/spectrum")
+    src = spec.open_stack(path, None)
+    stack = src.read(0, min(n, block))
+    prepared = spec.prepare({}, path.parent)
+    with warnings.catch_warnings(), single_threaded_blas():
+        warnings.simplefilter("ignore")
+        spec.run_block(stack, prepared)           # warm (operators cached per grid)
+        t = time.perf_counter()
+        reps = 3
+        for _ in range(reps):
+            spec.run_block(stack, prepared)
+        comp = (time.perf_counter() - t) / reps
+        print(f"  xanes block function, {len(stack)} rows in memory: "
+              f"{comp / len(stack) * 1e6:.2f} us/spectrum")
+        prof = cProfile.Profile()
+        prof.enable()
+        spec.run_block(stack, prepared)
+        prof.disable()
+    st = pstats.Stats(prof)
+    rows = []
+    for (file, line, fn), (cc, nc, tt, ct, callers) in st.stats.items():
+        if "naheo_spec" in file and fn not in ("run_block", "_run_xanes_block"):
+            rows.append((ct, f"{Path(file).name}:{fn}"))
+    rows.sort(reverse=True)
+    print("  top functions (cumulative, one block):")
+    for ct, name in rows[:14]:
+        print(f"    {ct / len(stack) * 1e6:7.2f} us/spectrum  {name}")
+    src.close()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=100_000, help="spectra (default 100000; the "
+                    "issue's size is 1000000)")
+    ap.add_argument("--points", type=int, default=500)
+    ap.add_argument("--chunk", type=int, default=None, help="[compute] chunk (default 20000)")
+    ap.add_argument("--block", type=int, default=None, help="[compute] block")
+    ap.add_argument("--scheduler", default="local")
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--reference", action="store_true", help="add a foil channel per row")
+    ap.add_argument("--compression", default=None, help="input compression (gzip, lzf)")
+    ap.add_argument("--larch-n", type=int, default=200)
+    ap.add_argument("--dir", default=None, help="work folder (default: a temporary one)")
+    ap.add_argument("--breakdown", action="store_true")
+    ap.add_argument("--compare-xanes", action="store_true",
+                    help="also time `naheo-spec xanes --stack -o` (outofcore.py)")
+    a = ap.parse_args(argv)
+    work = Path(a.dir or tempfile.mkdtemp(prefix="bench_outofcore_"))
+    work.mkdir(parents=True, exist_ok=True)
+    stack = work / "map.h5"
+    t = time.perf_counter()
+    write_stack(stack, a.n, a.points, reference=a.reference, compression=a.compression)
+    print(f"stack [{a.n}, {a.points}] float32 written in {time.perf_counter() - t:.1f} s "
+          f"({stack.stat().st_size / 2**20:.0f} MiB): {stack}")
+    compute = [f'scheduler = "{a.scheduler}"']
+    if a.chunk:
+        compute.append(f"chunk = {a.chunk}")
+    if a.block:
+        compute.append(f"block = {a.block}")
+    if a.workers:
+        compute.append(f"workers = {a.workers}")
+    cfg = work / "bench.toml"
+    cfg.write_text('[input]\nstack = "map.h5"\n[xanes]\n[output]\nstore = "res.h5"\n'
+                   'summary = "res.csv"\n[compute]\n' + "\n".join(compute) + "\n")
+    for old in (work / "res.h5", work / "res.csv"):
+        old.unlink(missing_ok=True)
+    import shutil
+
+    shutil.rmtree(work / "res.batch", ignore_errors=True)
+    cmd = [sys.executable, "-m", "naheo_spec.cli.main", "batch", str(cfg), "--json"]
+    wall, rss, out, err = run_child(cmd)
+    s = json.loads(out)
+    larch = larch_rate(stack, a.larch_n)
+    ours = wall / a.n
+    print(f"naheo-spec batch ({s['scheduler']}): {wall:.2f} s end to end (command), "
+          f"{s['seconds']:.2f} s inside the run; {ours * 1e6:.2f} us/spectrum; "
+          f"{s['done']} ok, {s['n_failed']} failed")
+    print(f"larch pre_edge: {larch * 1e6:.0f} us/spectrum ({a.larch_n} spectra, same run)")
+    print(f"ratio larch / naheo-spec batch: {larch / ours:.0f}x end to end "
+          f"({larch / (s['seconds'] / a.n):.0f}x inside the run)")
+    print(f"peak RSS of the batch process: {rss / 2**20:.0f} MiB")
+    print(f"store {(work / 'res.h5').stat().st_size / 2**20:.1f} MiB")
+    if a.compare_xanes:
+        out_h5 = work / "xanes_stack.h5"
+        out_h5.unlink(missing_ok=True)
+        out_h5.with_suffix(".csv").unlink(missing_ok=True)
+        w2, r2, o2, _ = run_child([sys.executable, "-m", "naheo_spec.cli.main", "xanes",
+                                   str(stack), "--stack", "-o", str(out_h5), "--json"])
+        print(f"naheo-spec xanes --stack -o (outofcore.py): {w2:.2f} s, "
+              f"{w2 / a.n * 1e6:.2f} us/spectrum ({larch / (w2 / a.n):.0f}x larch), peak RSS "
+              f"{r2 / 2**20:.0f} MiB (RUSAGE_CHILDREN: max over children so far), "
+              f"{len(o2) / 2**20:.0f} MiB printed")
+    if a.breakdown:
+        print("where the time goes:")
+        breakdown(stack, a.chunk or 20000, a.block or 4096)
+    if not a.dir:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

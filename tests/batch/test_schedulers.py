@@ -1,0 +1,83 @@
+"""The same config on a 2-worker dask LocalCluster, in spawned processes and locally gives
+identical stores (files and a stack)."""
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+
+
+def _tables(store):
+    out = {}
+    with h5py.File(store, "r") as f:
+        for name, entry in f.items():
+            if "scans" not in entry:
+                continue
+            g = entry["scans"]
+            out[name] = {k: (g[k].asstr()[()] if g[k].dtype.kind == "O" else g[k][()])
+                         for k in g if k not in ("record",)}
+        for name in f:
+            if "errors" in f[name]:
+                out[name + "/errors"] = f[name]["errors"]["messages"].asstr()[()]
+    return out
+
+
+def _same(a, b):
+    """Bit-for-bit equal (every scheduler computes with single-threaded BLAS)."""
+    assert a.keys() == b.keys()
+    for name in a:
+        if isinstance(a[name], np.ndarray):
+            np.testing.assert_array_equal(a[name], b[name])
+            continue
+        assert a[name].keys() == b[name].keys(), name
+        for k in a[name]:
+            np.testing.assert_array_equal(a[name][k], b[name][k], err_msg=f"{name}/{k}")
+
+
+def _config(folder, write_config, inputs, scheduler, chunk, pipelines):
+    return write_config(folder, f"""
+        [input]
+        {inputs}
+        {pipelines}
+        [output]
+        store = "res.h5"
+        [compute]
+        scheduler = "{scheduler}"
+        chunk = {chunk}
+        block = 16
+    """)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=40) as c:
+        yield c
+
+
+@pytest.mark.slow
+def test_localcluster_and_processes_equal_local(tmp_path, make_scans, make_stack,
+                                                write_config, cli, cluster):
+    files_in = tmp_path / "scans"
+    make_scans(files_in, 16, bad=1)
+    make_stack(tmp_path / "map.h5", 96)
+    runs = {}
+    for scheduler in ("local", cluster.scheduler_address, "processes"):
+        tag = "dask" if scheduler.startswith("tcp") else scheduler
+        for kind, inputs, chunk, pipes in (
+                ("files", f'files = ["{files_in}/*.xdi"]', 5, "[xanes]\n[exafs]"),
+                ("stack", f'stack = "{tmp_path / "map.h5"}"', 32, "[xanes]\n[exafs]\nkmax = 11.0")):
+            if tag == "processes" and kind == "stack":
+                continue
+            folder = tmp_path / f"{tag}_{kind}"
+            folder.mkdir()
+            cfg = _config(folder, write_config, inputs, scheduler, chunk, pipes)
+            rc, out, err = cli("batch", cfg)
+            assert rc == 1, err                           # one bad file, two bad rows
+            runs[(tag, kind)] = _tables(folder / "res.h5")
+            if tag == "dask":
+                assert "dask.distributed" in err
+    _same(runs[("local", "files")], runs[("dask", "files")])
+    _same(runs[("local", "files")], runs[("processes", "files")])
+    _same(runs[("local", "stack")], runs[("dask", "stack")])
