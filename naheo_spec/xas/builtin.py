@@ -161,6 +161,14 @@ def builtin_calibration(element: str, *, e0_method: str = "half-height",
     References
     ----------
     Standards, valences and exclusions: ``reference_spectra/xanes_standards/README.md``.
+
+    Examples
+    --------
+    >>> ni = builtin_calibration("ni")
+    >>> [p.valence for p in ni.points], ni.dof
+    ([2.0, 3.0, 2.0], 1)
+    >>> [w.code for w in ni.warnings]
+    ['xas.valence.scatter_prior']
     """
     from naheo_spec.provenance import file_sha256
 
@@ -184,7 +192,14 @@ def builtin_marker_calibrations(element: str, *, preset: str = "larch") -> dict:
 
 def builtin_spectra(element: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Normalized spectra of the built-in standards: (energy (M,), {name: norm (M,)}) on
-    the common grid (foil-calibrated energies; NaN outside each spectrum)."""
+    the common grid (foil-calibrated energies; NaN outside each spectrum).
+
+    Examples
+    --------
+    >>> e, spectra = builtin_spectra("mn")
+    >>> float(e[1] - e[0]), len(spectra) >= 9
+    (0.2, True)
+    """
     lines = _lines(_path(element, "norm"))
     reader = csv.reader(lines)
     names = next(reader)[1:]
@@ -194,7 +209,18 @@ def builtin_spectra(element: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 
 def resolve_standards(value: str):
     """``--standards`` value -> a calibration source: a built-in element name (``"fe"``)
-    or a TOML path. Returns ``("builtin", element)`` or ``("toml", Path)``."""
+    or a TOML path. Returns ``("builtin", element)`` or ``("toml", Path)``.
+
+    Raises
+    ------
+    InputError
+        Neither an element with built-in standards nor an existing file.
+
+    Examples
+    --------
+    >>> resolve_standards("fe")
+    ('builtin', 'Fe')
+    """
     text = str(value)
     el = normalize_element(text) if len(text) <= 2 else None
     if el is not None and not Path(text).is_file():

@@ -295,7 +295,19 @@ def integral_rows(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray, *,
     Returns a dict with ``e0`` (eV, NaN where the edge does not cross both levels),
     ``e_low``/``e_high`` (the crossings, eV), ``weights2`` (sum of the squared trapezoid
     weights of the points between them, eV^2: the variance factor of the integral for
-    white noise) and ``step`` (median grid step between the crossings, eV).
+    white noise) and ``step`` (mean grid step between the crossings, eV).
+
+    References
+    ----------
+    H. Dau, P. Liebisch, M. Haumann, Anal. Bioanal. Chem. 376, 562 (2003),
+    doi:10.1007/s00216-003-1982-2.
+
+    Examples
+    --------
+    >>> e = np.linspace(8300.0, 8400.0, 1001)
+    >>> ramp = np.clip((e - 8340.0) / 10.0, 0.0, 1.0)       # linear rise 8340-8350 eV
+    >>> round(float(integral_rows(e, ramp[None, :], np.array([8345.0]))["e0"][0]), 2)
+    8345.75
     """
     mu1, mu2 = levels
     n, m = norm.shape

@@ -1063,6 +1063,15 @@ def edge_shape_problems(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray
     -------
     list of str or None, length N
         The message of the QualityWarning, or None.
+
+    Examples
+    --------
+    >>> e = np.linspace(7000.0, 7300.0, 301)
+    >>> good = np.clip((e - 7100.0) / 20.0, 0.0, 1.0)
+    >>> cut = np.clip((e - 7100.0) / 20.0, 0.0, 1.0) * (e < 7140.0)   # scan ends at the edge
+    >>> msgs = edge_shape_problems(e, np.vstack([good, cut]), np.array([7110.0, 7110.0]))
+    >>> msgs[0] is None, "drops to 0.00" in msgs[1]
+    (True, True)
     """
     norm = np.atleast_2d(norm)
     e0 = np.broadcast_to(np.asarray(e0, dtype=float), (norm.shape[0],))

@@ -695,7 +695,15 @@ def _as_stack(stack) -> SpectrumStack:
 
 def stack_of_one(spectrum: Spectrum) -> SpectrumStack:
     """A one-row :class:`SpectrumStack` that carries the spectrum's source, metadata and
-    warnings exactly (so that its row is the spectrum)."""
+    warnings exactly (so that its row is the spectrum).
+
+    Examples
+    --------
+    >>> s = Spectrum(np.arange(20.0), np.arange(20.0) ** 2, element="Fe")
+    >>> st = stack_of_one(s)
+    >>> len(st), st[0].element, bool(np.array_equal(st[0].mu, s.mu))
+    (1, 'Fe', True)
+    """
     from naheo_spec.diagnostics import StackWarningsBuilder as _B
 
     b = _B(1)
