@@ -637,6 +637,48 @@ def _normalize_rows(energy, mu, plan: _Plan, row_plan: np.ndarray, flat_method: 
     return out
 
 
+def normalized_window(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray, cols: slice, *,
+                      pre_range, norm_range, nnorm: int, nvict: int) -> np.ndarray:
+    """Normalized mu of every row on the columns ``cols`` only, with the given ranges
+    (eV from each row's ``e0``): the same fits as :func:`normalize_stack` (pre-edge line,
+    post-edge polynomial, step at the grid point nearest E0) without the flat curve, the
+    noise or the checks. For sensitivity studies that re-normalize many times (the
+    normalization-range term of the XANES error budget). Rows without a positive step
+    are NaN.
+    """
+    req = _make_request(pre_range, norm_range, nnorm, nvict, "larch", "polynomial")
+    e0 = np.asarray(e0, dtype=float)
+    uniq_e0, row_plan = np.unique(e0, return_inverse=True)
+    row_plan = row_plan.reshape(-1)
+    plan = _resolve(energy, uniq_e0, req)
+    keys = np.stack([getattr(plan, f) for f in _KEY_FIELDS], axis=1)
+    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+    group = inv.reshape(-1)[row_plan]
+    out = np.full((mu.shape[0], cols.stop - cols.start), np.nan)
+    for g in range(uniq.shape[0]):
+        rows = np.flatnonzero(group == g)
+        if rows.size == 0:
+            continue
+        k = dict(zip(_KEY_FIELDS, map(int, uniq[g])))
+        y = mu[rows]
+        post = PolyFit(energy, slice(k["q1"], k["q2"]), k["nnorm"])
+        qrows = slice(k["q1"], k["q2"])
+        if k["npre"] == 0:
+            level = y[:, k["p1"]:k["p2"]].mean(axis=1, keepdims=True)
+            pre_q, pre_c = level, level
+        else:
+            w = energy ** k["nvict"] if k["nvict"] else None
+            pre = PolyFit(energy, slice(k["p1"], k["p2"]), 1, weight=w)
+            c = pre.coefs(y)
+            pre_q, pre_c = c @ pre.basis[qrows].T, c @ pre.basis[cols].T
+        step = ((y[:, qrows] - pre_q) @ post.proj) @ post.basis[k["ie0"]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            norm = (y[:, cols] - pre_c) / step[:, None]
+        norm[~(step > 0)] = np.nan
+        out[rows] = norm
+    return out
+
+
 # --------------------------------------------------------------------------- public API
 def normalize(energy, mu, *, e0: float | None = None, pre_range=None, norm_range=None,
               nnorm: int | None = None, nvict: int = 0, preset: str = "larch",

@@ -1125,37 +1125,46 @@ def _derivative_e0(ctx: _Ctx, rows, mu, arr: _Arrays, m) -> None:
 # --------------------------------------------------------------------------- budget
 def _normalization_term(ctx: _Ctx, rows, mu, arr: _Arrays) -> None:
     """E0 change under each range change of RANGE_ALTERNATIVES (normalized-level methods):
-    the same normalization rules re-run with the shifted ranges, rows grouped by the
-    ranges they used."""
+    the same fits re-run with the shifted ranges (rows grouped by the ranges they used),
+    on the columns around the edge only, and the crossing found again."""
     from naheo_spec.xas.e0 import half_height_rows, integral_rows
-    from naheo_spec.xas.normalize import normalize_stack
+    from naheo_spec.xas.normalize import normalized_window
 
+    energy = ctx.energy
     level = "integral" if ctx.e0_method == "integral" else "half-height"
+    base_all = arr.e0[rows] if level == ctx.e0_method else None
     keys = np.column_stack([arr.pre[rows], arr.normr[rows], arr.nnorm[rows], arr.nvict[rows]])
     uniq, inv = np.unique(keys, axis=0, return_inverse=True)
     inv = inv.reshape(-1)
-    def level_e0(k, ranges):
-        e0n = arr.e0_norm[rows[k]]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                nz = normalize_stack(ctx.energy, mu[k], e0=e0n, flatten=False,
-                                     on_invalid="record", **ranges)
-            except NaheoError:
-                return np.full(k.size, np.nan)
-        norm = np.nan_to_num(nz.norm)
-        e = integral_rows(ctx.energy, norm, e0n)["e0"] if level == "integral" else \
-            half_height_rows(ctx.energy, norm, e0n)["e0"]
-        return np.where(nz.valid, e, np.nan)
-
     for g, key in enumerate(uniq):
         k = np.flatnonzero(inv == g)
+        e0n = arr.e0_norm[rows[k]]
+        lo = int(np.searchsorted(energy, np.min(e0n) - 45.0))
+        hi = int(np.searchsorted(energy, np.max(e0n) + 90.0, side="right"))
+        cols = slice(max(lo, 0), min(hi, energy.size))
+        sub_e = energy[cols]
         p1, p2, n1, n2, nn, nv = key
-        common = {"nnorm": int(nn), "nvict": int(nv)}
-        base = level_e0(k, dict(pre_range=(p1, p2), norm_range=(n1, n2), **common))
+
+        def level_e0(ranges):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    norm = normalized_window(energy, mu[k], e0n, cols, nnorm=int(nn),
+                                             nvict=int(nv), **ranges)
+                except NaheoError:
+                    return np.full(k.size, np.nan)
+            ok = np.all(np.isfinite(norm), axis=1)
+            norm = np.nan_to_num(norm)
+            e = integral_rows(sub_e, norm, e0n)["e0"] if level == "integral" else \
+                half_height_rows(sub_e, norm, e0n)["e0"]
+            return np.where(ok, e, np.nan)
+
+        base = base_all[k] if base_all is not None else \
+            level_e0(dict(pre_range=(p1, p2), norm_range=(n1, n2)))
         for a, (d1, d2, d3, d4) in enumerate(unc.RANGE_ALTERNATIVES):
-            alt = level_e0(k, dict(pre_range=(p1 + d1, p2 + d2), norm_range=(n1 + d3, n2 + d4),
-                                   **common))
+            if p1 + d1 >= p2 + d2 or n1 + d3 >= n2 + d4:
+                continue                  # the change leaves no range (a short scan): no term
+            alt = level_e0(dict(pre_range=(p1 + d1, p2 + d2), norm_range=(n1 + d3, n2 + d4)))
             arr.alt[rows[k], a] = alt - base
 
 
