@@ -378,8 +378,12 @@ def repeat_consistency(results) -> RepeatConsistency:
             continue
         var += np.nan_to_num(t) ** 2
     if "normalization" in terms and e0.size:
-        with np.errstate(invalid="ignore"):
-            dev = np.abs(alt - np.nanmean(alt, axis=0)[None, :])
+        # an alternative range that failed on every repeat is a NaN column: no deviation
+        # (np.nanmean would warn "Mean of empty slice" for it)
+        n_ok = np.isfinite(alt).sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centre = np.where(n_ok > 0, np.nansum(alt, axis=0) / n_ok, np.nan)
+            dev = np.abs(alt - centre[None, :])
         var += np.nan_to_num(np.nanmax(np.where(np.isfinite(dev), dev, 0.0), axis=1)) ** 2
     err = np.sqrt(var)
     w = 1.0 / np.maximum(var, 1e-12)
