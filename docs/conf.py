@@ -16,7 +16,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 import naheo_spec  # noqa: E402
 
@@ -44,6 +43,7 @@ myst_heading_anchors = 3
 nb_execution_mode = os.environ.get("NAHEO_DOCS_EXECUTE", "cache")
 nb_execution_timeout = 600
 nb_execution_raise_on_error = True
+nb_execution_in_temp = True   # tutorials write files; never into the source tree
 nb_execution_cache_path = str(ROOT / "docs" / "_build" / ".jupyter_cache")
 nb_merge_streams = True
 

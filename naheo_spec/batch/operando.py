@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["OperandoTable", "operando_table", "operando_record", "operando_figure",
-           "COORDINATE_PREFERENCE"]
+           "read_operando_table", "COORDINATE_PREFERENCE"]
 
 #: Which coordinate is the x axis, in order of preference.
 COORDINATE_PREFERENCE = ("state_of_charge", "potential", "charge", "capacity", "time", "cycle")
@@ -188,6 +188,40 @@ def operando_record(table: OperandoTable, plan):
                   groups={"table": group})
 
 
+def read_operando_table(store) -> OperandoTable | None:
+    """The operando table of a batch store (None when the run had no coordinate).
+
+    Parameters
+    ----------
+    store : str, pathlib.Path or h5py.Group
+        A results file written by ``naheo-spec batch``, or its open root group.
+
+    Examples
+    --------
+    >>> table = read_operando_table("results.h5")           # doctest: +SKIP
+    >>> fig = operando_figure(table)                         # doctest: +SKIP
+    """
+    import h5py
+
+    from naheo_spec.records import nexus_name
+    from naheo_spec.store import loads_lossless
+
+    if not isinstance(store, h5py.Group):
+        with h5py.File(store, "r") as f:
+            return read_operando_table(f)
+    if "operando" not in store:
+        return None
+    entry = store["operando"]
+    raw = entry["summary_json"]["data"][()]
+    summary = loads_lossless(raw.decode() if isinstance(raw, bytes) else str(raw))
+    columns = summary["columns"]
+    data = {c: entry["table"][nexus_name(c)][()] for c in columns}
+    units = {c: entry["table"][nexus_name(c)].attrs.get("units", "") for c in columns}
+    units = {c: u.decode() if isinstance(u, bytes) else str(u) for c, u in units.items()}
+    return OperandoTable(summary["coordinate"], data[columns[0]], summary["elements"],
+                         columns, data, units, synthetic=bool(summary.get("synthetic")))
+
+
 def operando_figure(table: OperandoTable, *, title: str | None = None):
     """Oxidation state and TM-O / TM-TM distances of each element against the coordinate.
 
@@ -197,7 +231,7 @@ def operando_figure(table: OperandoTable, *, title: str | None = None):
         One panel per quantity present; error bars on the oxidation state; apparent
         distances say so in the axis label; ``SYNTHETIC`` in the title for demo data.
     """
-    from matplotlib.figure import Figure
+    from naheo_spec.plot.figure import NotebookFigure as Figure
 
     panels = [("oxidation_state", "oxidation state"), ("TM_O", "TM-O distance (Å)"),
               ("TM_TM", "TM-TM distance (Å)")]

@@ -168,20 +168,13 @@ def _stack_section(name: str, entry) -> tuple[str, list[list[Any]]]:
     return "\n".join(parts), failures
 
 
-def _operando_section(entry) -> str:
-    from naheo_spec.batch.operando import OperandoTable, operando_figure
+def _operando_section(root) -> str:
+    from naheo_spec.batch.operando import operando_figure, read_operando_table
 
-    summary = _json(entry, "summary_json")
-    g = entry["table"]
-    columns = summary["columns"]
-    from naheo_spec.records import nexus_name
-
-    data = {c: g[nexus_name(c)][()] for c in columns}
-    table = OperandoTable(summary["coordinate"], data[columns[0]], summary["elements"],
-                          columns, data, synthetic=bool(summary.get("synthetic")))
+    table = read_operando_table(root)
     parts = ["<h2>Operando: per element vs " + html.escape(table.coordinate) + "</h2>",
              _img(operando_figure(table), "operando figure"),
-             _table(columns, table.rows)]
+             _table(table.columns, table.rows)]
     if table.synthetic:
         parts.insert(1, '<p class="note"><b>SYNTHETIC</b> input (demo data).</p>')
     return "\n".join(parts)
@@ -226,7 +219,7 @@ def render_report(store) -> str:
             sections.append(s)
             failures += fl
         if "operando" in f:
-            sections.insert(0, _operando_section(f["operando"]))
+            sections.insert(0, _operando_section(f))
     head = (f"<h1>naheo-spec batch report</h1><p class=\"note\">store {html.escape(str(store))}"
             f" &middot; config {html.escape(str(summary.get('config')))} &middot; built "
             f"{html.escape(date)} &middot; naheo_spec {html.escape(version)}</p>")

@@ -117,7 +117,7 @@ def _stack_spectra(spectra):
 @click.option("--tolerance", type=float, default=None,
               help="Largest time difference (s) for --join time (default: half the spacing).")
 @click.option("--names-as-coordinates", is_flag=True,
-              help="Read coordinates (Time_288, X_..., 48h, 7d) from the file names and treat "
+              help="Read coordinates (Time_288, X_12, 48h, 7d) from the file names and treat "
                    "the single-spectrum FILEs as one series.")
 @click.option("--laser-wavelength", type=float, default=None,
               help="Laser wavelength (nm) for files whose x is in nm and that do not store it.")

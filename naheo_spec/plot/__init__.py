@@ -10,12 +10,13 @@ def new_figure(*, nrows: int = 1, ncols: int = 1, figsize=(6.4, 4.4), **kwargs):
 
     Returns
     -------
-    fig : matplotlib.figure.Figure
+    fig : naheo_spec.plot.figure.NotebookFigure
+        A matplotlib Figure that also displays itself in Jupyter.
     axes : Axes or ndarray of Axes
     """
-    from matplotlib.figure import Figure
+    from naheo_spec.plot.figure import NotebookFigure
 
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = NotebookFigure(figsize=figsize, layout="constrained")
     axes = fig.subplots(nrows, ncols, **kwargs)
     return fig, axes
 

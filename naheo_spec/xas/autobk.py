@@ -47,6 +47,7 @@ Presets (``preset=``)
 ``"athena"``
     Demeter/Athena ``bkg.demeter_conf`` defaults: kweight 2, dk 0, hanning,
     nclamp 5, clamp_lo 0, clamp_hi 24.
+
 rbkg is 1.0 A in both. Explicit keyword arguments override the preset.
 
 References
