@@ -54,6 +54,126 @@ def summary_rows(records: Sequence[Record]) -> tuple[list[str], list[dict[str, A
     return columns, [{c: r.get(c) for c in columns} for r in rows]
 
 
+#: Name of the per-row group of a stack record (one value per scan on ``scan_index``).
+PER_SCAN_GROUP = "scans"
+
+
+def as_record(item) -> Record:
+    """``item`` as a Record: a Record, or a result with ``to_record()``.
+
+    Raises
+    ------
+    InputError
+        ``item`` is neither.
+    """
+    if isinstance(item, Record):
+        return item
+    if hasattr(item, "to_record"):
+        return item.to_record()
+    raise InputError(f"cannot tabulate a {type(item).__name__}: expected results with "
+                     f"to_record() (XANES, EXAFS, XPS, Raman) or Record objects")
+
+
+def _per_scan_rows(rec: Record) -> list[dict[str, Any]] | None:
+    """One row per scan from the record's per-scan group (None: the record has none)."""
+    group = rec.groups.get(PER_SCAN_GROUP)
+    if group is None:
+        return None
+    import numpy as np
+
+    columns: dict[str, Any] = {}
+    n = None
+    for key, arr in group.data.items():
+        values = np.asarray(arr.values)
+        if values.ndim == 0 or values.ndim > 2:
+            continue
+        n = values.shape[0] if n is None else n
+        if values.shape[0] != n:
+            continue
+        if values.ndim == 2:          # (N, 2) ranges -> two columns
+            for j in range(values.shape[1]):
+                columns[f"{key}_{j}"] = values[:, j]
+        else:
+            columns[key] = values
+    prov = rec.provenance
+    rows = []
+    for i in range(n or 0):
+        row: dict[str, Any] = {"name": rec.name, "kind": rec.kind,
+                               "source_file": prov.source_file,
+                               "source_sha256": prov.source_sha256, "version": prov.version}
+        for key, values in columns.items():
+            value = values[i]
+            value = value.decode() if isinstance(value, bytes) else value
+            col = f"summary.{key}" if key in FIXED_COLUMNS else key
+            row[col] = json_safe(value.item() if hasattr(value, "item") else value)
+        rows.append(row)
+    return rows
+
+
+def results_table(results) -> tuple[list[str], list[dict[str, Any]]]:
+    """The numbers of any results as a flat table: one row per scan.
+
+    Parameters
+    ----------
+    results : result, Record, or sequence of them
+        Per-scan results (``analyze_xanes``, ``analyze_exafs``, ``analyze_region``,
+        ``analyze_raman`` ...) give one row each (their summary); a stack result
+        (``xanes_stack``, ``analyze_exafs_stack``) gives one row per scan of the stack,
+        from its per-scan group; a series with its own ``to_records()`` (Raman) gives
+        those rows.
+
+    Returns
+    -------
+    columns : list of str
+        ``name, kind, source_file, source_sha256, version`` (provenance: every number
+        traces to its file and the package version), then the numbers in order of first
+        appearance. Series rows from ``to_records()`` keep their own columns.
+    rows : list of dict
+        Every column present in every row (None where missing; NaN written as None).
+
+    Examples
+    --------
+    >>> from naheo_spec import datasets
+    >>> from naheo_spec.xas.xanes import analyze_xanes
+    >>> res = [analyze_xanes(datasets.load(n), markers=False) for n in ("feo_fe_k", "fe2o3_fe_k")]
+    >>> columns, rows = results_table(res)
+    >>> [round(r["e0_eV"]) for r in rows]
+    [7122, 7126]
+    """
+    items = results if isinstance(results, (list, tuple)) else [results]
+    columns: list[str] = []
+    rows: list[dict[str, Any]] = []
+    for item in items:
+        if hasattr(item, "to_records") and not hasattr(item, "groups"):
+            new_rows = [{k: json_safe(v) for k, v in r.items()} for r in item.to_records()]
+        else:
+            rec = as_record(item)
+            new_rows = _per_scan_rows(rec)
+            if new_rows is None:
+                new_rows = summary_rows([rec])[1]
+        for row in new_rows:
+            columns.extend(c for c in row if c not in columns)
+        rows.extend(new_rows)
+    return columns, [{c: r.get(c) for c in columns} for r in rows]
+
+
+def to_dataframe(results):
+    """:func:`results_table` as a :class:`pandas.DataFrame` (pandas is optional).
+
+    Raises
+    ------
+    InputError
+        pandas is not installed.
+    """
+    try:
+        import pandas as pd
+    except ImportError:
+        raise InputError("to_dataframe needs pandas (pip install pandas); "
+                         "results_table() gives the same rows without it") from None
+    columns, rows = results_table(results)
+    return pd.DataFrame(rows, columns=columns)
+
+
 def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
@@ -70,7 +190,8 @@ def write_summary_table(path: str | Path, records: Sequence[Record] | Record, *,
     ----------
     path : str or Path
         Output file.
-    records : Record or sequence of Record
+    records : result, Record, or sequence of them
+        Anything :func:`results_table` takes (a stack gives one row per scan).
     fmt : {"csv", "json"}, optional
         Table format. Default is None: taken from the suffix of ``path`` (``.csv`` or ``.json``).
     overwrite : bool
@@ -95,7 +216,6 @@ def write_summary_table(path: str | Path, records: Sequence[Record] | Record, *,
     StoreError
         The file exists and ``overwrite`` is False.
     """
-    records = [records] if isinstance(records, Record) else list(records)
     path = Path(path)
     if fmt is None:
         fmt = _FORMATS.get(path.suffix.lower())
@@ -104,7 +224,7 @@ def write_summary_table(path: str | Path, records: Sequence[Record] | Record, *,
                              f"'{path.suffix}'; use .csv or .json or pass fmt='csv'|'json'")
     if fmt not in ("csv", "json"):
         raise InputError(f"fmt={fmt!r}: expected 'csv' or 'json'")
-    columns, rows = summary_rows(records)
+    columns, rows = results_table(records)
     with atomic_path(path, overwrite=overwrite) as tmp:
         if fmt == "json":
             tmp.write_text(json.dumps(rows, indent=1, allow_nan=False, ensure_ascii=False) + "\n",
