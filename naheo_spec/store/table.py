@@ -135,10 +135,10 @@ def results_table(results) -> tuple[list[str], list[dict[str, Any]]]:
     --------
     >>> from naheo_spec import datasets
     >>> from naheo_spec.xas.xanes import analyze_xanes
-    >>> res = [analyze_xanes(datasets.load(n), markers=False) for n in ("feo_fe_k", "fe2o3_fe_k")]
+    >>> res = [analyze_xanes(datasets.load(n), markers=False) for n in ("mno_mn_k", "mno2_mn_k")]
     >>> columns, rows = results_table(res)
-    >>> [round(r["e0_eV"]) for r in rows]
-    [7122, 7126]
+    >>> [round(r["e0_eV"], 1) for r in rows]          # Mn K edge, eV: MnO, MnO2
+    [6544.9, 6552.2]
     """
     items = results if isinstance(results, (list, tuple)) else [results]
     columns: list[str] = []
