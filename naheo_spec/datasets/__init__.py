@@ -150,3 +150,12 @@ def credits(names=None) -> str:
     chosen = [reg[n] if n in reg else info(n) for n in (names or reg)]
     lines = dict.fromkeys(f"{d.credit} ({d.licence}; {d.source})" for d in chosen)
     return "\n".join(lines)
+
+
+def find_by_sha256(sha256: str | None) -> DatasetInfo | None:
+    """The dataset whose file has this SHA-256 (a copy of a bundled file is recognised
+    too), or None. Results carry their input's hash, so a figure can name its credit."""
+    if not sha256:
+        return None
+    return next((d for d in _registry().values() if d.sha256 == sha256), None)
+

@@ -169,13 +169,17 @@ def mark_synthetic(fig, axes: Sequence[Any]) -> None:
 
 def credit_for(objs: Sequence[Any]) -> str | None:
     """Licence credit line for the data sources of ``objs`` (None when none is required)."""
+    from naheo_spec.datasets import find_by_sha256
+
     lines = []
     for obj in objs:
-        src = getattr(obj, "file", None) or getattr(getattr(obj, "provenance", None),
-                                                    "source_file", None)
-        for key, text in CREDITS.items():
-            if src and key in str(src) and text not in lines:
-                lines.append(text)
+        prov = getattr(obj, "provenance", None)
+        src = getattr(obj, "file", None) or getattr(prov, "source_file", None)
+        texts = [text for key, text in CREDITS.items() if src and key in str(src)]
+        bundled = find_by_sha256(getattr(prov, "source_sha256", None))
+        if bundled is not None and bundled.licence.upper().startswith("CC-BY"):
+            texts.append(bundled.credit)      # attribution is a condition of the licence
+        lines.extend(text for text in texts if text not in lines)
     return "; ".join(lines) or None
 
 

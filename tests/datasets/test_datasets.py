@@ -74,3 +74,26 @@ def test_xps_oxide_references_ship_with_their_quirks():
     o1s = ex["NiO O 1s"]
     band = (o1s.axis > 527) & (o1s.axis < 533)
     assert abs(o1s.axis[band][np.argmax(o1s.signal[band])] - 529.4) < 0.3
+
+
+def test_figures_of_bundled_cc_by_data_carry_the_credit(tmp_path):
+    """CC BY requires attribution: a figure made from a bundled CERIC file (or a copy of it
+    under another name) carries the credit line; public-domain data carry none."""
+    import shutil
+    import warnings
+
+    from naheo_spec.plot.xanes import plot_normalization
+    from naheo_spec.xas.xanes import analyze_xanes
+
+    copy = tmp_path / "my_scan.xdi"
+    shutil.copy(datasets.path("mno_mn_k"), copy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cc_by = analyze_xanes(copy, markers=False)
+        public = analyze_xanes(datasets.load("nioh2_ni_k"), markers=False)
+
+    def credit(fig):
+        return [t.get_text() for t in fig.texts if t.get_gid() == "data-credit"]
+
+    assert credit(plot_normalization(cc_by)) == [datasets.info("mno_mn_k").credit]
+    assert credit(plot_normalization(public)) == []
