@@ -11,7 +11,10 @@ import pytest
 from conftest import REPO
 
 TUTORIALS = sorted(p for p in (REPO / "docs" / "tutorials").glob("*.md") if p.stem != "index")
-CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```", re.S | re.M)
+#: every executed page: the tutorials and the gallery
+NOTEBOOKS = TUTORIALS + [REPO / "docs" / "gallery.md"]
+# cell options (":tags: [remove-cell]") sit on the lines right after the directive
+CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(?::[^\n]*\n)*(.*?)^```", re.S | re.M)
 FRONT_MATTER = "---\nfile_format: mystnb\n"
 
 
@@ -19,7 +22,7 @@ def code_cells(path):
     return CELL.findall(path.read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("path", TUTORIALS, ids=[p.stem for p in TUTORIALS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_tutorial_is_a_notebook(path):
     text = path.read_text(encoding="utf-8")
     assert text.startswith(FRONT_MATTER), f"{path.name} lacks the MyST-NB front matter"
@@ -29,7 +32,7 @@ def test_tutorial_is_a_notebook(path):
     assert "NAHEO_SHARED_DATA" not in text, f"{path.name} needs the shared data folder"
 
 
-@pytest.mark.parametrize("path", TUTORIALS, ids=[p.stem for p in TUTORIALS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_tutorial_runs(path, tmp_path, monkeypatch):
     import matplotlib
 

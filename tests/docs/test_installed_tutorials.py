@@ -12,6 +12,8 @@ import pytest
 from conftest import REPO
 
 TUTORIALS = sorted(p for p in (REPO / "docs" / "tutorials").glob("*.md") if p.stem != "index")
+#: every executed page: the tutorials and the gallery
+NOTEBOOKS = TUTORIALS + [REPO / "docs" / "gallery.md"]
 
 RUNNER = r'''
 import re, sys, pathlib, warnings
@@ -20,7 +22,7 @@ matplotlib.use("Agg")
 import naheo_spec
 assert naheo_spec.__file__.startswith(sys.argv[1]), naheo_spec.__file__
 warnings.simplefilter("ignore")
-cells = re.findall(r"^```\{code-cell\}[^\n]*\n(.*?)^```",
+cells = re.findall(r"^```\{code-cell\}[^\n]*\n(?::[^\n]*\n)*(.*?)^```",
                    pathlib.Path(sys.argv[2]).read_text(encoding="utf-8"), re.S | re.M)
 assert cells, "no code cells"
 ns = {"__name__": "__tutorial__"}
@@ -43,7 +45,7 @@ def installed(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", TUTORIALS, ids=[p.stem for p in TUTORIALS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_tutorial_runs_from_a_plain_install(installed, path, tmp_path):
     env = {k: v for k, v in os.environ.items()
            if k not in ("NAHEO_SHARED_DATA", "NAHEO_REFERENCE_SPECTRA", "PYTHONPATH")}
