@@ -26,6 +26,9 @@ def code_cells(path):
 def test_tutorial_is_a_notebook(path):
     text = path.read_text(encoding="utf-8")
     assert text.startswith(FRONT_MATTER), f"{path.name} lacks the MyST-NB front matter"
+    # without the kernel language myst-nb finds no lexer and the docs build warns
+    assert re.search(r"^kernelspec:\n(  .*\n)*  language: python\n", text, re.M), \
+        f"{path.name}: kernelspec lacks 'language: python'"
     assert code_cells(path), f"{path.name} has no code cells"
     # a plain ```python block would be shown but never executed, so it could rot
     assert not re.search(r"^```python\s*$", text, re.M), f"{path.name} has a ```python block"

@@ -12,7 +12,8 @@ import numpy as np
 
 from naheo_spec.plot.style import figure_and_axes, finish, series_cmap
 
-__all__ = ["plot_baseline", "plot_fit", "plot_series_map", "plot_series_bands", "SHIFT_LABEL"]
+__all__ = ["plot_baseline", "plot_fit", "plot_series_map", "plot_series_bands", "plot_map_image",
+           "SHIFT_LABEL"]
 
 SHIFT_LABEL = "Raman shift (cm⁻¹)"
 _RRUFF = ("RRUFF data: Lafuente, Downs, Yang, Stone (2015), The power of databases: the RRUFF "
@@ -147,7 +148,7 @@ def plot_series_map(series, *, kind: str = "heatmap", shift_range=None, max_line
 
 
 def plot_series_bands(series, *, bands=None, normalized: bool | None = None,
-                      synthetic: bool | None = None):
+                      true_index=None, synthetic: bool | None = None):
     """Band areas (top) and carbonate index with detections and upper limits (bottom)
     against the series coordinate.
 
@@ -158,6 +159,9 @@ def plot_series_bands(series, *, bands=None, normalized: bool | None = None,
         Bands to show. Default: every band detected at least once.
     normalized : bool, optional
         Show areas normalised to the internal band (default when the series has them).
+    true_index : array_like (N,), optional
+        A known carbonate index per spectrum (a synthetic series' ground truth), drawn as a
+        line beside the recovered one.
     """
     from naheo_spec.plot import new_figure
 
@@ -188,6 +192,11 @@ def plot_series_bands(series, *, bands=None, normalized: bool | None = None,
     if und.any():
         bottom.plot(coord[und], series.carbonate_upper_limit[und], "v", color="0.4", ms=5,
                     label="upper limit (not detected)")
+    if true_index is not None:
+        truth = np.asarray(true_index, dtype=float)
+        if truth.shape != ci.shape:
+            raise ValueError(f"true_index has {truth.size} values for {ci.size} spectra")
+        bottom.plot(coord, truth, "-", color="0.2", lw=1.0, label="true index")
     bottom.axhline(0, color="0.7", lw=0.6)
     for key, value in series.first_carbonate.items():
         if value is not None and clabel.startswith(key.replace("_", " ")):
@@ -198,6 +207,82 @@ def plot_series_bands(series, *, bands=None, normalized: bool | None = None,
     bottom.legend(fontsize=7)
     fig.suptitle(f"{series.name}: bands vs {clabel}", fontsize=10)
     finish(fig, [top, bottom], [series], synthetic=synthetic, own_figure=True)
+    _credit(fig, [series.file])
+    return fig
+
+
+_MAP_QUANTITIES = {
+    "baseline": ("mean baseline (intensity, as read)", lambda s: np.nanmean(s.baselines, axis=1)),
+    "intensity": ("mean intensity - baseline", lambda s: np.nanmean(s.corrected, axis=1)),
+    "spikes": ("spike points replaced", lambda s: np.asarray(s.spikes_removed, dtype=float)),
+    "carbonate_index": ("carbonate index (relative)", lambda s: s.carbonate_index),
+    "a1g_eg_ratio": ("A1g/Eg area ratio", lambda s: s.a1g_eg_ratio),
+}
+
+
+def _map_values(series, quantity):
+    if not isinstance(quantity, str):
+        values = np.asarray(quantity, dtype=float)
+        if values.shape != (len(series),):
+            raise ValueError(f"map values have shape {values.shape}; the series has "
+                             f"{len(series)} spectra")
+        return values, "value"
+    if quantity in _MAP_QUANTITIES:
+        label, get = _MAP_QUANTITIES[quantity]
+        return np.asarray(get(series), dtype=float), label
+    names = list(series.table.names)
+    if quantity in names:
+        return series.table.area[:, names.index(quantity)], f"{quantity} area"
+    raise ValueError(f"unknown map quantity {quantity!r}: use one of "
+                     f"{sorted(_MAP_QUANTITIES)}, a band name ({', '.join(names)}) or an array")
+
+
+def plot_map_image(series, quantity="intensity", *, label: str | None = None,
+                   cmap: str = "viridis", synthetic: bool | None = None):
+    """One value per spectrum of a map drawn as an image on its x/y stage coordinates.
+
+    Parameters
+    ----------
+    series : RamanSeriesResult
+        A series with ``x`` and ``y`` coordinates (a map read from LabSpec, WiRE or
+        RamanLab files).
+    quantity : str or array_like (N,)
+        ``"intensity"`` (mean baseline-corrected intensity, default), ``"baseline"``
+        (mean baseline: fluorescence), ``"spikes"`` (points replaced), ``"carbonate_index"``,
+        ``"a1g_eg_ratio"``, a band name of the preset (its area), or one value per spectrum.
+    label : str, optional
+        Colour-bar label (default: from ``quantity``).
+    cmap : str
+        Matplotlib colour map. Default ``"viridis"``.
+
+    Returns
+    -------
+    Figure
+        Masked (invalid) spectra and positions without a spectrum are left blank.
+    """
+    from naheo_spec.plot import new_figure
+
+    if not {"x", "y"} <= set(series.coordinates):
+        raise ValueError(f"{series.name}: a map needs x and y coordinates; the series has "
+                         f"{sorted(series.coordinates) or 'none'}")
+    values, default_label = _map_values(series, quantity)
+    values = np.where(series.valid, values, np.nan)
+    x = np.asarray(series.coordinates["x"], dtype=float)
+    y = np.asarray(series.coordinates["y"], dtype=float)
+    xs, xi = np.unique(x, return_inverse=True)
+    ys, yi = np.unique(y, return_inverse=True)
+    image = np.full((ys.size, xs.size), np.nan)
+    image[yi, xi] = values
+    fig, ax = new_figure(figsize=(5.0, 5.6))
+    mesh = ax.pcolormesh(xs, ys, image, shading="nearest", cmap=cmap)
+    fig.colorbar(mesh, ax=ax, label=label or default_label)
+    unit = series.coordinate_units.get("x", "")
+    ax.set_xlabel("x" + (f" ({unit})" if unit else ""))
+    ax.set_ylabel("y" + (f" ({series.coordinate_units.get('y', '')})"
+                         if series.coordinate_units.get("y") else ""))
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_title(f"{series.name}: {label or default_label}", fontsize=10)
+    finish(fig, [ax], [series], synthetic=synthetic, own_figure=True)
     _credit(fig, [series.file])
     return fig
 

@@ -22,7 +22,6 @@
 """
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from naheo_spec.diagnostics import StackWarnings, StackWarningsBuilder, WarningCode, WarningRecord
+from naheo_spec.display import ResultDisplay
 from naheo_spec.errors import InputError, ProcessingError, QualityWarning
 from naheo_spec.jsonsafe import finite_or_none as _num
 from naheo_spec.model import AxisKind, Spectrum, SpectrumStack
@@ -102,8 +102,8 @@ def _fmt(v, e=None, nd=1):
     return f"{v:.{nd}f}" + (f"±{e:.{nd}f}" if e is not None and np.isfinite(e) else "")
 
 
-@dataclass(frozen=True, eq=False)
-class RamanResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class RamanResult(ResultDisplay):
     """Raman analysis of one spectrum.
 
     Attributes
@@ -240,28 +240,41 @@ class RamanResult:
         return (f"<RamanResult {self.name}{coord}: {shown or 'no band detected'}; carbonate index "
                 f"{ci}; {self.spikes_removed} spike point(s); {len(self.warnings)} warning(s)>")
 
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(b.name)}</td><td>{_fmt(b.center_cm1, b.center_err_cm1, 2)}</td>"
-            f"<td>{_fmt(b.fwhm_cm1, b.fwhm_err_cm1)}</td><td>{_fmt(b.area, b.area_err, 0)}</td>"
-            f"<td>{_fmt(b.snr)}</td><td>{'yes' if b.detected else 'no'}"
-            f"{' (bound)' if b.at_bound else ''}</td></tr>" for b in self.bands)
-        warn = "".join(f"<li><code>{html.escape(w.code)}</code> {html.escape(w.message)}</li>"
-                       for w in self.warnings)
-        ci = _fmt(self.carbonate_index, self.carbonate_index_err, 4)
-        return (f"<div><b>{html.escape(self.name)}</b>"
-                f"{' masked: ' + html.escape(self.error) if self.error else ''}"
-                f"<table><tr><th>band</th><th>centre (cm⁻¹)</th><th>FWHM (cm⁻¹)</th>"
-                f"<th>area</th><th>SNR</th><th>detected</th></tr>{rows}</table>"
-                f"<p>carbonate index {ci}"
-                f"{'' if self.carbonate_upper_limit is None else f' (upper limit {self.carbonate_upper_limit:.4f})'}"
-                f"; A1g/Eg {_fmt(self.a1g_eg_ratio, self.a1g_eg_ratio_err, 3)}; "
-                f"spikes removed {self.spikes_removed}</p>"
-                f"{'<ul>' + warn + '</ul>' if warn else ''}</div>")
+    def display_title(self) -> str:
+        return self.name
+
+    def display_items(self):
+        if self.error:
+            yield ("masked", self.error, None, "")
+            return
+        if self.carbonate_detected or self.carbonate_upper_limit is None:
+            yield ("carbonate index", self.carbonate_index, self.carbonate_index_err, "")
+        else:
+            yield ("carbonate index (not detected), upper limit", self.carbonate_upper_limit,
+                   None, "")
+        yield ("A1g/Eg area ratio", self.a1g_eg_ratio, self.a1g_eg_ratio_err, "")
+        yield ("spike points replaced", int(self.spikes_removed), None, "")
+
+    def display_table(self):
+        if not self.bands:
+            return None
+        return (["band", "centre", "FWHM", "area", "SNR", "detected"],
+                [[b.name, (b.center_cm1, b.center_err_cm1, "cm⁻¹"),
+                  (b.fwhm_cm1, b.fwhm_err_cm1, "cm⁻¹"), (b.area, b.area_err, ""), b.snr,
+                  ("yes" if b.detected else "no") + (" (bound)" if b.at_bound else "")]
+                 for b in self.bands])
+
+    def display_figure(self):
+        """Baseline-corrected spectrum, bands and residual (:func:`naheo_spec.plot.raman.plot_fit`)."""
+        if self.error:
+            return None
+        from naheo_spec.plot.raman import plot_fit
+
+        return plot_fit(self)
 
 
-@dataclass(frozen=True, eq=False)
-class RamanSeriesResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class RamanSeriesResult(ResultDisplay):
     """Raman analysis of every spectrum of a series or map (arrays, no object per row).
 
     Attributes
@@ -540,19 +553,39 @@ class RamanSeriesResult:
                 f"{' (first at ' + fc + ')' if fc else ''}; "
                 f"{len(self.row_warnings)} row warning(s), {len(self.warnings)} series warning(s)>")
 
-    def _repr_html_(self) -> str:
+    def display_title(self) -> str:
+        return self.name
+
+    def display_items(self):
+        yield ("spectra", len(self), None, "")
+        yield ("fitted", int(self.valid.sum()), None, "")
+        yield ("masked", int((~self.valid).sum()), None, "")
+        yield ("carbonate detected in", int(self.carbonate_detected.sum()), None, "spectra")
+        for key, value in self.first_carbonate.items():
+            if value is not None:
+                yield (f"first carbonate ({key})", value, None,
+                       self.coordinate_units.get(key, ""))
+
+    def display_table(self):
         t = self.table
-        rows = "".join(
-            f"<tr><td>{html.escape(n)}</td>"
-            f"<td>{_fmt(np.nanmedian(t.center[:, j]) if np.isfinite(t.center[:, j]).any() else None, nd=2)}</td>"
-            f"<td>{int(self.detection.detected[:, j].sum())}</td></tr>"
-            for j, n in enumerate(t.names))
-        warn = "".join(f"<li><code>{html.escape(w.code)}</code> {html.escape(w.message)}</li>"
-                       for w in self.warnings + self.row_warnings.summary(unit="spectra"))
-        return (f"<div><b>{html.escape(self.name)}</b>: {len(self)} spectra, "
-                f"{int(self.valid.sum())} fitted<table><tr><th>band</th><th>median centre "
-                f"(cm⁻¹)</th><th>spectra detected</th></tr>{rows}</table>"
-                f"{'<ul>' + warn + '</ul>' if warn else ''}</div>")
+        rows = []
+        for j, n in enumerate(t.names):
+            centres = t.center[:, j]
+            median = float(np.nanmedian(centres)) if np.isfinite(centres).any() else None
+            rows.append([n, (median, None, "cm⁻¹"), int(self.detection.detected[:, j].sum())])
+        return (["band", "median centre", "spectra detected"], rows)
+
+    def display_warnings(self) -> tuple:
+        return tuple(self.warnings) + tuple(self.row_warnings.summary(unit="spectra"))
+
+    def display_figure(self):
+        """Band areas and carbonate index against the series coordinate
+        (:func:`naheo_spec.plot.raman.plot_series_bands`)."""
+        if not self.valid.any():
+            return None
+        from naheo_spec.plot.raman import plot_series_bands
+
+        return plot_series_bands(self)
 
 
 # --------------------------------------------------------------------------- pipeline

@@ -291,6 +291,12 @@ class ExafsResult(ResultDisplay):
             for p in self.shell_fit.paths:
                 yield (f"{p.label} R", p.r_A, p.r_err_A, "angstrom")
 
+    def display_figure(self):
+        """|chi(R)| (and the shell fit when there is one)."""
+        from naheo_spec.plot.exafs import plot_chir, plot_shell_fit
+
+        return plot_shell_fit(self) if self.shell_fit is not None else plot_chir(self)
+
 
 def _limit_json(limit: EdgeLimit | None) -> dict[str, Any] | None:
     if limit is None:

@@ -834,18 +834,6 @@ def _spec_float(text: str, items: dict[str, str], key: str) -> float:
 def parse_structure_spec(text: str, *, absorber: str | None = None) -> Structure:
     """Turn a CLI ``--fit`` string into a Structure.
 
-    Syntax
-    ------
-    ``rocksalt:a=4.177[,cation=Ni][,anion=O]``
-        Rock salt; the cation defaults to ``absorber``.
-    ``o3:a=2.96,c=16.0,z=0.26,Ni=0.33,Fe=0.33,Mn=0.34[,alkali=Na][,x=1.0]``
-        O3 layered oxide; every element=value pair (except ``alkali``/``anion``) is a TM
-        occupancy; ``x`` is the alkali occupancy.
-    ``ref:NAME``
-        An entry of the reference table (:func:`reference_structure`).
-    ``path/to/file.cif``
-        :func:`from_cif`.
-
     Parameters
     ----------
     text : str
@@ -863,6 +851,20 @@ def parse_structure_spec(text: str, *, absorber: str | None = None) -> Structure
         For an unknown template, a missing or non-numeric value, or a missing file.
     ReadError
         For a CIF that cannot be read.
+
+    Notes
+    -----
+    Accepted forms:
+
+    ``rocksalt:a=4.177[,cation=Ni][,anion=O]``
+        Rock salt; the cation defaults to ``absorber``.
+    ``o3:a=2.96,c=16.0,z=0.26,Ni=0.33,Fe=0.33,Mn=0.34[,alkali=Na][,x=1.0]``
+        O3 layered oxide; every element=value pair (except ``alkali``/``anion``) is a TM
+        occupancy; ``x`` is the alkali occupancy.
+    ``ref:NAME``
+        An entry of the reference table (:func:`reference_structure`).
+    ``path/to/file.cif``
+        :func:`from_cif`.
 
     Examples
     --------

@@ -174,6 +174,12 @@ class XanesResult(ResultDisplay):
         if self.oxidation_state is not None:
             yield ("oxidation state", self.oxidation_state, self.oxidation_state_err, "")
 
+    def display_figure(self):
+        """Normalization and E0 (:func:`naheo_spec.plot.xanes.plot_normalization`)."""
+        from naheo_spec.plot.xanes import plot_normalization
+
+        return plot_normalization(self)
+
 
 @dataclass(frozen=True, repr=False)
 class XanesFailure(ResultDisplay):

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from naheo_spec.diagnostics import WarningRecord, capture, unique, warnings_json
+from naheo_spec.display import ResultDisplay
 from naheo_spec.errors import InputError, ProcessingError
 from naheo_spec.jsonsafe import finite_or_none as _num
 from naheo_spec.model import Spectrum
@@ -55,8 +56,8 @@ def _jsonable(obj):
     return obj
 
 
-@dataclass(frozen=True, eq=False)
-class XpsResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class XpsResult(ResultDisplay):
     """The analysis of one XPS region.
 
     Attributes
@@ -200,24 +201,33 @@ class XpsResult:
                 f"shift {self.energy_shift_eV:+.2f} eV: {'; '.join(parts) or 'no states'}, "
                 f"{len(self.warnings)} warning(s)>")
 
-    def _repr_html_(self) -> str:
-        import html
+    def display_title(self) -> str:
+        return f"{self.name} [{self.region}]"
 
-        rows = []
+    def display_items(self):
+        yield ("model", self.fit.model.name, None, "")
+        yield ("background", self.background, None, "")
+        yield ("charge-reference shift", self.energy_shift_eV, None, "eV")
+        yield ("reduced chi-square", self.fit.reduced_chi2, None, "")
         if self.valence:
             for s, v in self.valence.fractions.items():
-                rows.append(f"<tr><td>{html.escape(s)}</td><td>{v:.3f}</td>"
-                            f"<td>{self.valence.fractions_err[s]:.3f}</td></tr>")
-            rows.append(f"<tr><td>mean oxidation state</td>"
-                        f"<td>{self.valence.mean_oxidation_state:.3f}</td>"
-                        f"<td>{self.valence.mean_oxidation_state_err:.3f}</td></tr>")
-        warn = "".join(f"<li><code>{html.escape(w.code)}</code> {html.escape(w.message)}</li>"
-                       for w in self.warnings)
-        return (f"<b>{html.escape(self.name)}</b> ({html.escape(str(self.region))}, model "
-                f"{html.escape(self.fit.model.name)}, shift {self.energy_shift_eV:+.2f} eV, "
-                f"reduced chi2 {self.fit.reduced_chi2:.3g})"
-                f"<table><tr><th>state</th><th>fraction</th><th>error</th></tr>{''.join(rows)}"
-                f"</table><ul>{warn}</ul>")
+                yield (f"{s} fraction", v, self.valence.fractions_err[s], "")
+            yield ("mean oxidation state", self.valence.mean_oxidation_state,
+                   self.valence.mean_oxidation_state_err, "")
+
+    def display_table(self):
+        rows = self.components_table()
+        if not rows:
+            return None
+        return (["component", "centre", "FWHM", "area fraction"],
+                [[r["name"], (r["center_eV"], r["center_err_eV"], "eV"), (r["fwhm_eV"], None, "eV"),
+                  r["area_fraction"]] for r in rows])
+
+    def display_figure(self):
+        """Data, background, components and residual (:func:`naheo_spec.plot.xps.plot_fit`)."""
+        from naheo_spec.plot.xps import plot_fit
+
+        return plot_fit(self)
 
 
 def resolve_model(model, *, elements=(), photon_energy_eV=None, shift_window_eV=1.5,

@@ -1,6 +1,8 @@
 """In a Jupyter kernel, XANES, EXAFS, XPS and Raman results display as HTML tables."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 CODE = r'''
@@ -50,5 +52,9 @@ def test_results_render_as_html_tables():
     for name, got in zip(("xanes", "exafs", "xps", "raman"), outs[1:]):
         assert got and "text/html" in got[0], name
         html = got[0]["text/html"]
-        assert "<table" in html and len(html) < 20000, name
+        text = re.sub(r"<img [^>]*>", "", html)
+        assert "<table" in text and len(text) < 20000, name
+        # each result carries its own small figure, inline, kept small
+        images = re.findall(r"<img [^>]*src='data:image/png;base64,([^']+)'", html)
+        assert len(images) == 1 and len(images[0]) < 80000, name
         assert len(got[0]["text/plain"]) < 400, name          # a one-line repr, not a dump

@@ -51,3 +51,37 @@ def test_rruff_figures_carry_the_credit(raman_data):
     r = quiet(analyze_raman, quiet(read_spectrum, raman_data / ANATASE, technique="raman"))
     fig = plot_baseline(r)
     assert any("RRUFF" in t.get_text() for t in fig.texts)
+
+
+def test_map_image_puts_each_spectrum_at_its_stage_position():
+    import numpy as np
+
+    from naheo_spec import datasets
+    from naheo_spec.plot.raman import plot_map_image
+    from naheo_spec.raman.pipeline import analyze_raman_series
+
+    sr = quiet(analyze_raman_series, datasets.load("raman_map"), preset="carbonate")
+    fig = plot_map_image(sr, "baseline")
+    image = fig.axes[0].collections[0].get_array().reshape(30, 4)   # y rows, x columns
+    x, y = sr.coordinates["x"], sr.coordinates["y"]
+    for i in (0, 37, 119):
+        col = np.searchsorted(np.unique(x), x[i])
+        row = np.searchsorted(np.unique(y), y[i])
+        assert image[row, col] == pytest.approx(np.nanmean(sr.baselines[i]), rel=1e-12)
+    with pytest.raises(ValueError, match="unknown map quantity"):
+        plot_map_image(sr, "nonsense")
+
+
+def test_series_bands_draws_the_true_index():
+    from naheo_spec.plot.raman import plot_series_bands
+    from naheo_spec.raman.pipeline import analyze_raman_series
+    from naheo_spec.raman.synthetic import carbonate_growth_series
+
+    st = carbonate_growth_series(seed=0)
+    sr = quiet(analyze_raman_series, st, preset="layered-oxide")
+    fig = plot_series_bands(sr, true_index=st.metadata["true_carbonate_index"])
+    truth = [ln for ln in fig.axes[1].lines if ln.get_label() == "true index"]
+    assert len(truth) == 1
+    assert list(truth[0].get_ydata()) == list(st.metadata["true_carbonate_index"])
+    with pytest.raises(ValueError, match="true_index"):
+        plot_series_bands(sr, true_index=[0.0])
