@@ -11,10 +11,11 @@ technique-neutral :class:`~naheo_spec.batch.registry.ScanOutput` /
 the single-file pipeline (the same function is called with the same options).
 
 ``[xanes]`` keys
-    ``standards``: a built-in set (``"fe"``, ``"mn"``, ``"ni"``: ``reference_spectra/
-    xanes_standards``), a TOML path relative to the config, or a table by element for a
-    multi-edge series (``standards = {Ni = "ni", Fe = "fe", Mn = "mn"}``); ``data_root``
-    (folder the built-in sets' files are under, default ``$NAHEO_SHARED_DATA``);
+    ``standards``: a built-in line (``"fe"``, ``"mn"``, ``"ni"``: the edge tables that ship
+    in ``reference_spectra/xanes_builtin``, as ``naheo-spec xanes --standards fe``), a
+    standards TOML path relative to the config, or a table by element for a multi-edge
+    series (``standards = {Ni = "ni", Fe = "fe", Mn = "mn"}``); ``data_root`` (folder a
+    TOML's standards files are under, default ``$NAHEO_SHARED_DATA``);
     ``e0_method``, ``preset``, ``pre_range``, ``norm_range``, ``nnorm``,
     ``max_foil_offset_eV``; ``foil`` (a separate foil scan, relative to the config).
 
@@ -55,18 +56,14 @@ def _pair(value, key: str, table: str):
     return (float(value[0]), float(value[1]))
 
 
-def _standards_file(value: str, base_dir: Path) -> tuple[Path, bool]:
-    """(TOML path, is a built-in set)."""
-    if value.lower() in _BUILTIN_STANDARDS:
-        from naheo_spec.resources import reference_file
-
-        return reference_file("xanes_standards", f"{value.lower()}.toml"), True
+def _standards_file(value: str, base_dir: Path) -> Path:
+    """A user's standards TOML, relative to the config's folder."""
     p = Path(value)
     p = p if p.is_absolute() else base_dir / p
     if not p.is_file():
         raise InputError(f"[xanes] standards = {value!r}: no such file {p} (or use one of the "
                          f"built-in sets {', '.join(_BUILTIN_STANDARDS)})")
-    return p, False
+    return p
 
 
 def _calibrations(value, data_root, base_dir: Path, e0_method) -> tuple[dict, dict]:
@@ -82,16 +79,22 @@ def _calibrations(value, data_root, base_dir: Path, e0_method) -> tuple[dict, di
         if not isinstance(name, str):
             raise InputError(f"[xanes] standards: expected a set name or a TOML path, got "
                              f"{name!r}")
-        path, builtin = _standards_file(name, base_dir)
-        root = data_root if data_root is not None else None
-        cal = build_calibration(path, e0_method=e0_method, data_root=root)
+        if name.lower() in _BUILTIN_STANDARDS:
+            # the line that ships (reference_spectra/xanes_builtin), as `xanes --standards fe`
+            # uses: no standards' spectra needed at run time
+            cal = build_calibration(name.lower(), e0_method=e0_method)
+            sha = cal.provenance.parameters["standards_sha256"]
+        else:
+            path = _standards_file(name, base_dir)
+            cal = build_calibration(path, e0_method=e0_method, data_root=data_root)
+            sha = _sha(path)
         el = element or cal.element
         if element is not None and cal.element and cal.element != element:
             raise InputError(f"[xanes] standards {element} = {name!r}: the set is for "
                              f"{cal.element}")
         cals[el] = cal
         summ = calibration_summary(cal)
-        summ["standards_sha256"] = _sha(path)
+        summ["standards_sha256"] = sha
         params[str(el)] = summ
     return cals, params
 
@@ -99,7 +102,7 @@ def _calibrations(value, data_root, base_dir: Path, e0_method) -> tuple[dict, di
 # --------------------------------------------------------------------------- xanes
 XANES_OPTIONS = {
     "standards": "valence standards: 'fe'|'mn'|'ni', a TOML path, or {Ni = ..., Fe = ...}",
-    "data_root": "folder the standards' files are under (default $NAHEO_SHARED_DATA)",
+    "data_root": "folder a standards TOML's files are under (default $NAHEO_SHARED_DATA)",
     "e0_method": "E0 definition (default: the standards', else half-height)",
     "preset": "normalization defaults: larch or athena",
     "pre_range": "pre-edge range [LO, HI], eV relative to E0",
