@@ -22,7 +22,7 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -622,7 +622,8 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
                          shape: str | None = None, eta: float | None = None,
                          snr_threshold: float = 3.0, normalize_to: str | None = None,
                          saturation: float | None = None, max_spike_fraction: float = 0.02,
-                         min_consecutive: int = 1) -> RamanSeriesResult:
+                         min_consecutive: int = 1,
+                         resolution: float | None = None) -> RamanSeriesResult:
     """Analyse every spectrum of a series, map or single spectrum (see module doc).
 
     Parameters
@@ -664,6 +665,11 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
         More replaced points than this fraction masks a spectrum. Default 0.02.
     min_consecutive : int
         Detections in a row needed for the first carbonate coordinate. Default 1.
+    resolution : float, optional
+        Instrument resolution (cm-1): no band is fitted narrower, and the carbonate
+        detection filter uses it (:func:`~naheo_spec.raman.presets.fwhm_floor`). Default
+        None: the preset's ``resolution_cm1`` (4 cm-1 in ``layered-oxide``), and never
+        below two sampling intervals.
 
     Returns
     -------
@@ -696,12 +702,13 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
     from naheo_spec.raman.fit import fit_bands
     from naheo_spec.raman.indicators import (
         area_ratio,
+        carbonate_group_snr,
         carbonate_index,
         detect_bands,
         first_detection,
         normalized_areas,
     )
-    from naheo_spec.raman.presets import load_preset
+    from naheo_spec.raman.presets import fwhm_floor, load_preset
 
     stack = _as_stack(data)
     if stack.axis_kind is not AxisKind.RAMAN_SHIFT:
@@ -713,6 +720,11 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
     if normalize_to is not None:
         normalize_to = pre.band(normalize_to).name
     axis, keep, uncovered = _prepare_axis(stack, pre, calibration, shift_range)
+    if resolution is not None and not resolution > 0:
+        raise InputError(f"resolution must be a positive number of cm-1, got {resolution!r}",
+                         parameter="resolution")
+    min_fwhm = fwhm_floor(axis, resolution if resolution is not None else pre.resolution_cm1)
+    pre = pre.with_min_fwhm(min_fwhm)
     raw = np.asarray(stack.signals, dtype=float)[:, keep]
     n = raw.shape[0]
     y, valid, errors, counts, rw, despike_params = _screen_and_despike(
@@ -731,6 +743,8 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
     det = detect_bands(axis, bres.corrected, table, snr_threshold=snr_threshold,
                        fallback_fwhm=[b.fwhm_cm1 for b in pre.bands],
                        fallback_center=[b.center_cm1 for b in pre.bands])
+    g_snr, g_center, _ = carbonate_group_snr(axis, bres.corrected, table, pre, min_fwhm=min_fwhm)
+    det = replace(det, carbonate_snr=g_snr, carbonate_center=g_center)
     ci, ci_err, ci_ul, ci_det = carbonate_index(table, det, pre.reference_bands)
     ratio, ratio_err = area_ratio(table, "a1g", "eg")
     norm = norm_err = None
@@ -750,6 +764,7 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
                           "calibration": None if calibration is None else calibration.to_dict(),
                           "shift_range": list(shift_range) if shift_range else None,
                           "eta": eta, "shape": shape, "snr_threshold": snr_threshold,
+                          "resolution_cm1": resolution, "min_fwhm_cm1": min_fwhm,
                           "normalize_to": normalize_to, "saturation": saturation,
                           "format": stack.source.format,
                           "vendor_processing": list(getattr(acq, "vendor_processing", ()) or ()),
