@@ -488,12 +488,34 @@ class RamanSeriesResult(ResultDisplay):
                 w.writerow({k: ("" if v is None else v) for k, v in r.items()})
         return path
 
+    #: Coordinate names preferred as the series' x axis, in order.
+    X_COORDINATES = ("time", "exposure_time", "exposure_h", "potential", "state_of_charge",
+                     "soc", "temperature", "index", "z")
+    #: Name prefixes of coordinates that are a series' x axis (``exposure_h``, ``time_s``).
+    X_PREFIXES = ("exposure", "time", "potential", "voltage", "soc", "state_of_charge",
+                  "temperature", "cycle", "capacity")
+
     def _x_coordinate(self):
-        for key in ("time", "potential", "exposure_time", "state_of_charge", "index", "z", "x"):
-            if key in self.coordinates and np.asarray(self.coordinates[key]).dtype.kind == "f":
-                return key, np.asarray(self.coordinates[key], dtype=float), \
-                    self.coordinate_units.get(key, "")
-        return "spectrum", np.arange(len(self), dtype=float), ""
+        """``(name, values, unit)`` of the coordinate plots and records use as x.
+
+        In order: a known name (:attr:`X_COORDINATES`), a float coordinate whose name
+        starts with one of :attr:`X_PREFIXES`, ``x`` (a line scan or a map's first axis:
+        maps are drawn by :func:`~naheo_spec.plot.raman.plot_map_image` on x/y), then the
+        first float coordinate; the spectrum number when the series has none.
+        """
+        floats = [k for k, v in self.coordinates.items() if np.asarray(v).dtype.kind == "f"]
+        lowered = {k: k.lower() for k in floats}
+        key = next((k for name in self.X_COORDINATES for k in floats if lowered[k] == name), None)
+        if key is None:
+            key = next((k for k in floats if lowered[k].startswith(self.X_PREFIXES)), None)
+        if key is None and "x" in floats:
+            key = "x"
+        if key is None and floats:
+            key = floats[0]
+        if key is None:
+            return "spectrum", np.arange(len(self), dtype=float), ""
+        return key, np.asarray(self.coordinates[key], dtype=float), \
+            self.coordinate_units.get(key, "")
 
     def to_record(self, name: str | None = None):
         """A :class:`~naheo_spec.records.Record` of kind ``"raman_series"``: the corrected
