@@ -9,8 +9,9 @@
 2. **Quality control** (:func:`~naheo_spec.raman.qc.screen`): empty, all-zero, constant
    and saturated spectra are masked -- reported, never fitted.
 3. **Spikes**: Whitaker-Hayes per spectrum, then, for series of 5 or more valid spectra
-   that are not maps, the neighbour-frame test; spectra where too many points had to be
-   replaced are masked as cosmic-ray dominated.
+   that are not maps, the neighbour-frame test (on maps only when asked, with spatial
+   neighbours); spectra where too many points had to be replaced are masked as cosmic-ray
+   dominated.
 4. **Baseline** (:class:`~naheo_spec.raman.baseline.BaselineFitter`, arPLS by default, one
    fitter for the axis); skipped when the file says the vendor already subtracted one.
 5. **Bands** (:func:`~naheo_spec.raman.fit.fit_bands`) from a preset, vectorised.
@@ -665,8 +666,12 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
     despike : bool
         Whitaker-Hayes spike removal. Default True.
     neighbour_despike : bool, optional
-        Neighbour-frame test. Default None: on for series of 5 or more valid spectra that
-        are not maps.
+        Neighbour-frame test (:func:`~naheo_spec.raman.despike.despike_neighbours`).
+        Default None: on for series of 5 or more valid spectra, off for maps (a
+        ``map_shape``, or x and y coordinates that both vary: a grain smaller than the step
+        shows a real band at one position only). True on a map compares each spectrum with
+        its adjacent map positions (:func:`~naheo_spec.raman.despike.spatial_neighbours`),
+        never with the previous rows of the file; False never runs it.
     calibration : AxisCalibration, optional
         Offset from :func:`~naheo_spec.raman.calibration.calibrate_axis`; subtracted from
         the axis.
@@ -841,7 +846,11 @@ def _screen_and_despike(raw, stack, *, saturation, despike, neighbour_despike,
 
     Returns the despiked signals, the validity mask, per-row error texts, spike counts, the
     row-warnings builder (reader and QC records already in) and the despike parameters."""
-    from naheo_spec.raman.despike import despike_neighbours, despike_whitaker_hayes
+    from naheo_spec.raman.despike import (
+        despike_neighbours,
+        despike_whitaker_hayes,
+        spatial_neighbours,
+    )
     from naheo_spec.raman.qc import COSMIC, cosmic_dominated, screen
 
     n = raw.shape[0]
@@ -864,11 +873,15 @@ def _screen_and_despike(raw, stack, *, saturation, despike, neighbour_despike,
         y[rows] = d.signals
         counts[rows] += d.counts
         params["whitaker_hayes"] = d.parameters
+    is_map = _is_map(stack)
     use_nb = neighbour_despike
     if use_nb is None:      # maps: neighbours are other places of the sample, not repeats
-        use_nb = despike and valid.sum() >= 5 and stack.map_shape is None and n > 1
-    if use_nb:
-        d = despike_neighbours(y, valid=valid)
+        use_nb = despike and valid.sum() >= 5 and not is_map and n > 1
+    if use_nb and n > 1:
+        nbrs = None
+        if is_map:          # asked for on a map: compare with the adjacent positions
+            nbrs = spatial_neighbours(stack.coordinates["x"], stack.coordinates["y"])
+        d = despike_neighbours(y, valid=valid, neighbours=nbrs)
         y = d.signals
         counts += d.counts
         params["neighbours"] = d.parameters
@@ -879,6 +892,20 @@ def _screen_and_despike(raw, stack, *, saturation, despike, neighbour_despike,
         errors[cosmic] = "cosmic-ray dominated: too many spike points"
         valid &= ~cosmic
     return y, valid, errors, counts, rw, params
+
+
+def _is_map(stack) -> bool:
+    """A map: a ``map_shape``, or x and y coordinates that both vary."""
+    if stack.map_shape is not None:
+        return True
+    c = stack.coordinates
+    if "x" in c and "y" in c:
+        try:
+            return (np.unique(np.asarray(c["x"], dtype=float)).size > 1
+                    and np.unique(np.asarray(c["y"], dtype=float)).size > 1)
+        except (TypeError, ValueError):
+            return False
+    return False
 
 
 def _row_flags(rw, table, det, valid, *, calibrated: bool) -> None:
