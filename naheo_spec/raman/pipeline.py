@@ -781,7 +781,7 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
     norm = norm_err = None
     if normalize_to is not None:
         norm, norm_err = normalized_areas(table, normalize_to)
-    _row_flags(rw, table, det, valid, calibrated=calibration is not None)
+    _row_flags(rw, table, det, valid, calibrated=calibration is not None, carbonate=ci_det)
     series_warn, damage = _series_checks(stack.name, axis, bres.corrected, table, pre, valid,
                                          uncovered)
     first = {key: first_detection(np.where(valid, np.asarray(v, dtype=float), np.nan), ci_det,
@@ -910,7 +910,7 @@ def _is_map(stack) -> bool:
     return False
 
 
-def _row_flags(rw, table, det, valid, *, calibrated: bool) -> None:
+def _row_flags(rw, table, det, valid, *, calibrated: bool, carbonate) -> None:
     """Per-spectrum quality flags: bounds, convergence, uncalibrated carbonate, Mn3O4."""
     from naheo_spec.raman.fit import BOUND_HIT, NOT_CONVERGED
 
@@ -920,9 +920,8 @@ def _row_flags(rw, table, det, valid, *, calibrated: bool) -> None:
         rw.add(BOUND_HIT, hit, f"band {name} ended on a bound of its centre or width: a limit, "
                                "not a result")
     rw.add(NOT_CONVERGED, np.flatnonzero(valid & ~table.converged), "band fit did not converge")
-    carb = [j for j, r in enumerate(table.roles) if r == "carbonate"]
-    if not calibrated and carb:
-        rw.add(UNCALIBRATED_CARBONATE, np.flatnonzero(det.detected[:, carb].any(axis=1)),
+    if not calibrated:      # wherever carbonate is reported (the group decision)
+        rw.add(UNCALIBRATED_CARBONATE, np.flatnonzero(carbonate & valid),
                "carbonate band assigned on an uncalibrated shift axis: offsets of 2-5 cm-1 "
                "are the size of the gaps between NaHCO3, hydrates, Na2CO3 and Li2CO3; "
                "calibrate with --calibrate-si")
