@@ -273,3 +273,27 @@ def test_bundled_map_is_a_grid_and_neighbours_are_spatial():
                 despike=False, neighbour_despike=True)
     assert res.provenance.parameters["despike"]["neighbours"]["neighbours"] == "explicit"
     assert res.spikes_removed[45] >= 1
+
+
+def test_resolution_floor_from_preset_option_and_sampling():
+    """The FWHM lower bound is max(resolution, 2 sampling steps); bad values are refused."""
+    from naheo_spec.raman.pipeline import analyze_raman_series
+    from naheo_spec.raman.presets import fwhm_floor, preset_from_dict
+    from naheo_spec.raman.synthetic import carbonate_growth_series
+
+    st = carbonate_growth_series(days=2, seed=0)        # 2.82 cm-1 sampling
+    res = quiet(analyze_raman_series, st)
+    assert res.provenance.parameters["min_fwhm_cm1"] == pytest.approx(fwhm_floor(st.axis))
+    assert res.provenance.parameters["preset"]["bands"]["natrite"]["fwhm_range_cm1"][0] \
+        == pytest.approx(2 * 2.82, abs=0.01)
+    wide = quiet(analyze_raman_series, st, resolution=7.0)
+    assert np.nanmin(wide.table.fwhm) >= 7.0 - 1e-9
+    with pytest.raises(InputError, match="resolution"):
+        analyze_raman_series(st, resolution=-1.0)
+    doc = {"resolution_cm1": "fine", "reference_bands": [],
+           "window": [{"name": "w", "range_cm1": [1000, 1100]}],
+           "band": [{"name": "a", "window": "w", "center_cm1": 1050.0}]}
+    with pytest.raises(InputError, match="resolution_cm1"):
+        preset_from_dict(doc)
+    doc["resolution_cm1"] = 4.5
+    assert preset_from_dict(doc).resolution_cm1 == 4.5
