@@ -125,6 +125,14 @@ def _stack_spectra(spectra):
               help="Lowest Raman shift kept (cm-1; cuts the Rayleigh edge and anti-Stokes side).")
 @click.option("--snr", "snr_threshold", type=float, default=3.0, show_default=True,
               help="Signal-to-noise ratio for a band to count as detected.")
+@click.option("--resolution", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="CM1",
+              help="Instrument resolution (cm-1): no band is fitted narrower and the carbonate "
+                   "detection filter uses it (default: the preset's, 4 in layered-oxide; never "
+                   "below two sampling steps).")
+@click.option("--neighbour-despike/--no-neighbour-despike", "neighbour_despike", default=None,
+              help="Neighbour-frame spike test (default: on for series of 5 or more spectra, "
+                   "off for maps; on a map it compares adjacent positions).")
 @click.option("--normalize-to", default=None, metavar="BAND",
               help="Divide every area by this band's (in-situ series).")
 @click.option("-o", "--output", type=click.Path(), default=None,
@@ -139,7 +147,8 @@ def _stack_spectra(spectra):
 @click.pass_context
 def raman(ctx, files, preset, baseline, lam, shape, eta, calibrate, check_axis, coord_file,
           join_by, tolerance, names_as_coordinates, laser_wavelength, shift_min, snr_threshold,
-          normalize_to, output, table_path, plot_dir, overwrite, as_json):
+          resolution, neighbour_despike, normalize_to, output, table_path, plot_dir, overwrite,
+          as_json):
     """Raman bands of each FILE: spikes removed, baseline subtracted, bands fitted from a
     preset, carbonate index (relative) with detection and upper limit, A1g/Eg.
 
@@ -201,7 +210,8 @@ def raman(ctx, files, preset, baseline, lam, shape, eta, calibrate, check_axis, 
                 notes.append(rejected.warn(str(exc), stacklevel=2))
         res = analyze_raman_series(data, preset=pre, baseline=baseline, lam=lam, shape=shape,
                                    eta=eta, calibration=applied, shift_range=(shift_min, None),
-                                   snr_threshold=snr_threshold, normalize_to=normalize_to)
+                                   snr_threshold=snr_threshold, normalize_to=normalize_to,
+                                   resolution=resolution, neighbour_despike=neighbour_despike)
         if notes:
             from dataclasses import replace
 

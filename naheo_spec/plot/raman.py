@@ -167,6 +167,7 @@ def plot_series_bands(series, *, bands=None, normalized: bool | None = None,
 
     fig, (top, bottom) = new_figure(nrows=2, figsize=(7.0, 6.4), sharex=True)
     coord, clabel = _coordinate(series)
+    ckey = series._x_coordinate()[0]
     t = series.table
     ok = series.valid
     norm = series.normalized_areas is not None if normalized is None else normalized
@@ -199,7 +200,7 @@ def plot_series_bands(series, *, bands=None, normalized: bool | None = None,
         bottom.plot(coord, truth, "-", color="0.2", lw=1.0, label="true index")
     bottom.axhline(0, color="0.7", lw=0.6)
     for key, value in series.first_carbonate.items():
-        if value is not None and clabel.startswith(key.replace("_", " ")):
+        if value is not None and key == ckey:
             bottom.axvline(value, color="tab:red", ls="--", lw=0.8,
                            label=f"first detection ({value:g})")
     bottom.set_ylabel("Carbonate index (relative)")

@@ -136,14 +136,18 @@ def _metadata_says_synthetic(obj) -> bool:
         return True
     if getattr(getattr(obj, "source", None), "format", None) == "synthetic":
         return True
+    if getattr(obj, "format", None) == "synthetic":          # results keep the source format
+        return True
     params = getattr(getattr(obj, "provenance", None), "parameters", None)
-    return isinstance(params, Mapping) and bool(params.get("synthetic"))
+    return isinstance(params, Mapping) and (bool(params.get("synthetic"))
+                                            or params.get("format") == "synthetic")
 
 
 def is_synthetic(*objs) -> bool:
     """True when any object (or its ``normalization``/``spectrum``/``background``) says it is
-    synthetic: ``metadata["synthetic"]``, ``source.format == "synthetic"`` or a
-    ``synthetic`` provenance parameter."""
+    synthetic: ``metadata["synthetic"]``, ``source.format == "synthetic"``, a result's
+    ``format == "synthetic"``, or a ``synthetic`` (or ``format = "synthetic"``) provenance
+    parameter."""
     for obj in objs:
         for cand in (obj, getattr(obj, "normalization", None), getattr(obj, "spectrum", None),
                      getattr(obj, "background", None)):
@@ -160,7 +164,7 @@ def resolve_synthetic(flag: bool | None, objs: Sequence[Any]) -> bool:
 def mark_synthetic(fig, axes: Sequence[Any]) -> None:
     """Put the SYNTHETIC label on the figure: a red banner and a faint watermark per Axes."""
     fig.text(0.5, 0.995, SYNTHETIC_TEXT, ha="center", va="top", color="crimson",
-             fontsize=11, fontweight="bold", gid="synthetic-label")
+             fontsize=BANNER_FONTSIZE, fontweight="bold", gid="synthetic-label")
     for ax in axes:
         ax.text(0.5, 0.5, "SYNTHETIC", transform=ax.transAxes, ha="center", va="center",
                 rotation=25, fontsize=36, color="crimson", alpha=0.12, zorder=0,
@@ -190,12 +194,41 @@ def finish(fig, axes: Sequence[Any], objs: Sequence[Any], *, synthetic: bool | N
     synth = resolve_synthetic(synthetic, objs)
     credit = credit_for(objs) if own_figure else None
     if own_figure:
-        _reserve_margins(fig, top=0.03 if synth else 0.0, bottom=0.02 if credit else 0.0)
+        top = _line_height(fig, BANNER_FONTSIZE) if synth else 0.0
+        if synth:
+            top += _below_banner(fig, top)
+        _reserve_margins(fig, top=top, bottom=0.02 if credit else 0.0)
     if synth:
         mark_synthetic(fig, axes)
     if credit:
         fig.text(0.995, 0.003, credit, ha="right", va="bottom", fontsize=6, color="0.4",
                  gid="data-credit")
+
+
+#: Font size (pt) of the SYNTHETIC banner.
+BANNER_FONTSIZE = 11
+
+
+def _line_height(fig, fontsize: float) -> float:
+    """Height of one text line of ``fontsize`` points, as a fraction of the figure height
+    (1.5 x the font size: ascenders, descenders and a little air)."""
+    return 1.5 * fontsize / 72.0 / max(fig.get_figheight(), 1e-6)
+
+
+def _below_banner(fig, banner: float) -> float:
+    """Move the figure's suptitle (if any) just below the SYNTHETIC banner; returns the
+    extra top margin its line needs.
+
+    Constrained layout pins an automatically placed suptitle to the top edge, where the
+    banner is; placing it explicitly takes it out of that rule, so its room is reserved
+    here instead."""
+    sup = getattr(fig, "_suptitle", None)
+    if sup is None or not sup.get_text():
+        return 0.0
+    size = sup.get_fontsize()
+    fig.suptitle(sup.get_text(), y=1.0 - banner, va="top", fontsize=size,
+                 fontweight=sup.get_fontweight())
+    return _line_height(fig, size)
 
 
 def _reserve_margins(fig, *, top: float, bottom: float) -> None:

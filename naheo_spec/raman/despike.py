@@ -13,7 +13,10 @@ median of its ``2k`` neighbouring valid frames; points exceeding that median by 
 ``threshold`` robust standard deviations of the frame-to-median difference, in runs of at
 most ``max_width`` points, are spikes and take the neighbours' median value. A real band
 cannot appear in one frame only of a slowly changing series; a spike almost never hits
-the same pixel twice.
+the same pixel twice. On a **map** the neighbours are the adjacent map positions
+(:func:`spatial_neighbours`), never the previous rows of the file; the pipeline runs the
+test on maps only when asked (a grain smaller than the step gives a real band at one
+position only, which the test would take for a spike).
 
 The number of points replaced per spectrum is returned (``counts``) and reported by the
 pipeline as ``spikes_removed``.
@@ -30,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["DespikeResult", "despike_whitaker_hayes", "despike_neighbours",
-           "modified_z_score"]
+           "spatial_neighbours", "modified_z_score"]
 
 #: Default modified z-score threshold for the first differences.
 WH_THRESHOLD = 8.0
@@ -152,7 +155,7 @@ def despike_whitaker_hayes(signals, *, threshold: float = WH_THRESHOLD, max_widt
 
 def despike_neighbours(signals, *, valid=None, half_window: int = 2,
                        threshold: float = NEIGHBOUR_THRESHOLD, max_width: int = 3,
-                       scale: bool = True) -> DespikeResult:
+                       scale: bool = True, neighbours=None) -> DespikeResult:
     """Remove spikes by comparing each frame of a series with its neighbours.
 
     Parameters
@@ -171,6 +174,11 @@ def despike_neighbours(signals, *, valid=None, half_window: int = 2,
     scale : bool
         Scale the neighbours' median to the frame (least squares) before comparing: focus
         and laser power change a series' overall intensity. Default True.
+    neighbours : sequence of sequence of int (N,), optional
+        The frames each frame is compared with, given explicitly (a map's spatial
+        neighbours, :func:`spatial_neighbours`); invalid ones are skipped and
+        ``half_window`` is not used. Default None: ``half_window`` frames on each side in
+        acquisition order.
 
     Returns
     -------
@@ -194,8 +202,12 @@ def despike_neighbours(signals, *, valid=None, half_window: int = 2,
     bad = np.zeros((n, m), dtype=bool)
     ref = np.full((n, m), np.nan)
     for pos, i in enumerate(vidx):
-        nb = np.concatenate([vidx[max(pos - half_window, 0):pos],
-                             vidx[pos + 1:pos + 1 + half_window]])
+        if neighbours is not None:
+            nb = np.asarray([j for j in neighbours[i] if 0 <= j < n and valid[j] and j != i],
+                            dtype=int)
+        else:
+            nb = np.concatenate([vidx[max(pos - half_window, 0):pos],
+                                 vidx[pos + 1:pos + 1 + half_window]])
         if nb.size < 2:
             continue
         ref[i] = np.median(y[nb], axis=0)
@@ -229,5 +241,36 @@ def despike_neighbours(signals, *, valid=None, half_window: int = 2,
     out = y.copy()
     out[bad] = ref[bad]
     return DespikeResult(out, bad, bad.sum(axis=1), "neighbours",
-                         {"half_window": half_window, "threshold": threshold,
-                          "max_width": max_width})
+                         {"half_window": None if neighbours is not None else half_window,
+                          "neighbours": "explicit" if neighbours is not None else "sequence",
+                          "threshold": threshold, "max_width": max_width})
+
+
+def spatial_neighbours(x, y, *, k: int = 8) -> list[np.ndarray]:
+    """The ``k`` nearest map positions of each spectrum (default 8: on a grid, the 8
+    adjacent pixels; fewer at edges and corners are not filled from farther away).
+
+    Distances are measured in grid steps (each coordinate divided by the median spacing of
+    its distinct values), so a 35 um x 35 um grid and a 1 um x 10 um grid both give their
+    adjacent pixels; positions farther than 1.5 steps (beyond the diagonal, sqrt(2)) are
+    not neighbours, whatever the rounding of the stage positions.
+
+    Examples
+    --------
+    >>> x, y = np.repeat([0.0, 1.0, 2.0], 3), np.tile([0.0, 1.0, 2.0], 3)
+    >>> [len(v) for v in spatial_neighbours(x, y)]
+    [3, 5, 3, 5, 8, 5, 3, 5, 3]
+    """
+    pts = []
+    for c in (np.asarray(x, dtype=float), np.asarray(y, dtype=float)):
+        d = np.diff(np.unique(c))
+        step = float(np.median(d[d > 0])) if (d > 0).any() else 1.0
+        pts.append(c / step)
+    p = np.stack(pts, axis=1)
+    dist = np.sqrt(((p[:, None, :] - p[None, :, :]) ** 2).sum(axis=2))
+    out = []
+    for i in range(p.shape[0]):
+        order = np.argsort(dist[i], kind="stable")
+        near = [j for j in order[1:k + 1] if dist[i, j] <= 1.5]
+        out.append(np.asarray(near, dtype=int))
+    return out

@@ -9,8 +9,9 @@
 2. **Quality control** (:func:`~naheo_spec.raman.qc.screen`): empty, all-zero, constant
    and saturated spectra are masked -- reported, never fitted.
 3. **Spikes**: Whitaker-Hayes per spectrum, then, for series of 5 or more valid spectra
-   that are not maps, the neighbour-frame test; spectra where too many points had to be
-   replaced are masked as cosmic-ray dominated.
+   that are not maps, the neighbour-frame test (on maps only when asked, with spatial
+   neighbours); spectra where too many points had to be replaced are masked as cosmic-ray
+   dominated.
 4. **Baseline** (:class:`~naheo_spec.raman.baseline.BaselineFitter`, arPLS by default, one
    fitter for the axis); skipped when the file says the vendor already subtracted one.
 5. **Bands** (:func:`~naheo_spec.raman.fit.fit_bands`) from a preset, vectorised.
@@ -22,7 +23,7 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -488,12 +489,34 @@ class RamanSeriesResult(ResultDisplay):
                 w.writerow({k: ("" if v is None else v) for k, v in r.items()})
         return path
 
+    #: Coordinate names preferred as the series' x axis, in order.
+    X_COORDINATES = ("time", "exposure_time", "exposure_h", "potential", "state_of_charge",
+                     "soc", "temperature", "index", "z")
+    #: Name prefixes of coordinates that are a series' x axis (``exposure_h``, ``time_s``).
+    X_PREFIXES = ("exposure", "time", "potential", "voltage", "soc", "state_of_charge",
+                  "temperature", "cycle", "capacity")
+
     def _x_coordinate(self):
-        for key in ("time", "potential", "exposure_time", "state_of_charge", "index", "z", "x"):
-            if key in self.coordinates and np.asarray(self.coordinates[key]).dtype.kind == "f":
-                return key, np.asarray(self.coordinates[key], dtype=float), \
-                    self.coordinate_units.get(key, "")
-        return "spectrum", np.arange(len(self), dtype=float), ""
+        """``(name, values, unit)`` of the coordinate plots and records use as x.
+
+        In order: a known name (:attr:`X_COORDINATES`), a float coordinate whose name
+        starts with one of :attr:`X_PREFIXES`, ``x`` (a line scan or a map's first axis:
+        maps are drawn by :func:`~naheo_spec.plot.raman.plot_map_image` on x/y), then the
+        first float coordinate; the spectrum number when the series has none.
+        """
+        floats = [k for k, v in self.coordinates.items() if np.asarray(v).dtype.kind == "f"]
+        lowered = {k: k.lower() for k in floats}
+        key = next((k for name in self.X_COORDINATES for k in floats if lowered[k] == name), None)
+        if key is None:
+            key = next((k for k in floats if lowered[k].startswith(self.X_PREFIXES)), None)
+        if key is None and "x" in floats:
+            key = "x"
+        if key is None and floats:
+            key = floats[0]
+        if key is None:
+            return "spectrum", np.arange(len(self), dtype=float), ""
+        return key, np.asarray(self.coordinates[key], dtype=float), \
+            self.coordinate_units.get(key, "")
 
     def to_record(self, name: str | None = None):
         """A :class:`~naheo_spec.records.Record` of kind ``"raman_series"``: the corrected
@@ -622,7 +645,8 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
                          shape: str | None = None, eta: float | None = None,
                          snr_threshold: float = 3.0, normalize_to: str | None = None,
                          saturation: float | None = None, max_spike_fraction: float = 0.02,
-                         min_consecutive: int = 1) -> RamanSeriesResult:
+                         min_consecutive: int = 1,
+                         resolution: float | None = None) -> RamanSeriesResult:
     """Analyse every spectrum of a series, map or single spectrum (see module doc).
 
     Parameters
@@ -642,8 +666,12 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
     despike : bool
         Whitaker-Hayes spike removal. Default True.
     neighbour_despike : bool, optional
-        Neighbour-frame test. Default None: on for series of 5 or more valid spectra that
-        are not maps.
+        Neighbour-frame test (:func:`~naheo_spec.raman.despike.despike_neighbours`).
+        Default None: on for series of 5 or more valid spectra, off for maps (a
+        ``map_shape``, or x and y coordinates that both vary: a grain smaller than the step
+        shows a real band at one position only). True on a map compares each spectrum with
+        its adjacent map positions (:func:`~naheo_spec.raman.despike.spatial_neighbours`),
+        never with the previous rows of the file; False never runs it.
     calibration : AxisCalibration, optional
         Offset from :func:`~naheo_spec.raman.calibration.calibrate_axis`; subtracted from
         the axis.
@@ -664,6 +692,11 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
         More replaced points than this fraction masks a spectrum. Default 0.02.
     min_consecutive : int
         Detections in a row needed for the first carbonate coordinate. Default 1.
+    resolution : float, optional
+        Instrument resolution (cm-1): no band is fitted narrower, and the carbonate
+        detection filter uses it (:func:`~naheo_spec.raman.presets.fwhm_floor`). Default
+        None: the preset's ``resolution_cm1`` (4 cm-1 in ``layered-oxide``), and never
+        below two sampling intervals.
 
     Returns
     -------
@@ -696,12 +729,14 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
     from naheo_spec.raman.fit import fit_bands
     from naheo_spec.raman.indicators import (
         area_ratio,
+        carbonate_group_snr,
         carbonate_index,
         detect_bands,
         first_detection,
         normalized_areas,
+        scan_threshold,
     )
-    from naheo_spec.raman.presets import load_preset
+    from naheo_spec.raman.presets import fwhm_floor, load_preset
 
     stack = _as_stack(data)
     if stack.axis_kind is not AxisKind.RAMAN_SHIFT:
@@ -713,6 +748,11 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
     if normalize_to is not None:
         normalize_to = pre.band(normalize_to).name
     axis, keep, uncovered = _prepare_axis(stack, pre, calibration, shift_range)
+    if resolution is not None and not resolution > 0:
+        raise InputError(f"resolution must be a positive number of cm-1, got {resolution!r}",
+                         parameter="resolution")
+    min_fwhm = fwhm_floor(axis, resolution if resolution is not None else pre.resolution_cm1)
+    pre = pre.with_min_fwhm(min_fwhm)
     raw = np.asarray(stack.signals, dtype=float)[:, keep]
     n = raw.shape[0]
     y, valid, errors, counts, rw, despike_params = _screen_and_despike(
@@ -731,12 +771,17 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
     det = detect_bands(axis, bres.corrected, table, snr_threshold=snr_threshold,
                        fallback_fwhm=[b.fwhm_cm1 for b in pre.bands],
                        fallback_center=[b.center_cm1 for b in pre.bands])
+    g_snr, g_center, _, g_upper, trials = carbonate_group_snr(axis, bres.corrected, table, pre,
+                                                              min_fwhm=min_fwhm)
+    det = replace(det, carbonate_snr=g_snr, carbonate_center=g_center,
+                  carbonate_upper_area=g_upper,
+                  carbonate_threshold=scan_threshold(snr_threshold, trials))
     ci, ci_err, ci_ul, ci_det = carbonate_index(table, det, pre.reference_bands)
     ratio, ratio_err = area_ratio(table, "a1g", "eg")
     norm = norm_err = None
     if normalize_to is not None:
         norm, norm_err = normalized_areas(table, normalize_to)
-    _row_flags(rw, table, det, valid, calibrated=calibration is not None)
+    _row_flags(rw, table, det, valid, calibrated=calibration is not None, carbonate=ci_det)
     series_warn, damage = _series_checks(stack.name, axis, bres.corrected, table, pre, valid,
                                          uncovered)
     first = {key: first_detection(np.where(valid, np.asarray(v, dtype=float), np.nan), ci_det,
@@ -750,6 +795,7 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
                           "calibration": None if calibration is None else calibration.to_dict(),
                           "shift_range": list(shift_range) if shift_range else None,
                           "eta": eta, "shape": shape, "snr_threshold": snr_threshold,
+                          "resolution_cm1": resolution, "min_fwhm_cm1": min_fwhm,
                           "normalize_to": normalize_to, "saturation": saturation,
                           "format": stack.source.format,
                           "vendor_processing": list(getattr(acq, "vendor_processing", ()) or ()),
@@ -802,7 +848,11 @@ def _screen_and_despike(raw, stack, *, saturation, despike, neighbour_despike,
 
     Returns the despiked signals, the validity mask, per-row error texts, spike counts, the
     row-warnings builder (reader and QC records already in) and the despike parameters."""
-    from naheo_spec.raman.despike import despike_neighbours, despike_whitaker_hayes
+    from naheo_spec.raman.despike import (
+        despike_neighbours,
+        despike_whitaker_hayes,
+        spatial_neighbours,
+    )
     from naheo_spec.raman.qc import COSMIC, cosmic_dominated, screen
 
     n = raw.shape[0]
@@ -825,11 +875,15 @@ def _screen_and_despike(raw, stack, *, saturation, despike, neighbour_despike,
         y[rows] = d.signals
         counts[rows] += d.counts
         params["whitaker_hayes"] = d.parameters
+    is_map = _is_map(stack)
     use_nb = neighbour_despike
     if use_nb is None:      # maps: neighbours are other places of the sample, not repeats
-        use_nb = despike and valid.sum() >= 5 and stack.map_shape is None and n > 1
-    if use_nb:
-        d = despike_neighbours(y, valid=valid)
+        use_nb = despike and valid.sum() >= 5 and not is_map and n > 1
+    if use_nb and n > 1:
+        nbrs = None
+        if is_map:          # asked for on a map: compare with the adjacent positions
+            nbrs = spatial_neighbours(stack.coordinates["x"], stack.coordinates["y"])
+        d = despike_neighbours(y, valid=valid, neighbours=nbrs)
         y = d.signals
         counts += d.counts
         params["neighbours"] = d.parameters
@@ -842,7 +896,21 @@ def _screen_and_despike(raw, stack, *, saturation, despike, neighbour_despike,
     return y, valid, errors, counts, rw, params
 
 
-def _row_flags(rw, table, det, valid, *, calibrated: bool) -> None:
+def _is_map(stack) -> bool:
+    """A map: a ``map_shape``, or x and y coordinates that both vary."""
+    if stack.map_shape is not None:
+        return True
+    c = stack.coordinates
+    if "x" in c and "y" in c:
+        try:
+            return (np.unique(np.asarray(c["x"], dtype=float)).size > 1
+                    and np.unique(np.asarray(c["y"], dtype=float)).size > 1)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def _row_flags(rw, table, det, valid, *, calibrated: bool, carbonate) -> None:
     """Per-spectrum quality flags: bounds, convergence, uncalibrated carbonate, Mn3O4."""
     from naheo_spec.raman.fit import BOUND_HIT, NOT_CONVERGED
 
@@ -852,9 +920,8 @@ def _row_flags(rw, table, det, valid, *, calibrated: bool) -> None:
         rw.add(BOUND_HIT, hit, f"band {name} ended on a bound of its centre or width: a limit, "
                                "not a result")
     rw.add(NOT_CONVERGED, np.flatnonzero(valid & ~table.converged), "band fit did not converge")
-    carb = [j for j, r in enumerate(table.roles) if r == "carbonate"]
-    if not calibrated and carb:
-        rw.add(UNCALIBRATED_CARBONATE, np.flatnonzero(det.detected[:, carb].any(axis=1)),
+    if not calibrated:      # wherever carbonate is reported (the group decision)
+        rw.add(UNCALIBRATED_CARBONATE, np.flatnonzero(carbonate & valid),
                "carbonate band assigned on an uncalibrated shift axis: offsets of 2-5 cm-1 "
                "are the size of the gaps between NaHCO3, hydrates, Na2CO3 and Li2CO3; "
                "calibrate with --calibrate-si")

@@ -21,7 +21,7 @@ from naheo_spec.errors import InputError
 from naheo_spec.resources import reference_file
 
 __all__ = ["BandSpec", "Window", "Marker", "Preset", "load_preset", "builtin_presets",
-           "reference_band", "SHAPES", "ROLES"]
+           "reference_band", "fwhm_floor", "SHAPES", "ROLES", "MIN_FWHM_POINTS"]
 
 SHAPES = ("lorentzian", "gaussian", "pseudo-voigt", "voigt")
 ROLES = ("oxide", "carbonate", "nuisance")
@@ -116,6 +116,10 @@ class Preset:
         Bands whose summed area is the carbonate index's denominator.
     path : str
         The TOML file it came from.
+    resolution_cm1 : float or None
+        Spectral resolution (cm-1, FWHM of the instrument line) the preset assumes; no band
+        is fitted narrower (:meth:`with_min_fwhm`). TOML key ``resolution_cm1``; default
+        None (then only the sampling floor of :func:`fwhm_floor` applies).
     """
 
     name: str
@@ -126,6 +130,7 @@ class Preset:
     reference_bands: tuple[str, ...] = ()
     path: str = ""
     sources: dict = field(default_factory=dict, compare=False)
+    resolution_cm1: float | None = None
 
     def band(self, name: str) -> BandSpec:
         """The band called ``name`` or answering to it as an alias (case-insensitive)."""
@@ -150,10 +155,37 @@ class Preset:
 
         return replace(self, bands=tuple(replace(b, shape=shape) for b in self.bands))
 
+    def with_min_fwhm(self, floor_cm1: float) -> "Preset":
+        """The same preset with every band's FWHM lower bound raised to ``floor_cm1`` (cm-1).
+
+        A band narrower than the instrument resolution is not a Raman band: a free width
+        that can shrink below it lets a band collapse onto a single noise spike (or between
+        two sampling points, where its area is undetermined). Upper bounds and starting
+        widths below the floor are raised with it.
+
+        Examples
+        --------
+        >>> p = load_preset("layered-oxide").with_min_fwhm(6.0)
+        >>> p.band("natrite").fwhm_range_cm1, p.band("eg").fwhm_range_cm1
+        ((6.0, 25.0), (8.0, 120.0))
+        """
+        from dataclasses import replace
+
+        f = float(floor_cm1)
+        bands = []
+        for b in self.bands:
+            lo, hi = b.fwhm_range_cm1
+            if lo < f:
+                lo, hi = f, max(hi, 2.0 * f)
+            bands.append(replace(b, fwhm_range_cm1=(lo, hi),
+                                 fwhm_cm1=min(max(b.fwhm_cm1, lo), hi)))
+        return replace(self, bands=tuple(bands))
+
     def to_dict(self) -> dict:
         """JSON-safe description (for provenance)."""
         return {"name": self.name, "path": self.path,
                 "reference_bands": list(self.reference_bands),
+                "resolution_cm1": self.resolution_cm1,
                 "windows": {w.name: list(w.range_cm1) for w in self.windows},
                 "backgrounds": {w.name: w.background for w in self.windows},
                 "bands": {b.name: {"role": b.role, "window": b.window, "center_cm1": b.center_cm1,
@@ -317,6 +349,42 @@ def preset_from_dict(doc: dict, *, path: str = "") -> Preset:
     missing = [r for r in refs if r not in known]
     if missing:
         raise InputError(f"{where}: reference_bands {missing} are not bands of the preset")
+    resolution = doc.get("resolution_cm1")
+    if resolution is not None:
+        try:
+            resolution = float(resolution)
+        except (TypeError, ValueError):
+            resolution = -1.0
+        if not resolution > 0:
+            raise InputError(f"{where}: resolution_cm1 must be a positive number of cm-1, got "
+                             f"{doc.get('resolution_cm1')!r}")
     return Preset(name=str(doc.get("name", Path(path).stem if path else "preset")),
                   description=str(doc.get("description", "")), windows=windows,
-                  bands=tuple(bands), markers=tuple(markers), reference_bands=refs, path=path)
+                  bands=tuple(bands), markers=tuple(markers), reference_bands=refs, path=path,
+                  resolution_cm1=resolution)
+
+
+#: Narrowest band, in sampling intervals, when no resolution is known: a band spanning
+#: fewer than two points has no measurable width.
+MIN_FWHM_POINTS = 2.0
+
+
+def fwhm_floor(axis, resolution_cm1: float | None = None) -> float:
+    """Narrowest FWHM (cm-1) a band may take on ``axis``.
+
+    ``max(resolution_cm1, MIN_FWHM_POINTS x median point spacing)``: the instrument's
+    resolution when known (preset ``resolution_cm1`` or the ``resolution`` option of
+    :func:`~naheo_spec.raman.pipeline.analyze_raman_series`), and never fewer than two
+    sampling intervals (Nyquist: a narrower line is not resolved by the sampling).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fwhm_floor(np.arange(100.0, 200.0, 2.5)), fwhm_floor(np.arange(100.0, 200.0, 1.0), 4.0)
+    (5.0, 4.0)
+    """
+    import numpy as np
+
+    x = np.asarray(axis, dtype=float)
+    step = float(np.median(np.abs(np.diff(x)))) if x.size > 1 else 0.0
+    return max(float(resolution_cm1 or 0.0), MIN_FWHM_POINTS * step)

@@ -24,7 +24,7 @@ from naheo_spec.raman.units import check_laser, nm_to_shift
 
 __all__ = ["Matrix", "DECIMAL_COMMA", "NONFINITE_POINTS", "AXIS_SORTED", "fix_decimal_commas",
            "parse_matrix", "split_fields", "order_stack_axis", "axis_to_shift", "data_lines",
-           "is_matrix_header"]
+           "is_matrix_header", "map_grid_shape"]
 
 DECIMAL_COMMA = WarningCode("raman.read.decimal_comma", RepairWarning,
                             "Numbers were written with decimal commas; read as decimal points.")
@@ -273,3 +273,43 @@ def axis_to_shift(x, unit: str, laser_nm, path=None, *, source: str = "file"
                                      f"laser wavelength {lam:g} nm")
     raise ReadError(path, f"the x axis unit {unit!r} is neither cm-1 nor nm; cannot read it as "
                           "a Raman shift")
+
+
+def map_grid_shape(coordinates) -> tuple[int, int] | None:
+    """Shape the rows of a map reshape to, when its ``x``/``y`` coordinates form a full grid.
+
+    A full grid: ``n_x * n_y`` rows, every (x, y) pair present once, in raster order -- one
+    coordinate constant over runs of the other's full set of values. Returns
+    ``(n_slow, n_fast)``: ``(ny, nx)`` when x varies fastest (row-major raster), ``(nx, ny)``
+    when y does (RamanLab exports scan columns). None for anything else (a line, a series,
+    a missing or irregular position).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x, y = np.repeat([0.0, 1.0, 2.0], 4), np.tile([5.0, 6.0, 7.0, 8.0], 3)
+    >>> map_grid_shape({"x": x, "y": y}), map_grid_shape({"x": y, "y": x})
+    ((3, 4), (3, 4))
+    >>> map_grid_shape({"x": x[:-1], "y": y[:-1]}) is None
+    True
+    """
+    import numpy as np
+
+    if "x" not in coordinates or "y" not in coordinates:
+        return None
+    try:
+        x = np.asarray(coordinates["x"], dtype=float)
+        y = np.asarray(coordinates["y"], dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if x.size != y.size or x.size < 4 or not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return None
+    ux, uy = np.unique(x), np.unique(y)
+    if ux.size < 2 or uy.size < 2 or ux.size * uy.size != x.size:
+        return None
+    for slow, fast, n_slow, n_fast in ((y, x, uy.size, ux.size), (x, y, ux.size, uy.size)):
+        s2, f2 = slow.reshape(n_slow, n_fast), fast.reshape(n_slow, n_fast)
+        if (s2 == s2[:, :1]).all() and (f2 == f2[:1, :]).all() \
+                and np.unique(s2[:, 0]).size == n_slow and np.unique(f2[0]).size == n_fast:
+            return (n_slow, n_fast)
+    return None

@@ -126,3 +126,23 @@ def test_check_axis_reports_without_applying(raman_data, capsys):
     rc3, applied, _ = run_json(capsys, [spec, "--preset", D1_PRESET, "--calibrate-si", si])
     shift = applied[0]["bands"][3]["center_cm1"] - plain[0]["bands"][3]["center_cm1"]
     assert shift == pytest.approx(-2.41, abs=0.3)
+
+
+def test_python_dash_m_runs_the_cli(tmp_path):
+    """``python -m naheo_spec`` is the ``naheo-spec`` command (naheo_spec/__main__.py)."""
+    import os
+    import subprocess
+    import sys
+
+    from naheo_spec import datasets
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-m", "naheo_spec", "raman",
+                          str(datasets.path("raman_calcite")), "--preset", "calcite",
+                          "--resolution", "3", "--no-neighbour-despike", "--json"],
+                         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    entries = json.loads(out.stdout)
+    assert entries[0]["bands"][0]["name"] == "calcite_v1"
+    assert abs(entries[0]["bands"][0]["center_cm1"] - 1087.7) < 0.5

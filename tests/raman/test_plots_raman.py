@@ -85,3 +85,38 @@ def test_series_bands_draws_the_true_index():
     assert list(truth[0].get_ydata()) == list(st.metadata["true_carbonate_index"])
     with pytest.raises(ValueError, match="true_index"):
         plot_series_bands(sr, true_index=[0.0])
+
+
+def _extent(fig, artist):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    return artist.get_window_extent(fig.canvas.get_renderer())
+
+
+def test_synthetic_series_is_flagged_on_its_own_and_the_banner_clears_the_title(tmp_path):
+    """No ``synthetic=True`` needed: the result keeps the stack's ``format = "synthetic"``.
+    The banner and the suptitle must not overlap in the saved figure; the first detection
+    is drawn on the series' own coordinate (``exposure_h``)."""
+    from naheo_spec.plot.raman import plot_fit, plot_series_bands
+    from naheo_spec.plot.style import is_synthetic
+    from naheo_spec.raman.pipeline import analyze_raman_series
+    from naheo_spec.raman.synthetic import carbonate_growth_series
+
+    sr = quiet(analyze_raman_series, carbonate_growth_series(seed=0), preset="layered-oxide")
+    assert sr.format == "synthetic" and is_synthetic(sr) and is_synthetic(sr[3])
+    assert sr._x_coordinate()[0] == "exposure_h"
+    for fig in (plot_series_bands(sr), plot_fit(sr[7])):
+        banner = [t for t in fig.texts if t.get_gid() == "synthetic-label"]
+        assert len(banner) == 1
+        fig.savefig(tmp_path / "f.png", dpi=80)
+        assert not _extent(fig, banner[0]).overlaps(_extent(fig, fig._suptitle))
+        for ax in fig.axes:
+            assert not _extent(fig, banner[0]).overlaps(_extent(fig, ax.title)) \
+                or not ax.get_title()
+    fig = plot_series_bands(sr)
+    first = [ln for ln in fig.axes[1].lines if ln.get_label().startswith("first detection")]
+    assert len(first) == 1 and first[0].get_xdata()[0] == sr.first_carbonate["exposure_h"]
+    assert "exposure" in fig.axes[1].get_xlabel()

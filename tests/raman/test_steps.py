@@ -221,3 +221,79 @@ def test_areas_normalised_to_an_internal_band(d1_series):
     with pytest.raises(InputError, match="no band"):
         quiet(analyze_raman_series, stack.take(np.arange(3)), preset=D1_PRESET,
               normalize_to="nope")
+
+
+def test_series_x_coordinate_is_found_by_name_prefix_or_first_float():
+    """Known names first, then names starting with exposure/time/potential/soc..., then x
+    (maps, line scans), then the first float coordinate."""
+    import numpy as np
+
+    from naheo_spec.model import SpectrumStack
+    from naheo_spec.raman.pipeline import analyze_raman_series
+    from naheo_spec.raman.synthetic import carbonate_growth_series
+
+    st = carbonate_growth_series(days=3, seed=1)
+    sig, ax = np.asarray(st.signals), st.axis
+
+    def key(coords):
+        s = SpectrumStack(ax, sig, axis_kind="raman_shift", coordinates=coords)
+        return quiet(analyze_raman_series, s, preset="layered-oxide")._x_coordinate()[0]
+
+    f = np.array([0.0, 1.0, 2.0])
+    assert key({"label": np.array(["a", "b", "c"]), "exposure_days": f}) == "exposure_days"
+    assert key({"depth_um": f, "potential_V": f + 3}) == "potential_V"
+    assert key({"depth_um": f, "z2": f}) == "depth_um"
+    assert key({"y": f, "x": f}) == "x"
+    assert key({"time": f, "exposure_h": f}) == "time"
+    assert key({}) == "spectrum"
+
+
+def test_bundled_map_is_a_grid_and_neighbours_are_spatial():
+    """The bundled RamanLab map (4 x 30, y fastest) gets its map_shape; the neighbour-frame
+    test is off on maps by default and, when asked for, compares adjacent positions."""
+    import numpy as np
+
+    from naheo_spec import datasets
+    from naheo_spec.raman.despike import spatial_neighbours
+    from naheo_spec.raman.pipeline import analyze_raman_series
+
+    st = datasets.load("raman_map")
+    assert st.map_shape == (4, 30)
+    x, y = st.coordinates["x"], st.coordinates["y"]
+    nb = spatial_neighbours(x, y)
+    assert sorted(nb[30].tolist()) == [0, 1, 31, 60, 61]      # x step 1, y step 0: an edge
+    assert sorted(nb[29].tolist()) == [28, 58, 59]            # a corner
+    assert 30 not in nb[29] and 29 not in nb[30]              # consecutive rows, far apart
+    default = quiet(analyze_raman_series, st, preset="carbonate")
+    assert default.provenance.parameters["despike"]["neighbours"] is None
+    sig = np.asarray(st.signals, dtype=float).copy()
+    j = int(np.argmin(np.abs(st.axis - 1500.0)))
+    sig[45, j] += 40 * np.median(np.abs(np.diff(sig[45])))   # a one-pixel cosmic ray
+    res = quiet(analyze_raman_series, st.with_changes(signals=sig), preset="carbonate",
+                despike=False, neighbour_despike=True)
+    assert res.provenance.parameters["despike"]["neighbours"]["neighbours"] == "explicit"
+    assert res.spikes_removed[45] >= 1
+
+
+def test_resolution_floor_from_preset_option_and_sampling():
+    """The FWHM lower bound is max(resolution, 2 sampling steps); bad values are refused."""
+    from naheo_spec.raman.pipeline import analyze_raman_series
+    from naheo_spec.raman.presets import fwhm_floor, preset_from_dict
+    from naheo_spec.raman.synthetic import carbonate_growth_series
+
+    st = carbonate_growth_series(days=2, seed=0)        # 2.82 cm-1 sampling
+    res = quiet(analyze_raman_series, st)
+    assert res.provenance.parameters["min_fwhm_cm1"] == pytest.approx(fwhm_floor(st.axis))
+    assert res.provenance.parameters["preset"]["bands"]["natrite"]["fwhm_range_cm1"][0] \
+        == pytest.approx(2 * 2.82, abs=0.01)
+    wide = quiet(analyze_raman_series, st, resolution=7.0)
+    assert np.nanmin(wide.table.fwhm) >= 7.0 - 1e-9
+    with pytest.raises(InputError, match="resolution"):
+        analyze_raman_series(st, resolution=-1.0)
+    doc = {"resolution_cm1": "fine", "reference_bands": [],
+           "window": [{"name": "w", "range_cm1": [1000, 1100]}],
+           "band": [{"name": "a", "window": "w", "center_cm1": 1050.0}]}
+    with pytest.raises(InputError, match="resolution_cm1"):
+        preset_from_dict(doc)
+    doc["resolution_cm1"] = 4.5
+    assert preset_from_dict(doc).resolution_cm1 == 4.5

@@ -3,7 +3,9 @@
 The first row holds the shifts after ``k`` empty fields; every further row holds ``k``
 coordinates and the intensities (RamanLab/WiRE map exports: ``k = 2``, X and Y; series:
 ``k = 1``). Coordinates are named ``x``, ``y`` for ``k = 2`` and ``coordinate`` for
-``k = 1`` (no header says what it is; rename or join a CSV with ``--coordinates``).
+``k = 1`` (no header says what it is; rename or join a CSV with ``--coordinates``). When
+x and y form a full grid the stack's ``map_shape`` is set
+(:func:`~naheo_spec.raman.textparse.map_grid_shape`).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from naheo_spec.raman.textparse import (
     fix_decimal_commas,
     is_matrix_header,
     order_stack_axis,
+    map_grid_shape,
     parse_matrix,
 )
 
@@ -45,6 +48,7 @@ def read_matrix(probe) -> list[SpectrumStack]:
     coords = {n: mat.coords[:, j] for j, n in enumerate(names)}
     return [SpectrumStack(axis, signals, axis_kind="raman_shift", signal_label="intensity",
                           coordinates=coords, coordinate_units=units,
+                          map_shape=map_grid_shape(coords),
                           header="\n".join(header) or None,
                           metadata={"layout": f"matrix with {mat.n_coords} coordinate column(s)"},
                           source=SourceInfo(path=path, sha256=probe.sha256, format="raman-matrix",
