@@ -69,7 +69,10 @@ class SpectrumStack:
     coordinate_units : mapping of str to str, optional
         ASCII unit of each coordinate (``"s"``, ``"V"``, ``"um"``).
     map_shape : tuple of int, optional
-        ``(ny, nx)`` when the rows are a raster map in row-major order.
+        ``(n_slow, n_fast)`` when the rows are a raster map: the shape the rows reshape to
+        in C order. ``(ny, nx)`` when x varies fastest; ``(nx, ny)`` for maps scanned
+        column by column (y fastest), as RamanLab exports them. The ``x``/``y``
+        coordinates say which.
     mask : array-like of bool, shape (N,), optional
         True for rows that can be analysed. Default: all True.
     labels : array-like of str, shape (N,), optional
