@@ -12,11 +12,14 @@ the single-file pipeline (the same function is called with the same options).
 
 ``[xanes]`` keys
     ``standards``: a built-in set (``"fe"``, ``"mn"``, ``"ni"``: ``reference_spectra/
-    xanes_standards``), a TOML path relative to the config, or a table by element for a
+    xanes_standards``), ``"builtin"`` (each element's built-in line, the ``naheo-spec
+    xanes`` default), a TOML path relative to the config, or a table by element for a
     multi-edge series (``standards = {Ni = "ni", Fe = "fe", Mn = "mn"}``); ``data_root``
     (folder the built-in sets' files are under, default ``$NAHEO_SHARED_DATA``);
     ``e0_method``, ``preset``, ``pre_range``, ``norm_range``, ``nnorm``,
-    ``max_foil_offset_eV``; ``foil`` (a separate foil scan, relative to the config).
+    ``max_foil_offset_eV``; ``foil`` (a separate foil scan, relative to the config);
+    ``normalized``, ``noise_correlation``, ``energy_scale_sigma_eV``,
+    ``energy_drift_sigma_eV`` (as the options of ``naheo-spec xanes``).
 
 ``[exafs]`` keys
     ``rbkg``, ``bkg_kweight``, ``preset``, ``kmin``, ``kmax``, ``kweight``, ``dk``,
@@ -76,6 +79,9 @@ def _calibrations(value, data_root, base_dir: Path, e0_method) -> tuple[dict, di
 
     if value is None:
         return {}, {}
+    if value == BUILTIN_LINES:
+        return {BUILTIN_LINES: True}, {"builtin": "each element's built-in line "
+                                                  "(naheo_spec.xas.builtin), as naheo-spec xanes"}
     items = value.items() if isinstance(value, dict) else [(None, value)]
     cals, params = {}, {}
     for element, name in items:
@@ -98,7 +104,7 @@ def _calibrations(value, data_root, base_dir: Path, e0_method) -> tuple[dict, di
 
 # --------------------------------------------------------------------------- xanes
 XANES_OPTIONS = {
-    "standards": "valence standards: 'fe'|'mn'|'ni', a TOML path, or {Ni = ..., Fe = ...}",
+    "standards": "valence standards: 'fe'|'mn'|'ni', 'builtin' (each element's line), a TOML path, or {Ni = ..., Fe = ...}",
     "data_root": "folder the standards' files are under (default $NAHEO_SHARED_DATA)",
     "e0_method": "E0 definition (default: the standards', else half-height)",
     "preset": "normalization defaults: larch or athena",
@@ -107,7 +113,15 @@ XANES_OPTIONS = {
     "nnorm": "post-edge polynomial degree",
     "max_foil_offset_eV": "reject a foil further than this from the tabulated edge, eV (5)",
     "foil": "separate foil scan for the energy calibration (path relative to the config)",
+    "normalized": "the spectra are already normalized: no refit (false)",
+    "noise_correlation": "points over which the noise is correlated (1)",
+    "energy_scale_sigma_eV": "energy-scale uncertainty of scans without a foil, eV (1.0)",
+    "energy_drift_sigma_eV": "scan-to-scan drift of scans without a foil, eV (0.2)",
 }
+#: Options passed to the pipeline only when the config gives them (a config without them
+#: keeps the parameters, hence the keys of finished scans, it had before they existed).
+_XANES_OPTIONAL = {"normalized": bool, "noise_correlation": float,
+                   "energy_scale_sigma_eV": float, "energy_drift_sigma_eV": float}
 
 XANES_COLUMNS = (
     Column("e0_eV", "eV", "edge position (calibrated)"),
@@ -151,15 +165,46 @@ def _prepare_xanes(options: dict, base_dir: Path) -> Prepared:
                    pre_range=_pair(opts.get("pre_range"), "pre_range", "xanes"),
                    norm_range=_pair(opts.get("norm_range"), "norm_range", "xanes"),
                    nnorm=nnorm, max_foil_offset_eV=float(opts.get("max_foil_offset_eV", 5.0)))
+    for key, kind in _XANES_OPTIONAL.items():
+        v = opts.get(key)
+        if v is None:
+            continue
+        if kind is bool and not isinstance(v, bool):
+            raise InputError(f"[xanes] {key} = {v!r}: expected true or false")
+        if kind is float and (isinstance(v, bool) or not isinstance(v, (int, float))
+                              or not math.isfinite(v) or v < (key == "noise_correlation")):
+            raise InputError(f"[xanes] {key} = {v!r}: expected a number >= "
+                             f"{int(key == 'noise_correlation')}")
+        analyze[key] = kind(v)
     params = {**analyze, "standards": cal_params or None, "foil": foil_param}
     return Prepared(parameters=params, payload={"analyze": analyze, "calibrations": cals,
                                                 "foil": foil})
+
+
+#: ``standards = "builtin"``: each scan element's built-in line (the ``naheo-spec xanes``
+#: default), none for an element without one.
+BUILTIN_LINES = "builtin"
+_BUILTIN_CACHE: dict[tuple, object] = {}
+
+
+def _builtin_line(element, e0_method, preset):
+    from naheo_spec.xas.builtin import available_elements, builtin_calibration
+
+    if element not in available_elements():
+        return None
+    key = (element, e0_method or "half-height", preset or "larch")
+    if key not in _BUILTIN_CACHE:
+        _BUILTIN_CACHE[key] = builtin_calibration(element, e0_method=key[1], preset=key[2])
+    return _BUILTIN_CACHE[key]
 
 
 def _calibration_for(payload, element, where: str):
     cals = payload["calibrations"]
     if not cals:
         return None
+    if cals.get(BUILTIN_LINES) is True:
+        a = payload["analyze"]
+        return _builtin_line(element, a.get("e0_method"), a.get("preset"))
     if element in cals:
         return cals[element]
     if None in cals:
