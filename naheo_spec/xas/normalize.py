@@ -660,7 +660,7 @@ def normalized_window(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray, cols: 
         if rows.size == 0:
             continue
         k = dict(zip(_KEY_FIELDS, map(int, uniq[g])))
-        y = mu[rows]
+        y = mu if rows.size == mu.shape[0] else mu[rows]      # all rows: no copy
         post = PolyFit(energy, slice(k["q1"], k["q2"]), k["nnorm"])
         qrows = slice(k["q1"], k["q2"])
         if k["npre"] == 0:
@@ -675,7 +675,10 @@ def normalized_window(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray, cols: 
         with np.errstate(divide="ignore", invalid="ignore"):
             norm = (y[:, cols] - pre_c) / step[:, None]
         norm[~(step > 0)] = np.nan
-        out[rows] = norm
+        if rows.size == mu.shape[0]:
+            out = norm
+        else:
+            out[rows] = norm
     return out
 
 
@@ -1118,25 +1121,47 @@ def edge_shape_problems(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray
     norm = np.atleast_2d(norm)
     e0 = np.broadcast_to(np.asarray(e0, dtype=float), (norm.shape[0],))
     out: list[str | None] = [None] * norm.shape[0]
-    p99 = np.percentile(norm, 99, axis=1)
-    for u in np.unique(e0):                          # the windows depend on E0 alone
-        rows = np.flatnonzero(e0 == u)
-        pre, post = energy < u - SHAPE_SIDE_EV, energy > u + SHAPE_SIDE_EV
-        p90 = np.percentile(np.abs(norm[np.ix_(rows, pre)]), 90, axis=1) \
-            if pre.sum() >= 3 else None
-        p10 = np.percentile(norm[np.ix_(rows, post)], 10, axis=1) if post.sum() >= 3 else None
-        for j, i in enumerate(rows):
-            problems = []
-            if p90 is not None and p90[j] > SHAPE_MAX_PRE:
-                problems.append(f"|norm| reaches {p90[j]:.2f} below E0 - {SHAPE_SIDE_EV:g} eV")
-            if p10 is not None and p10[j] < SHAPE_MIN_POST:
-                problems.append(f"norm drops to {p10[j]:.2f} above E0 + {SHAPE_SIDE_EV:g} eV")
-            if p99[i] > SHAPE_MAX:
-                problems.append(f"norm reaches {p99[i]:.2f}")
-            if problems:
-                out[i] = ("normalized mu does not look like an absorption edge ("
-                          + "; ".join(problems) + "): check E0 and the ranges, or whether "
-                          "the edge lies outside the scan")
+    for i, problems in edge_shape_flags(energy, norm, e0).items():
+        out[i] = ("normalized mu does not look like an absorption edge ("
+                  + "; ".join(problems) + "): check E0 and the ranges, or whether "
+                  "the edge lies outside the scan")
+    return out
+
+
+def edge_shape_flags(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray
+                     ) -> dict[int, list[str]]:
+    """The rules of :func:`edge_shape_problems` on a whole block: ``{row: [problem, ...]}``
+    for the rows that fail (usually none).
+
+    Which rows fail is decided for the block at once by
+    :func:`~naheo_spec.numerics.percentile.row_percentile_above` (exactly the per-row
+    :func:`numpy.percentile` comparison); the percentiles quoted in the messages are
+    computed for the failing rows only, with :func:`numpy.percentile` on the same values.
+    """
+    from naheo_spec.numerics.percentile import row_percentile_above, row_percentile_below
+
+    n_rows, m = norm.shape
+    cols = np.arange(m)
+    n_pre = np.searchsorted(energy, e0 - SHAPE_SIDE_EV, side="left")   # energy < E0 - 15
+    first_post = np.searchsorted(energy, e0 + SHAPE_SIDE_EV, side="right")  # > E0 + 15
+    pre = cols[None, :] < n_pre[:, None]
+    post = cols[None, :] >= first_post[:, None]
+    use_pre, use_post = n_pre >= 3, (m - first_post) >= 3
+    hit_pre = row_percentile_above(np.abs(norm), pre, 90, SHAPE_MAX_PRE) & use_pre
+    hit_post = row_percentile_below(norm, post, 10, SHAPE_MIN_POST) & use_post
+    hit_max = row_percentile_above(norm, None, 99, SHAPE_MAX)
+    out: dict[int, list[str]] = {}
+    for i in np.flatnonzero(hit_pre | hit_post | hit_max):
+        problems = []
+        if hit_pre[i]:
+            p90 = np.percentile(np.abs(norm[i, pre[i]]), 90)
+            problems.append(f"|norm| reaches {p90:.2f} below E0 - {SHAPE_SIDE_EV:g} eV")
+        if hit_post[i]:
+            p10 = np.percentile(norm[i, post[i]], 10)
+            problems.append(f"norm drops to {p10:.2f} above E0 + {SHAPE_SIDE_EV:g} eV")
+        if hit_max[i]:
+            problems.append(f"norm reaches {np.percentile(norm[i], 99):.2f}")
+        out[int(i)] = problems
     return out
 
 
