@@ -228,34 +228,30 @@ def _run_xanes_scan(spectrum, prepared: Prepared) -> ScanOutput:
                       element=res.element)
 
 
-def _without_row_name(message: str, stack, i: int) -> str:
-    """The error without the row's own name (``map.h5:/map[12]: ``): the row index is in
-    the table already, and messages without it repeat, so a 10^6-row stack keeps a short
-    table of distinct messages (the store's rule for stacks)."""
-    name = f"{Path(stack.source.path).name if stack.source.path else 'spectrum'}:" \
-           f"{stack.label(i)}: "
-    return message.replace(name, "", 1)
-
-
-def _table_without_row_names(table, stack):
-    """The per-row warning table with each message's own row name removed: the stack
-    path writes ``"map.h5:/map[12]: no foil ..."`` per row, i.e. one distinct message per
-    row (10^6 strings for a map); without the name they collapse to a handful."""
+def _without_row_names(table, errors):
+    """The block's per-row warning table and errors with the :data:`ROW_NAME` placeholder
+    removed: the row index is in the table already, and messages without the name repeat,
+    so a 10^6-row stack keeps a short table of distinct messages (the store's rule for
+    stacks). Messages are numbered in order of first appearance along the rows."""
     from naheo_spec.diagnostics import StackWarnings
+    from naheo_spec.xas.xanes_stack import ROW_NAME
 
+    prefix = f"{ROW_NAME}: "
+    errs = {i: e.replace(prefix, "", 1) for i, e in enumerate(errors) if e is not None}
     if not len(table):
-        return table
-    fname = f"{Path(stack.source.path).name if stack.source.path else 'spectrum'}:"
-    labels = stack.labels
-    new: dict[str, int] = {}
-    index = np.empty(len(table), dtype=np.int32)
-    msgs = table.messages
-    for k, (row, m) in enumerate(zip(table.rows.tolist(), table.message_index.tolist())):
-        label = labels[row] if labels is not None else stack.label(row)
-        text = msgs[m].replace(f"{fname}{label}: ", "", 1)
-        index[k] = new.setdefault(text, len(new))
-    return StackWarnings(table.n_rows, table.rows, table.code_index, index, table.codes,
-                         tuple(new))
+        return table, errs
+    text_id: dict[str, int] = {}
+    ids = np.array([text_id.setdefault(m.replace(prefix, "", 1), len(text_id))
+                    for m in table.messages], dtype=np.int64)
+    per_row = ids[np.asarray(table.message_index, dtype=np.int64)]
+    uniq, first = np.unique(per_row, return_index=True)
+    order = uniq[np.argsort(first, kind="stable")]
+    new_of = np.empty(len(text_id), dtype=np.int64)
+    new_of[order] = np.arange(order.size)
+    texts = list(text_id)
+    return StackWarnings(table.n_rows, table.rows, table.code_index,
+                         new_of[per_row].astype(np.int32),
+                         table.codes, tuple(texts[j] for j in order)), errs
 
 
 _NORM_CACHES: dict[int, dict] = {}       # per worker process: normalize notes per grid
@@ -271,12 +267,10 @@ def _run_xanes_block(stack, prepared: Prepared) -> BlockOutput:
         kws["foil"] = p["foil"]
     opts = stack_options(calibration=cal, **kws)
     cache = _NORM_CACHES.setdefault(id(prepared), {})
-    res, _silent = analyze_block(stack, opts, cache, keep_norm=False)
+    res, _silent = analyze_block(stack, opts, cache, keep_norm=False, row_names=False)
     values = {c.name: np.asarray(getattr(res, c.name), dtype=float) for c in XANES_COLUMNS}
-    errors = {i: _without_row_name(e, stack, i) for i, e in enumerate(res.errors)
-              if e is not None}
-    return BlockOutput(values=values, errors=errors,
-                       row_warnings=_table_without_row_names(res.row_warnings, stack),
+    table, errors = _without_row_names(res.row_warnings, res.errors)
+    return BlockOutput(values=values, errors=errors, row_warnings=table,
                        parameters=res.provenance.parameters, element=res.element)
 
 

@@ -716,8 +716,37 @@ def stack_of_one(spectrum: Spectrum) -> SpectrumStack:
                          scan_sources=[spectrum.source], scan_metadata=[spectrum.metadata])
 
 
-def _labels(stack: SpectrumStack):
-    """File, scan and name of each scan exactly as ``stack[i]`` would carry them."""
+#: Stands for the scan's name in the messages of ``analyze_block(..., row_names=False)``:
+#: ``"{row}: mu contains NaN or inf"``; a consumer that keeps the row index (the batch
+#: store) drops it, so that the messages of a large stack collapse to a few distinct ones
+#: and no per-scan name is built.
+ROW_NAME = "{row}"
+
+
+class _Placeholders:
+    """``names`` of a block analysed without row names: :data:`ROW_NAME` for every row."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i) -> str:
+        return ROW_NAME
+
+
+def _row_labels(stack: SpectrumStack) -> list[str]:
+    """``[stack.label(i) for i in range(len(stack))]``, from the labels array at once."""
+    lab = stack.labels
+    if lab is not None:
+        return [str(x) for x in (lab.tolist() if isinstance(lab, np.ndarray) else lab)]
+    return [stack.label(i) for i in range(len(stack))]
+
+
+def _labels(stack: SpectrumStack, named: bool = True):
+    """File, scan and name of each scan exactly as ``stack[i]`` would carry them (names:
+    :class:`_Placeholders` when not ``named``)."""
     if stack.scan_sources is not None:
         srcs = stack.scan_sources
         files = [src.path for src in srcs]
@@ -727,11 +756,12 @@ def _labels(stack: SpectrumStack):
         return files, scans, names
     path = stack.source.path
     stem = Path(path).name if path else "spectrum"
-    scans = [stack.label(i) for i in range(len(stack))]
-    return [path] * len(scans), scans, [f"{stem}:{s}" for s in scans]
+    scans = _row_labels(stack)
+    names = [f"{stem}:{s}" for s in scans] if named else _Placeholders(len(scans))
+    return [path] * len(scans), scans, names
 
 
-def _make_ctx(stack: SpectrumStack, opts: dict) -> _Ctx:
+def _make_ctx(stack: SpectrumStack, opts: dict, row_names: bool = True) -> _Ctx:
     from naheo_spec.numerics.grid import CLOSE_FRACTION, merge_close_points
     from naheo_spec.xas.e0 import E0_METHODS
 
@@ -756,7 +786,7 @@ def _make_ctx(stack: SpectrumStack, opts: dict) -> _Ctx:
         from naheo_spec.xas.edges import tabulated_edge_energy
 
         tab = tabulated_edge_energy(element, edge)
-    files, scans, names = _labels(stack)
+    files, scans, names = _labels(stack, row_names)
     energy, merged, nmerged = merge_close_points(
         stack.axis, {"mu": stack.signals, "ref": stack.references})
     note = None
@@ -1374,7 +1404,7 @@ def _result(ctx, arr, foil, e0c, err, terms, ox, ox_err, ox_terms, markers, keep
         e0_err_terms_eV=terms, norm_alt_eV=arr.alt, edge_step_err=arr.step_err,
         foil_shift_err_eV=foil.err, foil_e0_eV=foil.e0, oxidation_state_terms=ox_terms,
         markers=markers, coordinates=coords,
-        labels=tuple(stack.label(i) for i in range(len(stack))) if len(stack) <= 100000 else (),
+        labels=tuple(_row_labels(stack)) if len(stack) <= 100000 else (),
         normalized=bool(ctx.opts["normalized"]), details=details)
 
 
@@ -1415,16 +1445,18 @@ def foil_summary(tab, shift) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- public API
 def analyze_block(stack: SpectrumStack, options: dict, norm_cache: dict | None = None, *,
-                  keep_norm: bool = False, keep_curves: bool = False
+                  keep_norm: bool = False, keep_curves: bool = False, row_names: bool = True
                   ) -> tuple[XanesStackResult, set[str]]:
     """The pipeline on one block of scans, nothing emitted.
 
     Returns the block's result and the codes that are recorded but not emitted. Blocks of
     one stack (out-of-core processing) are joined with
     :meth:`XanesStackResult.concatenate`; ``norm_cache`` is accepted for compatibility and
-    unused (every rule runs per row).
+    unused (every rule runs per row). ``row_names=False``: messages and errors name the
+    scan :data:`ROW_NAME` instead of ``"<file>:<label>"`` (for consumers that keep the row
+    index; the numbers are the same).
     """
-    ctx = _make_ctx(stack, options)
+    ctx = _make_ctx(stack, options, row_names)
     return _run(ctx, keep_norm, keep_curves), set(ctx.log.silent)
 
 
