@@ -638,13 +638,19 @@ def _normalize_rows(energy, mu, plan: _Plan, row_plan: np.ndarray, flat_method: 
 
 
 def normalized_window(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray, cols: slice, *,
-                      pre_range, norm_range, nnorm: int, nvict: int) -> np.ndarray:
+                      pre_range, norm_range, nnorm: int, nvict: int,
+                      cache: dict | None = None) -> np.ndarray:
     """Normalized mu of every row on the columns ``cols`` only, with the given ranges
     (eV from each row's ``e0``): the same fits as :func:`normalize_stack` (pre-edge line,
     post-edge polynomial, step at the grid point nearest E0) without the flat curve, the
     noise or the checks. For sensitivity studies that re-normalize many times (the
     normalization-range term of the XANES error budget). Rows without a positive step
     are NaN.
+
+    ``cache``: a dict kept by the caller across calls on the same ``mu``, ``e0`` and
+    ``cols`` with other ranges: the rows gathered for a fit group and the pre-edge fit of
+    a group whose pre-edge range did not change are reused (the same arrays, so the same
+    numbers).
     """
     req = _make_request(pre_range, norm_range, nnorm, nvict, "larch", "polynomial")
     e0 = np.asarray(e0, dtype=float)
@@ -660,7 +666,15 @@ def normalized_window(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray, cols: 
         if rows.size == 0:
             continue
         k = dict(zip(_KEY_FIELDS, map(int, uniq[g])))
-        y = mu if rows.size == mu.shape[0] else mu[rows]      # all rows: no copy
+        rkey = rows.tobytes()
+        if rows.size == mu.shape[0]:
+            y = mu                                             # all rows: no copy
+        elif cache is not None and ("rows", rkey) in cache:
+            y = cache[("rows", rkey)]
+        else:
+            y = mu[rows]
+            if cache is not None:
+                cache[("rows", rkey)] = y
         post = PolyFit(energy, slice(k["q1"], k["q2"]), k["nnorm"])
         qrows = slice(k["q1"], k["q2"])
         if k["npre"] == 0:
@@ -669,8 +683,15 @@ def normalized_window(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray, cols: 
         else:
             w = energy ** k["nvict"] if k["nvict"] else None
             pre = PolyFit(energy, slice(k["p1"], k["p2"]), 1, weight=w)
-            c = pre.coefs(y)
-            pre_q, pre_c = c @ pre.basis[qrows].T, c @ pre.basis[cols].T
+            pkey = ("pre", rkey, k["p1"], k["p2"], k["nvict"], cols.start, cols.stop)
+            if cache is not None and pkey in cache:
+                c, pre_c = cache[pkey]
+            else:
+                c = pre.coefs(y)
+                pre_c = c @ pre.basis[cols].T
+                if cache is not None:
+                    cache[pkey] = (c, pre_c)
+            pre_q = c @ pre.basis[qrows].T
         step = ((y[:, qrows] - pre_q) @ post.proj) @ post.basis[k["ie0"]]
         with np.errstate(divide="ignore", invalid="ignore"):
             norm = (y[:, cols] - pre_c) / step[:, None]

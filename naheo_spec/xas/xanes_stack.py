@@ -1178,6 +1178,7 @@ def _normalization_term(ctx: _Ctx, rows, mu, arr: _Arrays) -> None:
     for g, key in enumerate(uniq):
         k = np.flatnonzero(inv == g)
         mu_k = mu if k.size == mu.shape[0] else mu[k]         # once per group, not per change
+        cache: dict = {}                    # rows and pre-edge fits shared by the changes
         e0n = arr.e0_norm[rows[k]]
         lo = int(np.searchsorted(energy, np.min(e0n) - 45.0))
         hi = int(np.searchsorted(energy, np.max(e0n) + 90.0, side="right"))
@@ -1190,7 +1191,7 @@ def _normalization_term(ctx: _Ctx, rows, mu, arr: _Arrays) -> None:
                 warnings.simplefilter("ignore")
                 try:
                     norm = normalized_window(energy, mu_k, e0n, cols, nnorm=int(nn),
-                                             nvict=int(nv), **ranges)
+                                             nvict=int(nv), cache=cache, **ranges)
                 except NaheoError:
                     return np.full(k.size, np.nan)
             ok = np.all(np.isfinite(norm), axis=1)
