@@ -1162,23 +1162,26 @@ def edge_shape_flags(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray
     from naheo_spec.numerics.percentile import row_percentile_above, row_percentile_below
 
     n_rows, m = norm.shape
-    cols = np.arange(m)
     n_pre = np.searchsorted(energy, e0 - SHAPE_SIDE_EV, side="left")   # energy < E0 - 15
     first_post = np.searchsorted(energy, e0 + SHAPE_SIDE_EV, side="right")  # > E0 + 15
-    pre = cols[None, :] < n_pre[:, None]
-    post = cols[None, :] >= first_post[:, None]
     use_pre, use_post = n_pre >= 3, (m - first_post) >= 3
-    hit_pre = row_percentile_above(np.abs(norm), pre, 90, SHAPE_MAX_PRE) & use_pre
-    hit_post = row_percentile_below(norm, post, 10, SHAPE_MIN_POST) & use_post
+    # each row's pre-edge window is a prefix, its post-edge window a suffix: only the
+    # columns some row uses are looked at
+    w_pre = int(n_pre.max()) if n_rows else 0
+    c_post = int(first_post.min()) if n_rows else m
+    pre = np.arange(w_pre)[None, :] < n_pre[:, None]                  # (N, w_pre)
+    post = np.arange(c_post, m)[None, :] >= first_post[:, None]       # (N, m - c_post)
+    hit_pre = row_percentile_above(np.abs(norm[:, :w_pre]), pre, 90, SHAPE_MAX_PRE) & use_pre
+    hit_post = row_percentile_below(norm[:, c_post:], post, 10, SHAPE_MIN_POST) & use_post
     hit_max = row_percentile_above(norm, None, 99, SHAPE_MAX)
     out: dict[int, list[str]] = {}
     for i in np.flatnonzero(hit_pre | hit_post | hit_max):
         problems = []
         if hit_pre[i]:
-            p90 = np.percentile(np.abs(norm[i, pre[i]]), 90)
+            p90 = np.percentile(np.abs(norm[i, :n_pre[i]]), 90)
             problems.append(f"|norm| reaches {p90:.2f} below E0 - {SHAPE_SIDE_EV:g} eV")
         if hit_post[i]:
-            p10 = np.percentile(norm[i, post[i]], 10)
+            p10 = np.percentile(norm[i, first_post[i]:], 10)
             problems.append(f"norm drops to {p10:.2f} above E0 + {SHAPE_SIDE_EV:g} eV")
         if hit_max[i]:
             problems.append(f"norm reaches {np.percentile(norm[i], 99):.2f}")
