@@ -555,7 +555,11 @@ def _stacks(files, opts, chunk, lines, *, plan, store, as_json, debug, summary_o
         note = notes.get(str(o.file))
         if summary_only:
             entries.append(res.summary())
-            n_failed += int((~res.valid).sum())
+            bad = [e for e in res.errors if e is not None]
+            n_failed += len(bad)
+            if bad:
+                echo_err(f"error: {o.file}: {len(bad)} of {len(res)} scans failed "
+                         f"(first: {bad[0]})")
             continue
         for d in res.to_json_list():
             if "error" in d:                 # the shape of a failed scan without --stack

@@ -1,8 +1,9 @@
-"""The windowed half-height crossing search gives the full-length search's answer."""
+"""The windowed half-height crossing search gives the full-length search's answer
+(``half_height_rows(...)["k"]``, the grid index below each row's crossing)."""
 import numpy as np
 
 from naheo_spec.numerics.polyfit import index_of
-from naheo_spec.xas.e0 import TOP_LEVEL, _crossing_index
+from naheo_spec.xas.e0 import TOP_LEVEL, half_height_rows
 
 
 def _full(energy, norm, e0, level):
@@ -32,6 +33,6 @@ def test_window_equals_full_search():
         norm[::17, 300:] = 0.6                     # no top
         for level in (0.5, 0.3):
             for guess in (e0, e0 + rng.normal(0, 15, n)):
-                assert np.array_equal(_crossing_index(e, norm, guess, level),
-                                      _full(e, norm, guess, level))
-    assert _crossing_index(e, np.zeros((0, e.size)), np.zeros(0), 0.5).size == 0
+                got = half_height_rows(e, norm, guess, level=level)["k"]
+                assert np.array_equal(got, _full(e, norm, guess, level))
+    assert half_height_rows(e, np.zeros((0, e.size)), np.zeros(0))["k"].size == 0

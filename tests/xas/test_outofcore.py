@@ -289,3 +289,8 @@ def test_cli_large_stack_goes_through_the_batch_engine(xas_data, tmp_path, monke
     assert s["columns"]["e0_eV"]["n"] == 59
     rc = _quiet(main, ["xanes", str(path), "--stack", "--all-rows", "--json"])
     assert len(json.loads(capsys.readouterr().out)) == 60
+    # without -o: the in-memory result, summarized
+    rc = _quiet(main, ["xanes", str(path), "--stack"])
+    cap = capsys.readouterr()
+    assert rc == 1 and "n_scans=60" in cap.out and "n_failed=1" in cap.out
+    assert len(cap.out.splitlines()) == 1 and "1 of 60 scans failed" in cap.err
