@@ -39,7 +39,7 @@ import numpy as np
 
 from naheo_spec.errors import InputError
 
-__all__ = ["BatchConfig", "load_config", "Coordinates", "read_coordinates",
+__all__ = ["BatchConfig", "load_config", "config_from_toml", "Coordinates", "read_coordinates",
            "DEFAULT_CHUNK_FILES", "DEFAULT_CHUNK_STACK", "COORDINATE_KEYS"]
 
 DEFAULT_CHUNK_STACK = 20000
@@ -283,12 +283,25 @@ def load_config(path, *, allow_no_inputs: bool = False) -> BatchConfig:
         missing stack or coordinates file, an unknown pipeline, a bad scheduler or chunk,
         outputs without a store. One line naming the file, table and key.
     """
-    from naheo_spec.batch.registry import pipelines
-
     path = Path(path)
     if not path.is_file():
         raise InputError(f"config {path}: no such file")
-    data = path.read_bytes()
+    return config_from_toml(path.read_bytes(), path, allow_no_inputs=allow_no_inputs)
+
+
+def config_from_toml(data: bytes, path, *, allow_no_inputs: bool = False) -> BatchConfig:
+    """A batch config from TOML text (``load_config`` without the file): ``path`` names it
+    in messages and provenance and its folder is where relative paths start; it need not
+    exist (``naheo-spec xanes --stack -o`` builds its config in memory).
+
+    Raises
+    ------
+    InputError
+        As :func:`load_config`.
+    """
+    from naheo_spec.batch.registry import pipelines
+
+    path = Path(path)
     try:
         raw = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

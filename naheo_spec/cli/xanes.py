@@ -62,6 +62,11 @@ def _failure_entry(file, scan, error, warnings):
     return d
 
 
+#: With --stack, a stack of more than this many scans prints a summary (not a line per
+#: scan) and, with -o, runs through the out-of-core engine of ``naheo-spec batch``.
+LARGE_STACK = 10000
+
+
 class _Lines:
     """Valence lines per element: the --standards one, else the element's built-in line
     (said so once), none with --no-valence."""
@@ -180,13 +185,18 @@ class _Lines:
                    "vectorized, block by block (never whole in memory); one entry per scan.")
 @click.option("--chunk", type=click.IntRange(min=1), default=None, metavar="N",
               help="With --stack: scans per block (default 20000).")
+@click.option("--all-rows", is_flag=True,
+              help=f"With --stack: print (and with -o, store) every scan as for small stacks, "
+                   f"even for a stack of more than {LARGE_STACK} scans (memory grows with the "
+                   "stack). Default: a large stack prints a summary, and with -o runs through "
+                   "the out-of-core engine of naheo-spec batch.")
 @overwrite_option
 @json_option
 @click.pass_context
 def xanes(ctx, scans, standards, no_valence, data_root, foil_path, foil_scan, e0_method, preset,
           pre_range, norm_range, nnorm, normalized, noise_correlation, energy_scale_sigma,
           energy_drift_sigma, max_foil_offset, relative_to, lcf, mu_expr, output, plot_dir,
-          stack_mode, chunk, overwrite, as_json):
+          stack_mode, chunk, all_rows, overwrite, as_json):
     """XANES of each SCAN: energy calibration on the simultaneous foil, normalization, E0 with its
     error budget and, from the standards (built-in by default), the oxidation state.
 
@@ -199,6 +209,8 @@ def xanes(ctx, scans, standards, no_valence, data_root, foil_path, foil_scan, e0
     debug = debug_flag(ctx)
     if chunk is not None and not stack_mode:
         raise click.UsageError("--chunk only applies with --stack")
+    if all_rows and not stack_mode:
+        raise click.UsageError("--all-rows only applies with --stack")
     if stack_mode and (mu_expr or plot_dir or lcf or relative_to):
         raise click.UsageError("--mu, --plot, --lcf and --relative-to are not available "
                                "with --stack")
@@ -222,8 +234,15 @@ def xanes(ctx, scans, standards, no_valence, data_root, foil_path, foil_scan, e0
     if foil is not None:
         opts["foil"] = foil
     if stack_mode:
+        large = [] if all_rows else _large_stacks(scans)
+        if large and store:
+            return _large_stack_store(scans, large, opts, chunk, plan=plan, store=store,
+                                      overwrite=overwrite, as_json=as_json, cli=dict(
+                                          standards=standards, no_valence=no_valence,
+                                          data_root=data_root, foil_path=foil_path,
+                                          foil_scan=foil_scan))
         return _stacks(scans, opts, chunk or 20000, lines, plan=plan, store=store,
-                       as_json=as_json, debug=debug)
+                       as_json=as_json, debug=debug, summary_only=bool(large))
     read = run_batch(scans, lambda f: read_spectra(f, technique="xas", mu=mu_expr),
                      desc="reading", debug=debug)
     items = [s for o in read if o.ok for s in o.value]
@@ -376,8 +395,143 @@ def _print_relative(rel):
                    f"{_fmt(_num(rel.shift_err_eV[i]), 2)} eV{dv}")
 
 
-def _stacks(files, opts, chunk, lines, *, plan, store, as_json, debug):
-    """--stack: xanes_hdf5_stack on each file; one JSON entry per scan, in file order."""
+def _large_stacks(files) -> list:
+    """The FILEs whose stack has more than LARGE_STACK scans."""
+    from naheo_spec.xas.outofcore import stack_rows
+
+    return [f for f in files if (stack_rows(f) or 0) > LARGE_STACK]
+
+
+def _toml_value(v) -> str:
+    import json
+
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return json.dumps(str(v))               # a JSON string is a TOML basic string
+
+
+def _large_stack_store(files, large, opts, chunk, *, plan, store, overwrite, as_json, cli):
+    """--stack -o on a stack of more than LARGE_STACK scans: the batch engine
+    (:func:`naheo_spec.batch.runner.run`: chunks read ahead, vectorized blocks, per-scan
+    columns chunked and compressed, warnings as a sparse table, resumable) with the
+    options of this command; prints a summary, not one line per scan."""
+    import shutil
+
+    from naheo_spec.batch.config import config_from_toml
+    from naheo_spec.batch.runner import run
+    from naheo_spec.xas.builtin import resolve_standards
+
+    if len(files) != 1:
+        raise click.UsageError(f"-o with --stack on a stack of more than {LARGE_STACK} scans "
+                               f"({Path(large[0]).name}) takes one FILE (one store per stack), "
+                               "or pass --all-rows")
+    if cli["foil_scan"]:
+        raise click.UsageError(f"--reference-scan is not available for a stack of more than "
+                               f"{LARGE_STACK} scans written with -o; pass --all-rows")
+    path = Path(files[0]).resolve()
+    out, table = (Path(p).resolve() for p in store)
+    xanes = {k: opts[k] for k in ("e0_method", "preset", "pre_range", "norm_range", "nnorm",
+                                  "max_foil_offset_eV", "energy_scale_sigma_eV",
+                                  "energy_drift_sigma_eV") if opts.get(k) is not None}
+    if opts.get("normalized"):
+        xanes["normalized"] = True
+    if opts.get("noise_correlation", 1.0) != 1.0:
+        xanes["noise_correlation"] = float(opts["noise_correlation"])
+    if cli["foil_path"]:
+        xanes["foil"] = str(Path(cli["foil_path"]).resolve())
+    if not cli["no_valence"]:
+        src = resolve_standards(cli["standards"]) if cli["standards"] else ("builtin", None)
+        xanes["standards"] = "builtin" if src[0] == "builtin" else str(Path(src[1]).resolve())
+        if cli["data_root"]:
+            xanes["data_root"] = str(Path(cli["data_root"]).resolve())
+    text = (f"[input]\nstack = {_toml_value(str(path))}\n[xanes]\n"
+            + "".join(f"{k} = {_toml_value(v)}\n" for k, v in xanes.items())
+            + f"[output]\nstore = {_toml_value(str(out))}\nsummary = {_toml_value(str(table))}"
+            + f"\n[compute]\nchunk = {int(chunk or 20000)}\n")
+    cfg = config_from_toml(text.encode(), out.with_name(out.stem + ".xanes-stack.toml"))
+    if overwrite and not cfg.work_dir.exists():      # plan.check() allowed replacing them
+        for p in (out, table):
+            p.unlink(missing_ok=True)
+    summary = run(cfg, progress=None if not as_json else False)
+    if not summary.interrupted:
+        shutil.rmtree(cfg.work_dir, ignore_errors=True)   # the store is complete
+    stats = _store_summary(out)
+    stats.update(done=summary.done, failed=summary.n_failed, seconds=round(summary.seconds, 3),
+                 per_spectrum_ms=summary.per_spectrum_ms, store=str(out), table=str(table),
+                 first_failures=summary.failed[:5])
+    if as_json:
+        print_json(stats)
+    else:
+        _print_stack_summary(stats)
+        echo_err(f"wrote {out} and {table}")
+    return 1 if summary.n_failed else 0
+
+
+#: Percentiles of the stack summary.
+SUMMARY_PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
+
+
+def _column_stats(values, status=None) -> dict:
+    import numpy as np
+
+    v = np.asarray(values, dtype=float)
+    if status is not None:
+        v = v[status == 1]
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return {"n": 0}
+    q = np.percentile(v, SUMMARY_PERCENTILES)
+    return {"n": int(v.size), "min": float(v.min()), "max": float(v.max()),
+            **{f"p{p}": float(x) for p, x in zip(SUMMARY_PERCENTILES, q)}}
+
+
+def _store_summary(out) -> dict:
+    """Counts, percentiles of each per-scan column and warning counts of the stack entry
+    of a batch store (columns read one at a time)."""
+    import h5py
+    import numpy as np
+
+    with h5py.File(out, "r") as f:
+        name = next(k for k in f if "scans" in f[k] and "status" in f[k]["scans"])
+        g = f[name]["scans"]
+        status = g["status"][()]
+        cols = {k: _column_stats(g[k][()], status) for k in g
+                if k not in ("scan_index", "status")}
+        w = f[name].get("warnings")
+        counts = {}
+        if w is not None and "codes" in w and "code_index" in w:
+            codes = [str(c) for c in w["codes"].asstr()[()]]
+            ci, rows = w["code_index"][()], w["row"][()]
+            for k, c in enumerate(codes):
+                counts[c] = int(np.unique(rows[ci == k]).size)
+    return {"entry": name, "n_scans": int(status.size), "n_ok": int((status == 1).sum()),
+            "n_failed": int((status == 0).sum()), "columns": cols,
+            "scans_with_warning": counts}
+
+
+def _print_stack_summary(s: dict) -> None:
+    click.echo(f"{s['entry']}: {s['n_scans']} scans, {s['n_ok']} ok, {s['n_failed']} failed; "
+               f"{s['seconds']:.1f} s")
+    cols = [c for c, v in s["columns"].items() if v.get("n")]
+    head = ["p" + str(p) for p in SUMMARY_PERCENTILES]
+    click.echo(f"{'column':22s} {'n':>8s} " + " ".join(f"{h:>10s}" for h in head))
+    for c in cols:
+        v = s["columns"][c]
+        click.echo(f"{c:22s} {v['n']:8d} " + " ".join(f"{v[h]:10.4g}" for h in head))
+    for code, n in sorted(s["scans_with_warning"].items(), key=lambda kv: -kv[1]):
+        click.echo(f"warning {code}: {n} scans")
+    for f in s["first_failures"]:
+        click.echo(f"failed {f.get('scan') or ''}: {f['error']}")
+    click.echo(f"per-scan table: {s['table']}; store: {s['store']}")
+
+
+def _stacks(files, opts, chunk, lines, *, plan, store, as_json, debug, summary_only=False):
+    """--stack: xanes_hdf5_stack on each file; one JSON entry per scan, in file order (a
+    summary per stack instead with ``summary_only``: a large stack without -o)."""
     from naheo_spec.xas.outofcore import stack_element, xanes_hdf5_stack
 
     notes = {}
@@ -399,6 +553,14 @@ def _stacks(files, opts, chunk, lines, *, plan, store, as_json, debug):
         res = o.value
         results.append(res)
         note = notes.get(str(o.file))
+        if summary_only:
+            entries.append(res.summary())
+            bad = [e for e in res.errors if e is not None]
+            n_failed += len(bad)
+            if bad:
+                echo_err(f"error: {o.file}: {len(bad)} of {len(res)} scans failed "
+                         f"(first: {bad[0]})")
+            continue
         for d in res.to_json_list():
             if "error" in d:                 # the shape of a failed scan without --stack
                 entries.append(_failure_entry(d["file"], d["scan"], _strip_type(d["error"]), []))
@@ -426,6 +588,9 @@ def _stacks(files, opts, chunk, lines, *, plan, store, as_json, debug):
         echo_err(f"wrote {written[0]} and {written[1]}")
     if as_json:
         print_json(entries)
+    elif summary_only:
+        for d in entries:
+            click.echo("  ".join(f"{k}={v}" for k, v in d.items() if k != "warnings"))
     else:
         _print_table(entries, show_warnings=False)
     rc = report_failures(outcomes)

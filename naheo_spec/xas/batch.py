@@ -12,12 +12,15 @@ the single-file pipeline (the same function is called with the same options).
 
 ``[xanes]`` keys
     ``standards``: a built-in line (``"fe"``, ``"mn"``, ``"ni"``: the edge tables that ship
-    in ``reference_spectra/xanes_builtin``, as ``naheo-spec xanes --standards fe``), a
+    in ``reference_spectra/xanes_builtin``, as ``naheo-spec xanes --standards fe``),
+    ``"builtin"`` (each element's built-in line, the ``naheo-spec xanes`` default), a
     standards TOML path relative to the config, or a table by element for a multi-edge
     series (``standards = {Ni = "ni", Fe = "fe", Mn = "mn"}``); ``data_root`` (folder a
     TOML's standards files are under, default ``$NAHEO_SHARED_DATA``);
     ``e0_method``, ``preset``, ``pre_range``, ``norm_range``, ``nnorm``,
-    ``max_foil_offset_eV``; ``foil`` (a separate foil scan, relative to the config).
+    ``max_foil_offset_eV``; ``foil`` (a separate foil scan, relative to the config);
+    ``normalized``, ``noise_correlation``, ``energy_scale_sigma_eV``,
+    ``energy_drift_sigma_eV`` (as the options of ``naheo-spec xanes``).
 
 ``[exafs]`` keys
     ``rbkg``, ``bkg_kweight``, ``preset``, ``kmin``, ``kmax``, ``kweight``, ``dk``,
@@ -73,6 +76,9 @@ def _calibrations(value, data_root, base_dir: Path, e0_method) -> tuple[dict, di
 
     if value is None:
         return {}, {}
+    if value == BUILTIN_LINES:
+        return {BUILTIN_LINES: True}, {"builtin": "each element's built-in line "
+                                                  "(naheo_spec.xas.builtin), as naheo-spec xanes"}
     items = value.items() if isinstance(value, dict) else [(None, value)]
     cals, params = {}, {}
     for element, name in items:
@@ -101,7 +107,8 @@ def _calibrations(value, data_root, base_dir: Path, e0_method) -> tuple[dict, di
 
 # --------------------------------------------------------------------------- xanes
 XANES_OPTIONS = {
-    "standards": "valence standards: 'fe'|'mn'|'ni', a TOML path, or {Ni = ..., Fe = ...}",
+    "standards": "valence standards: 'fe'|'mn'|'ni', 'builtin' (each element's line), a TOML "
+                 "path, or {Ni = ..., Fe = ...}",
     "data_root": "folder a standards TOML's files are under (default $NAHEO_SHARED_DATA)",
     "e0_method": "E0 definition (default: the standards', else half-height)",
     "preset": "normalization defaults: larch or athena",
@@ -110,7 +117,15 @@ XANES_OPTIONS = {
     "nnorm": "post-edge polynomial degree",
     "max_foil_offset_eV": "reject a foil further than this from the tabulated edge, eV (5)",
     "foil": "separate foil scan for the energy calibration (path relative to the config)",
+    "normalized": "the spectra are already normalized: no refit (false)",
+    "noise_correlation": "points over which the noise is correlated (1)",
+    "energy_scale_sigma_eV": "energy-scale uncertainty of scans without a foil, eV (1.0)",
+    "energy_drift_sigma_eV": "scan-to-scan drift of scans without a foil, eV (0.2)",
 }
+#: Options passed to the pipeline only when the config gives them (a config without them
+#: keeps the parameters, hence the keys of finished scans, it had before they existed).
+_XANES_OPTIONAL = {"normalized": bool, "noise_correlation": float,
+                   "energy_scale_sigma_eV": float, "energy_drift_sigma_eV": float}
 
 XANES_COLUMNS = (
     Column("e0_eV", "eV", "edge position (calibrated)"),
@@ -154,15 +169,46 @@ def _prepare_xanes(options: dict, base_dir: Path) -> Prepared:
                    pre_range=_pair(opts.get("pre_range"), "pre_range", "xanes"),
                    norm_range=_pair(opts.get("norm_range"), "norm_range", "xanes"),
                    nnorm=nnorm, max_foil_offset_eV=float(opts.get("max_foil_offset_eV", 5.0)))
+    for key, kind in _XANES_OPTIONAL.items():
+        v = opts.get(key)
+        if v is None:
+            continue
+        if kind is bool and not isinstance(v, bool):
+            raise InputError(f"[xanes] {key} = {v!r}: expected true or false")
+        if kind is float and (isinstance(v, bool) or not isinstance(v, (int, float))
+                              or not math.isfinite(v) or v < (key == "noise_correlation")):
+            raise InputError(f"[xanes] {key} = {v!r}: expected a number >= "
+                             f"{int(key == 'noise_correlation')}")
+        analyze[key] = kind(v)
     params = {**analyze, "standards": cal_params or None, "foil": foil_param}
     return Prepared(parameters=params, payload={"analyze": analyze, "calibrations": cals,
                                                 "foil": foil})
+
+
+#: ``standards = "builtin"``: each scan element's built-in line (the ``naheo-spec xanes``
+#: default), none for an element without one.
+BUILTIN_LINES = "builtin"
+_BUILTIN_CACHE: dict[tuple, object] = {}
+
+
+def _builtin_line(element, e0_method, preset):
+    from naheo_spec.xas.builtin import available_elements, builtin_calibration
+
+    if element not in available_elements():
+        return None
+    key = (element, e0_method or "half-height", preset or "larch")
+    if key not in _BUILTIN_CACHE:
+        _BUILTIN_CACHE[key] = builtin_calibration(element, e0_method=key[1], preset=key[2])
+    return _BUILTIN_CACHE[key]
 
 
 def _calibration_for(payload, element, where: str):
     cals = payload["calibrations"]
     if not cals:
         return None
+    if cals.get(BUILTIN_LINES) is True:
+        a = payload["analyze"]
+        return _builtin_line(element, a.get("e0_method"), a.get("preset"))
     if element in cals:
         return cals[element]
     if None in cals:
@@ -186,34 +232,30 @@ def _run_xanes_scan(spectrum, prepared: Prepared) -> ScanOutput:
                       element=res.element)
 
 
-def _without_row_name(message: str, stack, i: int) -> str:
-    """The error without the row's own name (``map.h5:/map[12]: ``): the row index is in
-    the table already, and messages without it repeat, so a 10^6-row stack keeps a short
-    table of distinct messages (the store's rule for stacks)."""
-    name = f"{Path(stack.source.path).name if stack.source.path else 'spectrum'}:" \
-           f"{stack.label(i)}: "
-    return message.replace(name, "", 1)
-
-
-def _table_without_row_names(table, stack):
-    """The per-row warning table with each message's own row name removed: the stack
-    path writes ``"map.h5:/map[12]: no foil ..."`` per row, i.e. one distinct message per
-    row (10^6 strings for a map); without the name they collapse to a handful."""
+def _without_row_names(table, errors):
+    """The block's per-row warning table and errors with the :data:`ROW_NAME` placeholder
+    removed: the row index is in the table already, and messages without the name repeat,
+    so a 10^6-row stack keeps a short table of distinct messages (the store's rule for
+    stacks). Messages are numbered in order of first appearance along the rows."""
     from naheo_spec.diagnostics import StackWarnings
+    from naheo_spec.xas.xanes_stack import ROW_NAME
 
+    prefix = f"{ROW_NAME}: "
+    errs = {i: e.replace(prefix, "", 1) for i, e in enumerate(errors) if e is not None}
     if not len(table):
-        return table
-    fname = f"{Path(stack.source.path).name if stack.source.path else 'spectrum'}:"
-    labels = stack.labels
-    new: dict[str, int] = {}
-    index = np.empty(len(table), dtype=np.int32)
-    msgs = table.messages
-    for k, (row, m) in enumerate(zip(table.rows.tolist(), table.message_index.tolist())):
-        label = labels[row] if labels is not None else stack.label(row)
-        text = msgs[m].replace(f"{fname}{label}: ", "", 1)
-        index[k] = new.setdefault(text, len(new))
-    return StackWarnings(table.n_rows, table.rows, table.code_index, index, table.codes,
-                         tuple(new))
+        return table, errs
+    text_id: dict[str, int] = {}
+    ids = np.array([text_id.setdefault(m.replace(prefix, "", 1), len(text_id))
+                    for m in table.messages], dtype=np.int64)
+    per_row = ids[np.asarray(table.message_index, dtype=np.int64)]
+    uniq, first = np.unique(per_row, return_index=True)
+    order = uniq[np.argsort(first, kind="stable")]
+    new_of = np.empty(len(text_id), dtype=np.int64)
+    new_of[order] = np.arange(order.size)
+    texts = list(text_id)
+    return StackWarnings(table.n_rows, table.rows, table.code_index,
+                         new_of[per_row].astype(np.int32),
+                         table.codes, tuple(texts[j] for j in order)), errs
 
 
 _NORM_CACHES: dict[int, dict] = {}       # per worker process: normalize notes per grid
@@ -229,12 +271,10 @@ def _run_xanes_block(stack, prepared: Prepared) -> BlockOutput:
         kws["foil"] = p["foil"]
     opts = stack_options(calibration=cal, **kws)
     cache = _NORM_CACHES.setdefault(id(prepared), {})
-    res, _silent = analyze_block(stack, opts, cache, keep_norm=False)
+    res, _silent = analyze_block(stack, opts, cache, keep_norm=False, row_names=False)
     values = {c.name: np.asarray(getattr(res, c.name), dtype=float) for c in XANES_COLUMNS}
-    errors = {i: _without_row_name(e, stack, i) for i, e in enumerate(res.errors)
-              if e is not None}
-    return BlockOutput(values=values, errors=errors,
-                       row_warnings=_table_without_row_names(res.row_warnings, stack),
+    table, errors = _without_row_names(res.row_warnings, res.errors)
+    return BlockOutput(values=values, errors=errors, row_warnings=table,
                        parameters=res.provenance.parameters, element=res.element)
 
 

@@ -638,13 +638,19 @@ def _normalize_rows(energy, mu, plan: _Plan, row_plan: np.ndarray, flat_method: 
 
 
 def normalized_window(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray, cols: slice, *,
-                      pre_range, norm_range, nnorm: int, nvict: int) -> np.ndarray:
+                      pre_range, norm_range, nnorm: int, nvict: int,
+                      cache: dict | None = None) -> np.ndarray:
     """Normalized mu of every row on the columns ``cols`` only, with the given ranges
     (eV from each row's ``e0``): the same fits as :func:`normalize_stack` (pre-edge line,
     post-edge polynomial, step at the grid point nearest E0) without the flat curve, the
     noise or the checks. For sensitivity studies that re-normalize many times (the
     normalization-range term of the XANES error budget). Rows without a positive step
     are NaN.
+
+    ``cache``: a dict kept by the caller across calls on the same ``mu``, ``e0`` and
+    ``cols`` with other ranges: the rows gathered for a fit group and the pre-edge fit of
+    a group whose pre-edge range did not change are reused (the same arrays, so the same
+    numbers).
     """
     req = _make_request(pre_range, norm_range, nnorm, nvict, "larch", "polynomial")
     e0 = np.asarray(e0, dtype=float)
@@ -660,7 +666,15 @@ def normalized_window(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray, cols: 
         if rows.size == 0:
             continue
         k = dict(zip(_KEY_FIELDS, map(int, uniq[g])))
-        y = mu[rows]
+        rkey = rows.tobytes()
+        if rows.size == mu.shape[0]:
+            y = mu                                             # all rows: no copy
+        elif cache is not None and ("rows", rkey) in cache:
+            y = cache[("rows", rkey)]
+        else:
+            y = mu[rows]
+            if cache is not None:
+                cache[("rows", rkey)] = y
         post = PolyFit(energy, slice(k["q1"], k["q2"]), k["nnorm"])
         qrows = slice(k["q1"], k["q2"])
         if k["npre"] == 0:
@@ -669,13 +683,23 @@ def normalized_window(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray, cols: 
         else:
             w = energy ** k["nvict"] if k["nvict"] else None
             pre = PolyFit(energy, slice(k["p1"], k["p2"]), 1, weight=w)
-            c = pre.coefs(y)
-            pre_q, pre_c = c @ pre.basis[qrows].T, c @ pre.basis[cols].T
+            pkey = ("pre", rkey, k["p1"], k["p2"], k["nvict"], cols.start, cols.stop)
+            if cache is not None and pkey in cache:
+                c, pre_c = cache[pkey]
+            else:
+                c = pre.coefs(y)
+                pre_c = c @ pre.basis[cols].T
+                if cache is not None:
+                    cache[pkey] = (c, pre_c)
+            pre_q = c @ pre.basis[qrows].T
         step = ((y[:, qrows] - pre_q) @ post.proj) @ post.basis[k["ie0"]]
         with np.errstate(divide="ignore", invalid="ignore"):
             norm = (y[:, cols] - pre_c) / step[:, None]
         norm[~(step > 0)] = np.nan
-        out[rows] = norm
+        if rows.size == mu.shape[0]:
+            out = norm
+        else:
+            out[rows] = norm
     return out
 
 
@@ -1118,25 +1142,50 @@ def edge_shape_problems(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray
     norm = np.atleast_2d(norm)
     e0 = np.broadcast_to(np.asarray(e0, dtype=float), (norm.shape[0],))
     out: list[str | None] = [None] * norm.shape[0]
-    p99 = np.percentile(norm, 99, axis=1)
-    for u in np.unique(e0):                          # the windows depend on E0 alone
-        rows = np.flatnonzero(e0 == u)
-        pre, post = energy < u - SHAPE_SIDE_EV, energy > u + SHAPE_SIDE_EV
-        p90 = np.percentile(np.abs(norm[np.ix_(rows, pre)]), 90, axis=1) \
-            if pre.sum() >= 3 else None
-        p10 = np.percentile(norm[np.ix_(rows, post)], 10, axis=1) if post.sum() >= 3 else None
-        for j, i in enumerate(rows):
-            problems = []
-            if p90 is not None and p90[j] > SHAPE_MAX_PRE:
-                problems.append(f"|norm| reaches {p90[j]:.2f} below E0 - {SHAPE_SIDE_EV:g} eV")
-            if p10 is not None and p10[j] < SHAPE_MIN_POST:
-                problems.append(f"norm drops to {p10[j]:.2f} above E0 + {SHAPE_SIDE_EV:g} eV")
-            if p99[i] > SHAPE_MAX:
-                problems.append(f"norm reaches {p99[i]:.2f}")
-            if problems:
-                out[i] = ("normalized mu does not look like an absorption edge ("
-                          + "; ".join(problems) + "): check E0 and the ranges, or whether "
-                          "the edge lies outside the scan")
+    for i, problems in edge_shape_flags(energy, norm, e0).items():
+        out[i] = ("normalized mu does not look like an absorption edge ("
+                  + "; ".join(problems) + "): check E0 and the ranges, or whether "
+                  "the edge lies outside the scan")
+    return out
+
+
+def edge_shape_flags(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray
+                     ) -> dict[int, list[str]]:
+    """The rules of :func:`edge_shape_problems` on a whole block: ``{row: [problem, ...]}``
+    for the rows that fail (usually none).
+
+    Which rows fail is decided for the block at once by
+    :func:`~naheo_spec.numerics.percentile.row_percentile_above` (exactly the per-row
+    :func:`numpy.percentile` comparison); the percentiles quoted in the messages are
+    computed for the failing rows only, with :func:`numpy.percentile` on the same values.
+    """
+    from naheo_spec.numerics.percentile import row_percentile_above, row_percentile_below
+
+    n_rows, m = norm.shape
+    n_pre = np.searchsorted(energy, e0 - SHAPE_SIDE_EV, side="left")   # energy < E0 - 15
+    first_post = np.searchsorted(energy, e0 + SHAPE_SIDE_EV, side="right")  # > E0 + 15
+    use_pre, use_post = n_pre >= 3, (m - first_post) >= 3
+    # each row's pre-edge window is a prefix, its post-edge window a suffix: only the
+    # columns some row uses are looked at
+    w_pre = int(n_pre.max()) if n_rows else 0
+    c_post = int(first_post.min()) if n_rows else m
+    pre = np.arange(w_pre)[None, :] < n_pre[:, None]                  # (N, w_pre)
+    post = np.arange(c_post, m)[None, :] >= first_post[:, None]       # (N, m - c_post)
+    hit_pre = row_percentile_above(np.abs(norm[:, :w_pre]), pre, 90, SHAPE_MAX_PRE) & use_pre
+    hit_post = row_percentile_below(norm[:, c_post:], post, 10, SHAPE_MIN_POST) & use_post
+    hit_max = row_percentile_above(norm, None, 99, SHAPE_MAX)
+    out: dict[int, list[str]] = {}
+    for i in np.flatnonzero(hit_pre | hit_post | hit_max):
+        problems = []
+        if hit_pre[i]:
+            p90 = np.percentile(np.abs(norm[i, :n_pre[i]]), 90)
+            problems.append(f"|norm| reaches {p90:.2f} below E0 - {SHAPE_SIDE_EV:g} eV")
+        if hit_post[i]:
+            p10 = np.percentile(norm[i, first_post[i]:], 10)
+            problems.append(f"norm drops to {p10:.2f} above E0 + {SHAPE_SIDE_EV:g} eV")
+        if hit_max[i]:
+            problems.append(f"norm reaches {np.percentile(norm[i], 99):.2f}")
+        out[int(i)] = problems
     return out
 
 

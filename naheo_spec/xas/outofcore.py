@@ -183,6 +183,17 @@ def xanes_hdf5_stack(path, *, dataset: str | None = None, chunk_scans: int = 200
     return res
 
 
+def stack_rows(path, dataset: str | None = None) -> int | None:
+    """Number of scans of the HDF5 stack, without reading it (None when unreadable)."""
+    from naheo_spec.xas.readers.hdf5 import find_stack_layout, open_hdf5
+
+    try:
+        with open_hdf5(Path(path)) as f:
+            return int(find_stack_layout(f, Path(path), dataset).n_scans)
+    except Exception:            # noqa: BLE001 -- unreadable files fail later, with their message
+        return None
+
+
 def stack_element(path, dataset: str | None = None) -> str | None:
     """The element the HDF5 stack declares (None when the file does not say)."""
     from naheo_spec.xas.readers.hdf5 import find_stack_layout, open_hdf5

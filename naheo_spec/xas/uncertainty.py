@@ -154,11 +154,16 @@ def interpolation_factor(energy: np.ndarray, y: np.ndarray) -> np.ndarray:
     if y.shape[1] < 5:
         return np.ones(y.shape[0])
     de = np.diff(energy)
-    slope = np.diff(y, axis=1) / de[None, :]
-    d2 = np.abs(np.diff(slope, axis=1))
-    scale = np.nanmax(np.abs(slope), axis=1, keepdims=True)
+    slope = np.diff(y, axis=1)
+    slope /= de[None, :]
+    d2 = np.diff(slope, axis=1)
+    np.abs(d2, out=d2)
+    np.abs(slope, out=slope)
+    scale = slope.max(axis=1, keepdims=True)
+    if np.isnan(scale).any():                       # nanmax only where a row has a NaN
+        scale = np.nanmax(slope, axis=1, keepdims=True)
     tol = 1e-6 * np.maximum(scale, 1e-300)
-    frac = np.mean(d2 <= tol, axis=1)
+    frac = np.count_nonzero(d2 <= tol, axis=1) / d2.shape[1]   # = np.mean of the mask
     with np.errstate(divide="ignore"):
         m = np.where(frac >= INTERPOLATED_FRACTION, 1.0 / np.maximum(1.0 - frac, 1e-3), 1.0)
     return np.minimum(m, 50.0)

@@ -716,8 +716,37 @@ def stack_of_one(spectrum: Spectrum) -> SpectrumStack:
                          scan_sources=[spectrum.source], scan_metadata=[spectrum.metadata])
 
 
-def _labels(stack: SpectrumStack):
-    """File, scan and name of each scan exactly as ``stack[i]`` would carry them."""
+#: Stands for the scan's name in the messages of ``analyze_block(..., row_names=False)``:
+#: ``"{row}: mu contains NaN or inf"``; a consumer that keeps the row index (the batch
+#: store) drops it, so that the messages of a large stack collapse to a few distinct ones
+#: and no per-scan name is built.
+ROW_NAME = "{row}"
+
+
+class _Placeholders:
+    """``names`` of a block analysed without row names: :data:`ROW_NAME` for every row."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i) -> str:
+        return ROW_NAME
+
+
+def _row_labels(stack: SpectrumStack) -> list[str]:
+    """``[stack.label(i) for i in range(len(stack))]``, from the labels array at once."""
+    lab = stack.labels
+    if lab is not None:
+        return [str(x) for x in (lab.tolist() if isinstance(lab, np.ndarray) else lab)]
+    return [stack.label(i) for i in range(len(stack))]
+
+
+def _labels(stack: SpectrumStack, named: bool = True):
+    """File, scan and name of each scan exactly as ``stack[i]`` would carry them (names:
+    :class:`_Placeholders` when not ``named``)."""
     if stack.scan_sources is not None:
         srcs = stack.scan_sources
         files = [src.path for src in srcs]
@@ -727,11 +756,12 @@ def _labels(stack: SpectrumStack):
         return files, scans, names
     path = stack.source.path
     stem = Path(path).name if path else "spectrum"
-    scans = [stack.label(i) for i in range(len(stack))]
-    return [path] * len(scans), scans, [f"{stem}:{s}" for s in scans]
+    scans = _row_labels(stack)
+    names = [f"{stem}:{s}" for s in scans] if named else _Placeholders(len(scans))
+    return [path] * len(scans), scans, names
 
 
-def _make_ctx(stack: SpectrumStack, opts: dict) -> _Ctx:
+def _make_ctx(stack: SpectrumStack, opts: dict, row_names: bool = True) -> _Ctx:
     from naheo_spec.numerics.grid import CLOSE_FRACTION, merge_close_points
     from naheo_spec.xas.e0 import E0_METHODS
 
@@ -756,7 +786,7 @@ def _make_ctx(stack: SpectrumStack, opts: dict) -> _Ctx:
         from naheo_spec.xas.edges import tabulated_edge_energy
 
         tab = tabulated_edge_energy(element, edge)
-    files, scans, names = _labels(stack)
+    files, scans, names = _labels(stack, row_names)
     energy, merged, nmerged = merge_close_points(
         stack.axis, {"mu": stack.signals, "ref": stack.references})
     note = None
@@ -772,6 +802,12 @@ def _make_ctx(stack: SpectrumStack, opts: dict) -> _Ctx:
                 scans=scans, element=element, edge=edge, tab=tab, e0_method=e0_method,
                 nopts=nopts, opts=opts, calibration=cal, notes=notes, log=_Log(names),
                 grid_note=note)
+
+
+def _finite(a: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num(a)`` for the kernels, which only read it: ``a`` itself when it is
+    all finite (the usual block), without the copy and the three extra passes."""
+    return a if np.isfinite(a).all() else np.nan_to_num(a)
 
 
 # --------------------------------------------------------------------------- input checks
@@ -794,7 +830,7 @@ def _input_rules(ctx: _Ctx) -> None:
     log.fail(bad, "ProcessingError", lambda i: f"{ctx.names[i]}: mu contains NaN or inf")
     from naheo_spec.xas.normalize import constant_message, constant_rows
 
-    const = np.flatnonzero(constant_rows(np.nan_to_num(mu)))
+    const = np.flatnonzero(constant_rows(_finite(mu)))
     log.fail(const, "ProcessingError",
              lambda i: f"{ctx.names[i]}: {constant_message(mu[i]).split(':')[0]}: "
                        "no absorption edge")
@@ -959,11 +995,14 @@ def _normalize(ctx: _Ctx, rows: np.ndarray, arr: _Arrays, keep_curves: bool):
         text = dict(zip(rows[rws].tolist(), msgs))
         ctx.log.add(code, rows[rws], text.__getitem__)
     valid = np.flatnonzero(nz.valid)
+    every = valid.size == nz.norm.shape[0]            # the usual case: views, no copies
+    norm_v = nz.norm if every else nz.norm[valid]
+    sub_v = sub if every else sub[valid]
     if valid.size:
-        shape = edge_shape_problems(energy, nz.norm[valid], nz.e0_eV[valid])
+        shape = edge_shape_problems(energy, norm_v, nz.e0_eV[valid])
         bad = {int(rows[k]): msg for k, msg in zip(valid, shape) if msg}
         ctx.log.add(_SHAPE, sorted(bad), bad.__getitem__)
-        _looks_normalized(ctx, rows[valid], sub[valid], nz.norm[valid], nz.e0_eV[valid],
+        _looks_normalized(ctx, rows[valid], sub_v, norm_v, nz.e0_eV[valid],
                           nz.edge_step[valid])
     r = rows[valid]
     arr.e0_norm[r], arr.step[r] = nz.e0_eV[valid], nz.edge_step[valid]
@@ -973,12 +1012,12 @@ def _normalize(ctx: _Ctx, rows: np.ndarray, arr: _Arrays, keep_curves: bool):
     arr.nnorm[r], arr.nvict[r], arr.pre_degree[r] = nz.nnorm[valid], nz.nvict[valid], \
         nz.pre_degree[valid]
     if arr.norm is not None:
-        arr.norm[r] = nz.norm[valid]
+        arr.norm[r] = norm_v
     if arr.curves is not None:
         arr.curves["flat"][r] = nz.flat[valid]
         arr.curves["pre_edge"][r] = nz.pre_edge[valid]
         arr.curves["post_edge"][r] = nz.post_edge[valid]
-    return r, nz.norm[valid], sub[valid]
+    return r, norm_v, sub_v
 
 
 def _looks_normalized(ctx: _Ctx, rows, mu, norm, e0, step) -> None:
@@ -1056,7 +1095,7 @@ def _e0_step(ctx: _Ctx, rows, norm, mu, arr: _Arrays) -> None:
     noise_norm = arr.sigma[rows] / arr.step[rows]
     lev = arr.lev[rows]
     if method == "half-height" or method == "arctan":
-        hh = e0mod.half_height_rows(energy, np.nan_to_num(norm), arr.e0_norm[rows])
+        hh = e0mod.half_height_rows(energy, _finite(norm), arr.e0_norm[rows])
         found = np.isfinite(hh["e0"])
         ctx.log.fail(rows[~found], "ProcessingError",
                      lambda i: f"{ctx.names[i]}: {no_crossing_message('half-height')}")
@@ -1071,7 +1110,7 @@ def _e0_step(ctx: _Ctx, rows, norm, mu, arr: _Arrays) -> None:
                 float(hh["e0"][pos[i]]), float(arr.e0_norm[i])))
         else:
             guess = np.where(found, hh["e0"], arr.e0_norm[rows])
-            fit = e0mod.arctan_rows(energy, np.nan_to_num(norm), guess, noise_norm)
+            fit = e0mod.arctan_rows(energy, _finite(norm), guess, noise_norm)
             bad = np.flatnonzero(found & ~np.isfinite(fit["e0"]))
             why = {int(rows[k]): fit["message"][k] or "arctan fit failed" for k in bad}
             ctx.log.fail(sorted(why), "FitError", why.__getitem__)
@@ -1081,7 +1120,7 @@ def _e0_step(ctx: _Ctx, rows, norm, mu, arr: _Arrays) -> None:
             ctx.log.add(ARCTAN_AT_BOUND, rows[fit["at_bound"]], lambda i: ARCTAN_AT_BOUND_MESSAGE)
         return
     if method == "integral":
-        ii = e0mod.integral_rows(energy, np.nan_to_num(norm), arr.e0_norm[rows])
+        ii = e0mod.integral_rows(energy, _finite(norm), arr.e0_norm[rows])
         found = np.isfinite(ii["e0"])
         ctx.log.fail(rows[~found], "ProcessingError",
                      lambda i: f"{ctx.names[i]}: {no_crossing_message('integral')}")
@@ -1138,6 +1177,8 @@ def _normalization_term(ctx: _Ctx, rows, mu, arr: _Arrays) -> None:
     inv = inv.reshape(-1)
     for g, key in enumerate(uniq):
         k = np.flatnonzero(inv == g)
+        mu_k = mu if k.size == mu.shape[0] else mu[k]         # once per group, not per change
+        cache: dict = {}                    # rows and pre-edge fits shared by the changes
         e0n = arr.e0_norm[rows[k]]
         lo = int(np.searchsorted(energy, np.min(e0n) - 45.0))
         hi = int(np.searchsorted(energy, np.max(e0n) + 90.0, side="right"))
@@ -1149,12 +1190,12 @@ def _normalization_term(ctx: _Ctx, rows, mu, arr: _Arrays) -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
-                    norm = normalized_window(energy, mu[k], e0n, cols, nnorm=int(nn),
-                                             nvict=int(nv), **ranges)
+                    norm = normalized_window(energy, mu_k, e0n, cols, nnorm=int(nn),
+                                             nvict=int(nv), cache=cache, **ranges)
                 except NaheoError:
                     return np.full(k.size, np.nan)
             ok = np.all(np.isfinite(norm), axis=1)
-            norm = np.nan_to_num(norm)
+            norm = _finite(norm)
             e = integral_rows(sub_e, norm, e0n)["e0"] if level == "integral" else \
                 half_height_rows(sub_e, norm, e0n)["e0"]
             return np.where(ok, e, np.nan)
@@ -1236,7 +1277,7 @@ def _markers(ctx: _Ctx, rows, norm, arr: _Arrays, shift0, energy_terms) -> dict:
         return out
     noise_norm = arr.sigma[rows] / arr.step[rows]
     if ctx.e0_method != "integral":
-        ii = integral_rows(ctx.energy, np.nan_to_num(norm), arr.e0_norm[rows])
+        ii = integral_rows(ctx.energy, _finite(norm), arr.e0_norm[rows])
         e = np.full(n, np.nan)
         e[rows] = ii["e0"] + shift0[rows]
         err = np.full(n, np.nan)
@@ -1319,7 +1360,8 @@ def _run(ctx: _Ctx, keep_norm: bool, keep_curves: bool) -> XanesStackResult:
                                 if k in terms})
     energy_terms = np.broadcast_to(energy_terms, (n,))
     ox, ox_err, ox_terms = _valence(ctx, e0c, err, foil.shift, rows)
-    markers = _markers(ctx, rows, arr.norm[rows], arr, shift0, energy_terms)
+    markers = _markers(ctx, rows, arr.norm if rows.size == n else arr.norm[rows], arr, shift0,
+                       energy_terms)
     _marker_agreement(ctx, ox, ox_err, markers, rows)
     failed = np.array([e is not None for e in log.errors], dtype=bool)
     err = np.where(failed, np.nan, err)
@@ -1363,7 +1405,7 @@ def _result(ctx, arr, foil, e0c, err, terms, ox, ox_err, ox_terms, markers, keep
         e0_err_terms_eV=terms, norm_alt_eV=arr.alt, edge_step_err=arr.step_err,
         foil_shift_err_eV=foil.err, foil_e0_eV=foil.e0, oxidation_state_terms=ox_terms,
         markers=markers, coordinates=coords,
-        labels=tuple(stack.label(i) for i in range(len(stack))) if len(stack) <= 100000 else (),
+        labels=tuple(_row_labels(stack)) if len(stack) <= 100000 else (),
         normalized=bool(ctx.opts["normalized"]), details=details)
 
 
@@ -1404,16 +1446,18 @@ def foil_summary(tab, shift) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- public API
 def analyze_block(stack: SpectrumStack, options: dict, norm_cache: dict | None = None, *,
-                  keep_norm: bool = False, keep_curves: bool = False
+                  keep_norm: bool = False, keep_curves: bool = False, row_names: bool = True
                   ) -> tuple[XanesStackResult, set[str]]:
     """The pipeline on one block of scans, nothing emitted.
 
     Returns the block's result and the codes that are recorded but not emitted. Blocks of
     one stack (out-of-core processing) are joined with
     :meth:`XanesStackResult.concatenate`; ``norm_cache`` is accepted for compatibility and
-    unused (every rule runs per row).
+    unused (every rule runs per row). ``row_names=False``: messages and errors name the
+    scan :data:`ROW_NAME` instead of ``"<file>:<label>"`` (for consumers that keep the row
+    index; the numbers are the same).
     """
-    ctx = _make_ctx(stack, options)
+    ctx = _make_ctx(stack, options, row_names)
     return _run(ctx, keep_norm, keep_curves), set(ctx.log.silent)
 
 

@@ -249,3 +249,48 @@ def test_docstring_examples():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert doctest.testmod(outofcore).failed == 0
+
+
+def test_cli_large_stack_goes_through_the_batch_engine(xas_data, tmp_path, monkeypatch, capsys):
+    """A stack above LARGE_STACK with -o runs through naheo-spec batch's engine: the same
+    numbers as xanes_hdf5_stack, a summary on stdout (not a line per scan), the per-scan
+    table in the CSV, no work folder left behind."""
+    import h5py
+
+    from naheo_spec.cli import xanes as cli_xanes
+    from naheo_spec.cli.main import main
+
+    e, mu, ref, _, _ = _series(xas_data, 60, seed=3)
+    mu[7] = 0.0
+    path = _write(tmp_path / "big.h5", e, mu, ref, chunk=16)
+    monkeypatch.setattr(cli_xanes, "LARGE_STACK", 20)
+    out = tmp_path / "r.h5"
+    rc = _quiet(main, ["xanes", str(path), "--stack", "--chunk", "25", "-o", str(out)])
+    text = capsys.readouterr().out
+    assert rc == 1                                     # the dead scan is reported
+    assert "60 scans, 59 ok, 1 failed" in text and "e0_eV" in text and "p50" in text
+    assert str(tmp_path / "r.csv") in text and len(text.splitlines()) < 30
+    assert not (tmp_path / "r.batch").exists()
+    from naheo_spec.xas.builtin import builtin_calibration
+
+    ref_res = _quiet(xanes_hdf5_stack, path, chunk_scans=25,       # the CLI's default line
+                     calibration=builtin_calibration("Fe"))
+    with h5py.File(out, "r") as f:
+        (name,) = [k for k in f if "scans" in f[k] and "status" in f[k]["scans"]]
+        g = f[name]["scans"]
+        for k in ("e0_eV", "e0_err_eV", "edge_step", "foil_shift_eV", "oxidation_state"):
+            np.testing.assert_allclose(g[k][()], getattr(ref_res, k), rtol=1e-12, atol=1e-9,
+                                       equal_nan=True, err_msg=k)
+        assert g["status"][7] == 0 and g["status"][()].sum() == 59
+    # --json: the summary as JSON; --all-rows: every scan, as for a small stack
+    rc = _quiet(main, ["xanes", str(path), "--stack", "-o", str(out), "--overwrite", "--json"])
+    s = json.loads(capsys.readouterr().out)
+    assert rc == 1 and s["n_scans"] == 60 and s["n_failed"] == 1
+    assert s["columns"]["e0_eV"]["n"] == 59
+    rc = _quiet(main, ["xanes", str(path), "--stack", "--all-rows", "--json"])
+    assert len(json.loads(capsys.readouterr().out)) == 60
+    # without -o: the in-memory result, summarized
+    rc = _quiet(main, ["xanes", str(path), "--stack"])
+    cap = capsys.readouterr()
+    assert rc == 1 and "n_scans=60" in cap.out and "n_failed=1" in cap.out
+    assert len(cap.out.splitlines()) == 1 and "1 of 60 scans failed" in cap.err
