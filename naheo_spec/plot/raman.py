@@ -93,7 +93,9 @@ def plot_fit(result, *, windows=None, synthetic: bool | None = None):
 
 
 def _coordinate(series):
-    key, vals, unit = series._x_coordinate()
+    key, vals, unit = series.x_coordinate()
+    if unit and key.endswith(f"_{unit}"):           # exposure_h (h) -> exposure (h)
+        key = key[: -len(unit) - 1]
     label = key.replace("_", " ") + (f" ({unit})" if unit else "")
     return vals, label
 
@@ -167,7 +169,7 @@ def plot_series_bands(series, *, bands=None, normalized: bool | None = None,
 
     fig, (top, bottom) = new_figure(nrows=2, figsize=(7.0, 6.4), sharex=True)
     coord, clabel = _coordinate(series)
-    ckey = series._x_coordinate()[0]
+    ckey = series.x_coordinate()[0]
     t = series.table
     ok = series.valid
     norm = series.normalized_areas is not None if normalized is None else normalized
@@ -281,8 +283,10 @@ def plot_map_image(series, quantity="intensity", *, label: str | None = None,
     ax.set_xlabel("x" + (f" ({unit})" if unit else ""))
     ax.set_ylabel("y" + (f" ({series.coordinate_units.get('y', '')})"
                          if series.coordinate_units.get("y") else ""))
-    ax.set_aspect("equal", adjustable="box")
-    ax.set_title(f"{series.name}: {label or default_label}", fontsize=10)
+    span_x, span_y = np.ptp(xs) or 1.0, np.ptp(ys) or 1.0
+    if 1 / 4 <= span_y / span_x <= 4:              # a strip map stays readable when stretched
+        ax.set_aspect("equal", adjustable="box")
+    ax.set_title(series.name, fontsize=10)
     finish(fig, [ax], [series], synthetic=synthetic, own_figure=True)
     _credit(fig, [series.file])
     return fig

@@ -496,7 +496,7 @@ class RamanSeriesResult(ResultDisplay):
     X_PREFIXES = ("exposure", "time", "potential", "voltage", "soc", "state_of_charge",
                   "temperature", "cycle", "capacity")
 
-    def _x_coordinate(self):
+    def x_coordinate(self):
         """``(name, values, unit)`` of the coordinate plots and records use as x.
 
         In order: a known name (:attr:`X_COORDINATES`), a float coordinate whose name
@@ -525,7 +525,7 @@ class RamanSeriesResult(ResultDisplay):
         carbonate index, A1g/Eg)."""
         from naheo_spec.records import DataArray, DataGroup, Record, nexus_name
 
-        key, coord, unit = self._x_coordinate()
+        key, coord, unit = self.x_coordinate()
         n = len(self)
         data = {"raman_shift": DataArray(np.asarray(self.axis), "1/cm", "Raman shift"),
                 "spectrum": DataArray(np.arange(n, dtype=float), "", "spectrum number"),
@@ -568,7 +568,7 @@ class RamanSeriesResult(ResultDisplay):
                       axes=["spectrum", "raman_shift"], groups=groups)
 
     def __repr__(self) -> str:
-        key, coord, unit = self._x_coordinate()
+        key, coord, unit = self.x_coordinate()
         fc = ", ".join(f"{k}={v}" for k, v in self.first_carbonate.items() if v is not None)
         return (f"<RamanSeriesResult {self.name}: {len(self)} spectra ({int(self.valid.sum())} "
                 f"fitted, {int((~self.valid).sum())} masked) vs {key}; preset {self.preset.name}; "

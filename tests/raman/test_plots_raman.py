@@ -107,7 +107,7 @@ def test_synthetic_series_is_flagged_on_its_own_and_the_banner_clears_the_title(
 
     sr = quiet(analyze_raman_series, carbonate_growth_series(seed=0), preset="layered-oxide")
     assert sr.format == "synthetic" and is_synthetic(sr) and is_synthetic(sr[3])
-    assert sr._x_coordinate()[0] == "exposure_h"
+    assert sr.x_coordinate()[0] == "exposure_h"
     for fig in (plot_series_bands(sr), plot_fit(sr[7])):
         banner = [t for t in fig.texts if t.get_gid() == "synthetic-label"]
         assert len(banner) == 1

@@ -237,7 +237,7 @@ def test_series_x_coordinate_is_found_by_name_prefix_or_first_float():
 
     def key(coords):
         s = SpectrumStack(ax, sig, axis_kind="raman_shift", coordinates=coords)
-        return quiet(analyze_raman_series, s, preset="layered-oxide")._x_coordinate()[0]
+        return quiet(analyze_raman_series, s, preset="layered-oxide").x_coordinate()[0]
 
     f = np.array([0.0, 1.0, 2.0])
     assert key({"label": np.array(["a", "b", "c"]), "exposure_days": f}) == "exposure_days"
