@@ -82,6 +82,7 @@ from naheo_spec.xas.edge_limits import (
     find_mu_steps,
     step_limit,
 )
+from naheo_spec.xas.foil_detection import FOIL_E0_WINDOW_EV, metal_foil_rows
 from naheo_spec.xas.fourier import inv_angstrom, xftf
 from naheo_spec.xas.ft_peaks import FTPeak, resolve_windows, shell_peaks_stack
 
@@ -90,12 +91,6 @@ KMAX_CAP = 12.0
 KMAX_MARGIN = 1.0
 #: The FT range must span at least this (A^-1), or there is no EXAFS to transform.
 MIN_FT_RANGE = 1.0
-#: A foil: E0 - E_tabulated within this window (eV; uncalibrated monochromators sit a
-#: few eV low: fe.060 -6.5 eV) and no white line (normalized mu below WHITE_LINE_MAX over
-#: E0..E0+60 eV). Measured on the shared data: foils -6.5..0 eV and 1.03-1.08, oxides
-#: +4..+19 eV and >= 1.16 (project XAS notes; tests/xas/test_exafs_pipeline.py).
-FOIL_E0_WINDOW_EV = (-8.0, 3.0)
-WHITE_LINE_MAX = 1.12
 
 KMAX_CLIPPED = WarningCode("xas.exafs.kmax_clipped", DefaultAdjustedWarning,
                            "The requested FT kmax lies beyond the data and was clipped.")
@@ -628,24 +623,6 @@ def _comp_for(comp, source, element, notes):
     return None
 
 
-def _foil_rows(energy, norm, e0, element, edge, valid) -> np.ndarray:
-    """True for rows that look like a metal foil (E0 at the tabulated edge, no white line)."""
-    from naheo_spec.xas.edges import tabulated_edge_energy
-
-    out = np.zeros(e0.size, dtype=bool)
-    if not element:
-        return out
-    try:
-        tab = tabulated_edge_energy(element, edge or "K")
-    except InputError:
-        return out
-    near = valid & (e0 - tab >= FOIL_E0_WINDOW_EV[0]) & (e0 - tab <= FOIL_E0_WINDOW_EV[1])
-    for i in np.flatnonzero(near):
-        sel = (energy > e0[i]) & (energy < e0[i] + 60.0)
-        out[i] = bool(sel.any()) and float(np.nanmax(norm[i, sel])) < WHITE_LINE_MAX
-    return out
-
-
 def _edge_limits(energy, norm, e0, valid, element, edge, comp, detect_steps, e0_measured=None):
     """Per row: the EdgeLimit that stops the k range (or None) and its records.
 
@@ -819,7 +796,7 @@ def _exafs_rows(energy, mu, *, normalizer: Callable, e0, edge_step, opts: dict,
 
     # peak windows: given, or chosen per row (a recognised metal foil gets the metal ones)
     if opts["peak_windows"] is None:
-        foil = _foil_rows(energy, nrm.norm, e0s, element, edge, valid)
+        foil = metal_foil_rows(energy, nrm.norm, e0s, element=element, edge=edge, valid=valid)
         windows = tuple("metal" if f else "oxide" for f in foil)
         if foil.any():
             from naheo_spec.xas.edges import tabulated_edge_energy

@@ -59,7 +59,8 @@ class XanesResult(ResultDisplay):
     foil_shift_eV : float or None
         Shift applied from the foil (eV); None when there was no valid foil.
     oxidation_state, oxidation_state_err : float or None
-        From the valence calibration; None without one.
+        From the valence calibration; None without one, and for a scan recognised as a
+        metal foil (coded warning ``xas.xanes.metal_foil``: the lines are made of oxides).
     warnings : tuple of WarningRecord
         Reader repairs, foil and quality flags, adjustments (coded).
     normalization : Normalization

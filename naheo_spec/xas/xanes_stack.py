@@ -141,6 +141,10 @@ LOOKS_NORMALIZED = WarningCode(
 NEAR_DUPLICATES = WarningCode(
     "xas.grid.near_duplicates", RepairWarning,
     "Energies closer than 1/1000 of the median step were merged (signals averaged).")
+METAL_FOIL = WarningCode(
+    "xas.xanes.metal_foil", QualityWarning,
+    "The scan looks like a metal foil (first inflection at the tabulated edge, no white "
+    "line): no oxidation state is read off a calibration line made of oxides.")
 MARKERS_DISAGREE = WarningCode(
     "xas.markers.disagree", QualityWarning,
     "Two valence markers of the same scan (edge position, integral position, pre-edge "
@@ -1314,6 +1318,50 @@ def _markers(ctx: _Ctx, rows, norm, arr: _Arrays, shift0, energy_terms) -> dict:
     return out
 
 
+def _drop_foil_valences(ctx: _Ctx, rows, arr: _Arrays, shift0, ox, ox_err, ox_terms,
+                        markers) -> None:
+    """No oxidation state (NaN, coded warning) for rows that look like a metal foil.
+
+    The lines are made of oxides; a foil's half-height E0 lies 5-8 eV above its first
+    inflection point, where a divalent oxide's edge is, so the line would give a metal
+    about +2 (Fe.prj "Fe foil": 2.05). Only rows without a white line are tested (the
+    max-derivative E0 is computed for those alone)."""
+    from naheo_spec.xas.e0 import find_e0_stack
+    from naheo_spec.xas.foil_detection import (WHITE_LINE_MAX, WHITE_LINE_SPAN_EV,
+                                               metal_foil_rows)
+
+    has_valence = [k for k in markers if k.startswith("valence_")]
+    if rows.size == 0 or ctx.tab is None or arr.norm is None or (
+            ctx.calibration is None and not has_valence):
+        return
+    norm = arr.norm[rows]
+    e = ctx.energy[None, :] + shift0[rows][:, None]
+    near = (e > ctx.tab - 10.0) & (e < ctx.tab + WHITE_LINE_SPAN_EV + 10.0)
+    with np.errstate(invalid="ignore"):
+        peak = np.where(near, norm, -np.inf).max(axis=1)
+    cand = np.flatnonzero(np.isfinite(peak) & (peak < WHITE_LINE_MAX))
+    if cand.size == 0:
+        return
+    e0d, _ = find_e0_stack(ctx.energy, _finite(norm[cand]), method="max-derivative",
+                           uncertainty=False)
+    foil = np.zeros(cand.size, dtype=bool)
+    s = shift0[rows[cand]]
+    for u in np.unique(s):
+        k = np.flatnonzero(s == u)
+        foil[k] = metal_foil_rows(ctx.energy + u, norm[cand[k]], e0d[k] + u,
+                                  element=ctx.element, edge=ctx.edge)
+    hit = rows[cand[foil]]
+    if hit.size == 0:
+        return
+    for a in [ox, ox_err, *ox_terms.values()] + [markers[k] for k in has_valence]:
+        a[hit] = np.nan
+    e0_at = dict(zip(hit.tolist(), (e0d[foil] + s[foil]).tolist()))
+    ctx.log.add(METAL_FOIL, hit, lambda i: (
+        f"{ctx.names[i]}: looks like a metal foil (max-derivative E0 {e0_at[i]:.1f} eV, "
+        f"tabulated {ctx.element} {ctx.edge} edge {ctx.tab:.1f} eV, no white line): no "
+        "oxidation state from the oxide calibration line"))
+
+
 def _marker_agreement(ctx: _Ctx, ox, ox_err, markers, rows) -> None:
     """Coded warning where a marker's valence and the main one disagree by > 2 sigma."""
     for name in ("integral", "preedge"):
@@ -1362,6 +1410,7 @@ def _run(ctx: _Ctx, keep_norm: bool, keep_curves: bool) -> XanesStackResult:
     ox, ox_err, ox_terms = _valence(ctx, e0c, err, foil.shift, rows)
     markers = _markers(ctx, rows, arr.norm if rows.size == n else arr.norm[rows], arr, shift0,
                        energy_terms)
+    _drop_foil_valences(ctx, rows, arr, shift0, ox, ox_err, ox_terms, markers)
     _marker_agreement(ctx, ox, ox_err, markers, rows)
     failed = np.array([e is not None for e in log.errors], dtype=bool)
     err = np.where(failed, np.nan, err)

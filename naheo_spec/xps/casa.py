@@ -68,7 +68,7 @@ References
 CasaXPS manual, "Regions property page" (BG Type, Av Width: ``2 * Av Width + 1`` points
 averaged) and "Components property page"; CasaXPS manual, "Cu Auger line curve fitting"
 (data line shapes: background-subtracted spectra copied to VAMAS blocks whose identifier
-starts with ``%``), http://www.casaxps.com/release/release2312_/CasaXPS.HLP/; FAIRmat-NFDI
+starts with ``%``), ``http://www.casaxps.com/release/release2312_/CasaXPS.HLP/``; FAIRmat-NFDI
 pynxtools-xps documentation "Data processing with CasaXPS" (field order).
 """
 from __future__ import annotations

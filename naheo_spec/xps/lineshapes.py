@@ -176,7 +176,9 @@ def voigt(x, center, sigma, gamma):
 
 def doniach_sunjic_gauss(x, center, gamma, alpha, fwhm_g):
     """Doniach-Sunjic profile (Lorentzian half-width ``gamma``, asymmetry ``alpha``, tail to
-    high binding energy) convolved with a Gaussian of FWHM ``fwhm_g``; height 1 [3]_.
+    high binding energy) convolved with a Gaussian of FWHM ``fwhm_g``; height 1.
+
+    Definition as in [3]_.
 
     Examples
     --------

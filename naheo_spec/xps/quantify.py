@@ -41,7 +41,9 @@ TARGET_CATHODE = {"density_g_cm3": 4.26, "valence_electrons": 20.1, "molar_mass"
 
 def tpp2m_imfp(kinetic_energy_eV, *, density_g_cm3: float, valence_electrons: float,
                molar_mass: float, band_gap_eV: float = 0.0):
-    """Inelastic mean free path (nm) from the TPP-2M formula [1]_.
+    """Inelastic mean free path (nm) from the TPP-2M formula.
+
+    Tanuma, Powell and Penn [1]_.
 
     ``lambda = E / (Ep^2 (beta ln(gamma E) - C/E + D/E^2))`` (A), with
     ``Ep = 28.8 sqrt(Nv rho / M)``, ``beta = -0.10 + 0.944 / sqrt(Ep^2 + Eg^2) + 0.069 rho^0.1``,
@@ -302,8 +304,10 @@ def xps_composition(regions: dict[str, dict], *, per: str | None = None,
 
 def mn3s_check(x, y, *, sigma=None) -> dict:
     """Mn 3s multiplet splitting (eV) and the Mn oxidation states whose literature range
-    [3]_ contains it: a consistency check beside Mn 2p, never a number of its own (the
-    Mn3+ and Mn4+ ranges overlap).
+    contains it.
+
+    A consistency check beside Mn 2p, never a number of its own (the Mn3+ and Mn4+
+    ranges overlap); ranges from [3]_.
 
     Examples
     --------

@@ -27,3 +27,7 @@ def test_docs_build_without_warnings(tmp_path):
     for page in ["index", "tutorials/xanes", "tutorials/xps", "tutorials/raman", "cli", "api",
                  "gallery", "uncertainties"]:
         assert (tmp_path / "html" / f"{page}.html").is_file(), page
+    # the API reference covers every technique and the batch engine
+    for module in ["naheo_spec.xas", "naheo_spec.xps", "naheo_spec.raman", "naheo_spec.batch",
+                   "naheo_spec.xps.pipeline", "naheo_spec.raman.pipeline"]:
+        assert (tmp_path / "html" / "api" / f"{module}.html").is_file(), module
