@@ -124,3 +124,52 @@ class Record:
             out["data"] = DataGroup(self.data, self.signal, list(self.axes))
         out.update(self.groups)
         return out
+
+
+#: File metadata keys (XDI-style, lower case) written to NXsample / NXinstrument.
+SAMPLE_FIELDS = {"name": "sample.name", "chemical_formula": "sample.formula",
+                 "temperature": "sample.temperature", "preparation": "sample.prep"}
+INSTRUMENT_FIELDS = {"name": "beamline.name", "source_name": "facility.name",
+                     "source_type": "facility.xray_source", "monochromator": "mono.name",
+                     "monochromator_d_spacing": "mono.d_spacing"}
+
+
+def nexus_sample_instrument(metadata, acquisition=None) -> tuple[dict, dict]:
+    """NXsample and NXinstrument scalars from a spectrum's metadata and acquisition settings.
+
+    Parameters
+    ----------
+    metadata : mapping
+        The spectrum's metadata (XDI-style keys such as ``sample.formula``,
+        ``beamline.name``; other keys are ignored).
+    acquisition : XasAcquisition, XpsAcquisition or RamanAcquisition, optional
+        Its scalar fields (photon energy, pass energy, laser wavelength, measurement
+        mode...) are added to the instrument, names as in the dataclass (units in the
+        names, e.g. ``laser_wavelength_nm``).
+
+    Returns
+    -------
+    sample, instrument : dict
+        Only the fields that are known; empty dicts when nothing is (no group is written).
+
+    References
+    ----------
+    NeXus base classes NXsample and NXinstrument:
+    https://manual.nexusformat.org/classes/base_classes/NXsample.html
+
+    Examples
+    --------
+    >>> nexus_sample_instrument({"sample.formula": "FeO", "beamline.name": "BM08"})
+    ({'chemical_formula': 'FeO'}, {'name': 'BM08'})
+    """
+    md = {str(k).lower(): v for k, v in dict(metadata or {}).items()}
+    sample = {f: md[k] for f, k in SAMPLE_FIELDS.items() if md.get(k) not in (None, "")}
+    instrument = {f: md[k] for f, k in INSTRUMENT_FIELDS.items() if md.get(k) not in (None, "")}
+    if acquisition is not None:
+        for k, v in acquisition.to_dict().items():
+            if isinstance(v, (str, int, float, bool)) and v is not None and k not in instrument:
+                if k == "beamline":
+                    instrument.setdefault("name", v)
+                else:
+                    instrument[k] = v
+    return sample, instrument

@@ -16,6 +16,7 @@ from naheo_spec.cli.common import (
     report_failures,
     run_batch,
 )
+from naheo_spec.jsonsafe import finite_or_none
 
 # Kept literal so that `naheo-spec xanes --help` does not import numpy/scipy;
 # tests check it equals naheo_spec.xas.e0.E0_METHODS.
@@ -391,8 +392,8 @@ def _print_relative(rel):
     for i, lab in enumerate(rel.labels):
         dv = "" if not np.isfinite(rel.valence_change[i]) else \
             f"  valence {rel.valence_change[i]:+.2f} ± {rel.valence_change_err[i]:.2f}"
-        click.echo(f"  {lab[-40:]:40s} {_fmt(_num(rel.shift_eV[i]), 2):>7s} ± "
-                   f"{_fmt(_num(rel.shift_err_eV[i]), 2)} eV{dv}")
+        click.echo(f"  {lab[-40:]:40s} {_fmt(finite_or_none(rel.shift_eV[i]), 2):>7s} ± "
+                   f"{_fmt(finite_or_none(rel.shift_err_eV[i]), 2)} eV{dv}")
 
 
 def _large_stacks(files) -> list:
@@ -615,13 +616,6 @@ def _describe(cal) -> str:
 
 def _fmt(v, nd):
     return "-" if v is None else f"{v:.{nd}f}"
-
-
-def _num(v):
-    import math
-
-    v = float(v)
-    return v if math.isfinite(v) else None
 
 
 def _print_table(entries, show_warnings=True):

@@ -20,7 +20,7 @@ import numpy as np
 from naheo_spec.errors import StoreError
 from naheo_spec.model import SourceInfo, Spectrum
 from naheo_spec.provenance import Provenance
-from naheo_spec.records import DataArray, Record, nexus_name
+from naheo_spec.records import DataArray, Record, nexus_name, nexus_sample_instrument
 
 #: Record.kind of a stored spectrum.
 SPECTRUM_KIND = "spectrum"
@@ -255,9 +255,10 @@ def spectrum_to_record(spectrum: Spectrum, name: str | None = None) -> Record:
     }
     prov = Provenance(step="spectrum", parameters=params, source_file=src.path,
                       source_sha256=src.sha256)
+    sample, instrument = nexus_sample_instrument(spectrum.metadata, acq)
     return Record(name=name if name is not None else entry_name(spectrum.name),
                   kind=SPECTRUM_KIND, summary=summary, provenance=prov, data=data,
-                  signal=sig_key, axes=[axis_key])
+                  signal=sig_key, axes=[axis_key], sample=sample, instrument=instrument)
 
 
 def _acquisition(d):

@@ -72,7 +72,7 @@ from naheo_spec.errors import (
 from naheo_spec.jsonsafe import finite_or_none as _num
 from naheo_spec.model import Spectrum, SpectrumStack
 from naheo_spec.provenance import Provenance
-from naheo_spec.records import DataArray, DataGroup, Record, nexus_name
+from naheo_spec.records import DataArray, DataGroup, Record, nexus_name, nexus_sample_instrument
 from naheo_spec.xas.autobk import KTOE, autobk_stack, merge_close_points
 from naheo_spec.xas.edge_limits import (
     MU_STEP,
@@ -249,7 +249,8 @@ class ExafsResult(ResultDisplay):
                           signal="chi_kw", axes=["k"], title="chi(k) weighted, with FT window")
         return Record(name=name or self.default_name(), kind="exafs", summary=self._summary(),
                       provenance=self.provenance, data=data, signal="chir_mag", axes=["r"],
-                      groups={"chi_k": chi_k}, definition=None)
+                      groups={"chi_k": chi_k}, definition=None,
+                      **dict(zip(("sample", "instrument"), nexus_sample_instrument(self.metadata))))
 
     def _summary(self) -> dict[str, Any]:
         summary = {"file": self.file, "scan": self.scan, "element": self.element,

@@ -61,6 +61,7 @@ import numpy as np
 from naheo_spec.diagnostics import WarningCode, warnings_json
 from naheo_spec.display import ResultDisplay
 from naheo_spec.errors import CalibrationError, InputError, QualityWarning
+from naheo_spec.jsonsafe import finite_or_none
 from naheo_spec.provenance import Provenance
 
 #: Floor on each standard's E0 uncertainty in the weights (eV): E0 errors from a
@@ -627,15 +628,10 @@ class LeaveOneOut:
 
     def to_json_dict(self) -> dict[str, Any]:
         return {"standards": [
-            {"name": n, "valence": float(v), "predicted": _nan_none(p),
-             "predicted_err": _nan_none(pe), "error": _nan_none(p - v)}
+            {"name": n, "valence": float(v), "predicted": finite_or_none(p),
+             "predicted_err": finite_or_none(pe), "error": finite_or_none(p - v)}
             for n, v, p, pe in zip(self.names, self.valence, self.predicted, self.predicted_err)],
             "warnings": warnings_json(self.warnings)}
-
-
-def _nan_none(x) -> float | None:
-    x = float(x)
-    return None if not np.isfinite(x) else x
 
 
 def leave_one_out(standards, **options) -> LeaveOneOut:

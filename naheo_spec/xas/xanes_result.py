@@ -149,9 +149,10 @@ class XanesResult(ResultDisplay):
         (``"; "``) and ``n_warnings`` added; ``data`` holds ``energy`` (eV, calibrated),
         ``mu``, ``norm`` and ``flat``; signal ``norm``, axes ``["energy"]``.
         """
-        from naheo_spec.records import DataArray, Record
+        from naheo_spec.records import DataArray, Record, nexus_sample_instrument
 
         summary = self.to_json_dict()
+        sample, instrument = nexus_sample_instrument(self.metadata)
         for key in ("e0_err_terms_eV", "markers"):            # flat numbers for the table
             for term, v in (summary.pop(key) or {}).items():
                 summary[f"{key.replace('_eV', '')}_{term}"] = v
@@ -164,7 +165,7 @@ class XanesResult(ResultDisplay):
                 "flat": DataArray(np.asarray(nz.flat), "", "flattened normalized absorption")}
         return Record(name=name or record_name(self.file, self.scan, "_xanes"), kind="xanes",
                       summary=summary, provenance=self.provenance, data=data, signal="norm",
-                      axes=["energy"])
+                      axes=["energy"], sample=sample, instrument=instrument)
 
     def display_items(self):
         yield ("E0 (" + self.e0_method + ")", self.e0_eV, self.e0_err_eV, "eV")

@@ -56,3 +56,18 @@ def test_store_refuses_names_and_units_that_break_the_rules(tmp_path):
                         "chi": DataArray(np.ones(3), "")}, signal="chi", axes=["k"])
     write_records(tmp_path / "c.h5", good)
     assert check_nexus(tmp_path / "c.h5") == []
+
+
+def test_sample_and_instrument_groups_from_the_file_header(xas_data, tmp_path, capsys):
+    scan = str(xas_data / CERIC / "FeO_311.xdi")
+    for cmd, out in (["xanes", tmp_path / "x.h5"], ["convert", tmp_path / "c.h5"]):
+        assert main([cmd, scan, "-o", str(out)]) == 0
+        capsys.readouterr()
+        assert check_nexus(out) == []
+        with h5py.File(out) as f:
+            entry = f[next(iter(f))]
+            assert entry["sample"].attrs["NX_class"] == "NXsample"
+            assert entry["instrument"].attrs["NX_class"] == "NXinstrument"
+            assert entry["sample/chemical_formula"][()].decode() == "FeO"
+            assert entry["instrument/name"][()].decode() == "BM08-GILDA"
+            assert entry["instrument/monochromator"][()].decode() == "Si(311)"
