@@ -11,11 +11,17 @@ from naheo_spec.store.convert import (
     spectrum_to_record,
 )
 from naheo_spec.store.nexus import check_nexus, read_records, write_records
-from naheo_spec.store.table import results_table, summary_rows, to_dataframe, write_summary_table
+from naheo_spec.store.table import (
+    record_rows,
+    results_table,
+    summary_rows,
+    to_dataframe,
+    write_summary_table,
+)
 
 __all__ = [
     "write_records", "read_records", "check_nexus", "write_summary_table", "summary_rows",
-    "results_table", "to_dataframe",
+    "results_table", "record_rows", "to_dataframe",
     "spectrum_to_record", "record_to_spectrum", "dumps_lossless", "loads_lossless",
     "atomic_path", "check_writable",
 ]

@@ -147,14 +147,20 @@ def results_table(results) -> tuple[list[str], list[dict[str, Any]]]:
         if hasattr(item, "to_records") and not hasattr(item, "groups"):
             new_rows = [{k: json_safe(v) for k, v in r.items()} for r in item.to_records()]
         else:
-            rec = as_record(item)
-            new_rows = _per_scan_rows(rec)
-            if new_rows is None:
-                new_rows = summary_rows([rec])[1]
+            new_rows = record_rows(item)
         for row in new_rows:
             columns.extend(c for c in row if c not in columns)
         rows.extend(new_rows)
     return columns, [{c: r.get(c) for c in columns} for r in rows]
+
+
+def record_rows(item) -> list[dict[str, Any]]:
+    """The table rows of one result or Record: one per scan for a stack (from its per-scan
+    group), else its summary as one row, with the provenance columns of
+    :func:`results_table`. What stack results' ``to_records()`` return."""
+    rec = as_record(item)
+    rows = _per_scan_rows(rec)
+    return rows if rows is not None else summary_rows([rec])[1]
 
 
 def to_dataframe(results):

@@ -446,6 +446,20 @@ class ExafsStackResult(ResultDisplay):
             provenance=self.provenance, warnings=tuple(recs), e0_method=self.e0_method,
             peak_windows=self.peak_windows[i] if self.peak_windows else "oxide")
 
+    def to_records(self) -> list[dict]:
+        """One flat dict per scan (provenance columns, then every per-scan number; NaN as
+        None): :func:`naheo_spec.store.record_rows` of :meth:`to_record`. Write it with
+        :func:`naheo_spec.store.write_summary_table`."""
+        from naheo_spec.store import record_rows
+
+        return record_rows(self)
+
+    def to_dataframe(self):
+        """:meth:`to_records` as a :class:`pandas.DataFrame` (needs pandas)."""
+        from naheo_spec.store import to_dataframe
+
+        return to_dataframe(self)
+
     def to_record(self, name: str | None = None) -> Record:
         """Record of kind ``"exafs_stack"``: chi k^w (N, K) and |chi(R)| (N, R)."""
         w = self.kweight

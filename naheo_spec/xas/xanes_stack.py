@@ -522,6 +522,20 @@ class XanesStackResult(ResultDisplay):
             out[f"e0_err_{name}_eV_median"] = med(v)
         return out
 
+    def to_records(self) -> list[dict]:
+        """One flat dict per scan (provenance columns, then every per-scan number; NaN as
+        None): :func:`naheo_spec.store.record_rows` of :meth:`to_record`. Write it with
+        :func:`naheo_spec.store.write_summary_table`."""
+        from naheo_spec.store import record_rows
+
+        return record_rows(self)
+
+    def to_dataframe(self):
+        """:meth:`to_records` as a :class:`pandas.DataFrame` (needs pandas)."""
+        from naheo_spec.store import to_dataframe
+
+        return to_dataframe(self)
+
     def to_record(self, name: str | None = None):
         """Return a :class:`~naheo_spec.records.Record` of kind ``"xanes_stack"``.
 
