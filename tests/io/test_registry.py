@@ -127,3 +127,14 @@ def test_info_on_raman_text_gives_raman_shift(shared_data, capsys, rel, lo, hi):
     assert d["axis_min"] == pytest.approx(lo, abs=0.01) and d["axis_max"] == pytest.approx(hi, abs=0.01)
     codes = {w["code"] for w in d["warnings"]}
     assert not codes & {"xas.read.kev_converted", "xas.read.edge_guessed", "io.repair.reversed"}
+
+
+def test_text_xy_kev_axis_is_converted_with_a_coded_warning(tmp_path):
+    e_kev = np.arange(7.0, 7.3, 0.0005)
+    path = tmp_path / "kev.txt"
+    np.savetxt(path, np.c_[e_kev, 1.0 / (1.0 + np.exp(-(e_kev - 7.112) / 0.002))])
+    with pytest.warns(Warning):
+        spec = read(path, format="text-xy")[0]
+    assert spec.axis_unit == "eV" and np.isclose(spec.axis[0], 7000.0)
+    assert np.isclose(spec.axis[np.argmax(np.gradient(spec.signal))], 7112.0, atol=0.5)
+    assert "io.axis.kev_converted" in {w.code for w in spec.warnings}

@@ -16,7 +16,7 @@ technique readers.
 from __future__ import annotations
 
 from naheo_spec.diagnostics import WarningCode
-from naheo_spec.errors import DefaultAdjustedWarning, ReadError
+from naheo_spec.errors import DefaultAdjustedWarning, ReadError, RepairWarning
 from naheo_spec.io.axis_hints import infer_axis_kind
 from naheo_spec.io.registry import FormatSpec
 from naheo_spec.io.repair import repair_axis
@@ -29,11 +29,14 @@ from naheo_spec.io.text import (
 from naheo_spec.model import AxisKind, SourceInfo, Spectrum
 from naheo_spec.model.axis import axis_kind as coerce_axis_kind
 
-__all__ = ["FORMAT", "read_text_xy", "KIND_GUESSED", "MAX_COLUMNS"]
+__all__ = ["FORMAT", "read_text_xy", "KIND_GUESSED", "KEV_CONVERTED", "MAX_COLUMNS"]
 
 #: Files with more columns than this are matrices (series, maps), not x-y data.
 MAX_COLUMNS = 12
 
+KEV_CONVERTED = WarningCode(
+    "io.axis.kev_converted", RepairWarning,
+    "The photon-energy axis looked like keV and was converted to eV.")
 KIND_GUESSED = WarningCode(
     "io.axis.kind_guessed", DefaultAdjustedWarning,
     "The axis kind was inferred from the numbers alone (no header words); force it with "
@@ -93,6 +96,10 @@ def read_text_xy(probe, *, axis_kind=None, technique: str | None = None) -> list
     x = block.data[:, 0]
     if unit == "keV":
         x = x * 1000.0
+        notes.append(KEV_CONVERTED.warn(
+            f"{path}: photon-energy axis {block.data[0, 0]:.6g}..{block.data[-1, 0]:.6g} read "
+            "as keV and converted to eV (pass axis_kind= / --axis-kind to change)",
+            stacklevel=3))
     cols = {n: block.data[:, i] for i, n in enumerate(names) if i > 0}
     natural = kind in (AxisKind.BINDING_ENERGY, AxisKind.RAMAN_SHIFT)
     x, cols, repairs = repair_axis(x, cols, path=path, axis_name=kind.value.replace("_", " "),
