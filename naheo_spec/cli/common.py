@@ -66,6 +66,13 @@ class Outcome:
         return self.error is None
 
 
+def format_option(dest: str = "fmt"):
+    """``--format NAME``: read the inputs with this registered format instead of by content."""
+    return click.option("--format", dest, default=None, metavar="NAME",
+                        help="Read the inputs with this format (see `naheo-spec formats`); "
+                             "default: chosen by content.")
+
+
 def run_batch(items: Iterable[Any], fn: Callable[[Any], Any], *, label: Callable[[Any], str] = str,
               desc: str = "processing", debug: bool = False) -> list[Outcome]:
     """Apply ``fn`` to each item, catching errors per item so a bad input never stops the batch.

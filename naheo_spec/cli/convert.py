@@ -8,6 +8,7 @@ import click
 from naheo_spec.cli.common import (
     debug_flag,
     echo_err,
+    format_option,
     json_option,
     merge_warnings,
     overwrite_option,
@@ -32,8 +33,7 @@ def _stem(spectrum) -> str:
               help="Output: an .h5/.nxs file (store) or a folder (xdi/csv: one file per spectrum).")
 @click.option("--to", "fmt", type=click.Choice(FORMATS), default=None,
               help="Output format (default: h5 if OUTPUT ends in .h5/.hdf5/.nxs, else xdi).")
-@click.option("--format", "in_format", default=None, metavar="NAME",
-              help="Read with this format (see `naheo-spec formats`); default: by content.")
+@format_option("in_format")
 @click.option("--mu", "mu_expr", default=None, metavar="EXPR", help="Expression for mu, e.g. 'ln(i0/it)'.")
 @click.option("--ref", "ref_expr", default=None, metavar="EXPR", help="Expression for the reference.")
 @overwrite_option

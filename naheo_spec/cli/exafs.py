@@ -9,6 +9,7 @@ from naheo_spec.cli.common import (
     debug_flag,
     echo_err,
     echo_warnings,
+    format_option,
     json_option,
     merge_warnings,
     overwrite_option,
@@ -65,6 +66,7 @@ def _failure_entry(file, error, warnings, scan=None):
 @click.option("--s02", type=float, default=0.8, show_default=True,
               help="Amplitude reduction factor S0² (fixed; N is fitted).")
 @click.option("--mu", "mu_expr", default=None, metavar="EXPR", help="Expression for mu, e.g. 'ln(i0/it)'.")
+@format_option()
 @click.option("-o", "--output", type=click.Path(), default=None,
               help="Results store (.h5); a summary table is written beside it (.csv).")
 @click.option("--plot", "plot_dir", type=click.Path(file_okay=False), default=None,
@@ -75,7 +77,7 @@ def _failure_entry(file, error, warnings, scan=None):
 def exafs(ctx, scans, rbkg, bkg_kweight, preset, kweight, kmin, kmax, dk, window, peak_windows,
           composition, measurement_mode, no_self_absorption, no_step_check,
           fit_spec, absorber, share_tmtm,
-          rmin, rmax, s02, mu_expr, output, plot_dir, overwrite, as_json):
+          rmin, rmax, s02, mu_expr, fmt, output, plot_dir, overwrite, as_json):
     """EXAFS of each SCAN: background (AUTOBK), chi(k), Fourier transform, apparent TM–O and
     TM–TM peak positions and, with --fit, first- and second-shell distances from FEFF paths.
 
@@ -97,7 +99,7 @@ def exafs(ctx, scans, rbkg, bkg_kweight, preset, kweight, kmin, kmax, dk, window
         if output and fit_spec else None
     figures = plan.folder("--plot", plot_dir) if plot_dir else None
     plan.check()
-    read = run_batch(scans, lambda f: read_spectra(f, technique="xas", mu=mu_expr),
+    read = run_batch(scans, lambda f: read_spectra(f, format=fmt, technique="xas", mu=mu_expr),
                      desc="reading", debug=debug)
     items = [(o, s) for o in read if o.ok for s in o.value]
     paths_cache: dict[str, tuple] = {}

@@ -6,6 +6,7 @@ import click
 from naheo_spec.cli.common import (
     debug_flag,
     echo_warnings,
+    format_option,
     json_option,
     merge_warnings,
     print_json,
@@ -69,8 +70,7 @@ def _line(d) -> str:
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", default=None, metavar="NAME",
-              help="Read with this format (see `naheo-spec formats`); default: by content.")
+@format_option()
 @click.option("--technique", type=click.Choice(["xas", "xps", "raman"]), default=None,
               help="Consider only this technique's formats (and neutral ones).")
 @click.option("--axis-kind", type=click.Choice([k.value for k in AxisKind]), default=None,

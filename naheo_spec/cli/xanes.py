@@ -9,6 +9,7 @@ from naheo_spec.cli.common import (
     debug_flag,
     echo_err,
     echo_warnings,
+    format_option,
     json_option,
     merge_warnings,
     overwrite_option,
@@ -177,6 +178,7 @@ class _Lines:
               help="Linear combination fit of each scan with the element's built-in standards "
                    "(-20..+30 eV about E0).")
 @click.option("--mu", "mu_expr", default=None, metavar="EXPR", help="Expression for mu, e.g. 'ln(i0/it)'.")
+@format_option()
 @click.option("-o", "--output", type=click.Path(), default=None,
               help="Results store (.h5); a summary table is written beside it (.csv).")
 @click.option("--plot", "plot_dir", type=click.Path(file_okay=False), default=None,
@@ -196,7 +198,7 @@ class _Lines:
 @click.pass_context
 def xanes(ctx, scans, standards, no_valence, data_root, foil_path, foil_scan, e0_method, preset,
           pre_range, norm_range, nnorm, normalized, noise_correlation, energy_scale_sigma,
-          energy_drift_sigma, max_foil_offset, relative_to, lcf, mu_expr, output, plot_dir,
+          energy_drift_sigma, max_foil_offset, relative_to, lcf, mu_expr, fmt, output, plot_dir,
           stack_mode, chunk, all_rows, overwrite, as_json):
     """XANES of each SCAN: energy calibration on the simultaneous foil, normalization, E0 with its
     error budget and, from the standards (built-in by default), the oxidation state.
@@ -244,7 +246,7 @@ def xanes(ctx, scans, standards, no_valence, data_root, foil_path, foil_scan, e0
                                           foil_scan=foil_scan))
         return _stacks(scans, opts, chunk or 20000, lines, plan=plan, store=store,
                        as_json=as_json, debug=debug, summary_only=bool(large))
-    read = run_batch(scans, lambda f: read_spectra(f, technique="xas", mu=mu_expr),
+    read = run_batch(scans, lambda f: read_spectra(f, format=fmt, technique="xas", mu=mu_expr),
                      desc="reading", debug=debug)
     items = [s for o in read if o.ok for s in o.value]
 

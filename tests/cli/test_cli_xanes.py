@@ -72,3 +72,15 @@ def test_noise_correlation_widens_the_noise_term(xas_data):
     n1 = json.loads(out1)[0]["e0_err_terms_eV"]["noise"]
     n3 = json.loads(out3)[0]["e0_err_terms_eV"]["noise"]
     assert n3 > 1.5 * n1
+
+
+def test_format_forces_the_reader(xas_data, capsys):
+    from naheo_spec.cli.main import main
+
+    scan = str(xas_data / CERIC / "FeO_311.xdi")
+    assert main(["xanes", scan, "--format", "xdi", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert 7115.0 < rows[0]["e0_eV"] < 7125.0          # Fe2+ K edge, half-height
+    assert main(["xanes", scan, "--format", "athena"]) == 1
+    err = capsys.readouterr().err
+    assert "FeO_311.xdi" in err and "Athena" in err and "Traceback" not in err
