@@ -47,7 +47,8 @@ def _range(text, name, side):
 
 
 def _read_foil(path, scan):
-    """Read the separate foil scan, keeping its read warnings for every entry."""
+    """Read the separate foil scan, keeping its read warnings for every entry (each said to
+    come from the foil file, whatever its text)."""
     if not path:
         return None, []
     from naheo_spec.diagnostics import capture
@@ -55,7 +56,7 @@ def _read_foil(path, scan):
 
     with capture() as caught:
         foil = read_spectrum(path, scan=scan)
-    return foil, [m if str(path) in m.message else m.prefixed(f"foil {path}") for m in caught]
+    return foil, [m.prefixed(f"foil {path}") for m in caught]
 
 
 def _failure_entry(file, scan, error, warnings):
