@@ -180,8 +180,9 @@ def _resolve_root(mode: str, toml_dir: Path, data_root, where: str) -> Path:
     if not root:
         raise InputError(
             f"{where}: file paths are relative to the data root, but neither data_root= nor the "
-            f"environment variable {DATA_ROOT_ENV} is set (set it to the folder holding xas/, "
-            "e.g. .../shared/data)")
+            f"environment variable {DATA_ROOT_ENV} is set (set it to the folder that holds the "
+            "paths of the TOML's [[standard]] entries; or use the built-in lines: "
+            "standards='fe' / --standards fe)")
     root = Path(root).expanduser()
     if not root.is_dir():
         raise InputError(f"{where}: data root {str(root)!r} is not a folder")
