@@ -279,11 +279,13 @@ def fit_model(x, y, model: Model, *, sigma=None, background: str | Background | 
     name : str
         Label for messages.
     prescan : bool
-        When the model has exactly one free position (the built-in valence models), start
-        from the best position on a 0.05 eV grid over its bounds, areas solved by
-        non-negative least squares at each grid point: multiplet envelopes of different
-        states look alike shifted, so a local optimizer started at the literature position
-        can stop in the wrong minimum. Default is True.
+        When the model has one free position of its oxidation-state envelopes (the built-in
+        valence models; other free positions -- an Auger envelope placed by its kinetic
+        energy -- are held at their start values during the scan), start from the best
+        position on a 0.05 eV grid over its bounds, with all free areas (the Auger area
+        included) solved by non-negative least squares at each grid point: multiplet
+        envelopes of different states look alike shifted, so a local optimizer started at
+        the literature position can stop in the wrong minimum. Default is True.
 
     Returns
     -------
@@ -429,15 +431,28 @@ def fit_model(x, y, model: Model, *, sigma=None, background: str | Background | 
                      elapsed_s=time.perf_counter() - t0, warnings=tuple(notes))
 
 
+def _scan_center(model: Model, cm) -> int | None:
+    """Index (in the free vector) of the center to scan: the only free center, or else the
+    only free center that moves oxidation-state components (components with a ``state``;
+    the others -- Auger envelopes -- are held during the scan). None when there is none
+    or more than one."""
+    centers = [i for i, n in enumerate(cm.names) if n.endswith(".center")]
+    if len(centers) == 1:
+        return centers[0]
+    has_state = np.array([c.state is not None for c in model.components])
+    valence = [i for i in centers if np.any(has_state & (cm.Cm[:, i] != 0))]
+    return valence[0] if len(valence) == 1 else None
+
+
 def _prescan_position(ev: _Evaluator, p, target, *, w_data, step: float = 0.05):
-    """Grid search of the single free center (areas by NNLS, widths at start values)."""
+    """Grid search of one free center (:func:`_scan_center`); at each grid point every free
+    area (Auger envelopes included) by NNLS, widths and other centers at their start."""
     from scipy.optimize import nnls
 
     cm = ev.cm
-    centers = [i for i, n in enumerate(cm.names) if n.endswith(".center")]
-    if len(centers) != 1:
+    i = _scan_center(ev.model, cm)
+    if i is None:
         return p
-    i = centers[0]
     lo, hi = cm.lower[i], cm.upper[i]
     if not (np.isfinite(lo) and np.isfinite(hi)) or hi - lo < 2 * step:
         return p
