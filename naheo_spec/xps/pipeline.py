@@ -144,6 +144,7 @@ class XpsResult(ResultDisplay):
              "energy_shift_eV": _num(self.energy_shift_eV),
              "charge_reference": self.charge.method,
              "charge_reference_err_eV": _num(self.charge.uncertainty_eV),
+             "charge_reference_reliable": bool(self.charge.reliable),
              "reduced_chi2": _num(self.fit.reduced_chi2),
              "information_depth_nm": _num(self.information_depth_nm),
              "surface_value": True, "n_warnings": len(self.warnings),
@@ -332,6 +333,7 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
     if charge.method == "none":
         notes.append(NOT_REFERENCED.record(
             f"{spectrum.name}: no charge reference: binding energies as measured"))
+    notes += list(charge.warnings)                 # an unreliable reference says so here
     shift_window = 1.5 if charge.method != "none" else 2.0
     m = resolve_model(model, elements=elements, photon_energy_eV=hv,
                       shift_window_eV=shift_window, metal=metal)
