@@ -48,6 +48,7 @@ def test_unreliable_reference_travels_with_the_result(ex491):
     r = analyze_region(ex491["FeO Fe 2p"], "fe2p", charge=ch, error_budget=False)
     assert "xps.charge.at_bound" in _codes(r.warnings)
     assert r.summary()["charge_reference_reliable"] is False
+    assert r.to_json_dict()["charge_reference"]["reliable"] is False
 
 
 def test_reference_line_without_area_is_flagged(ex491):
