@@ -325,10 +325,12 @@ def sample_charge_balance(results, composition, *, assumed: dict[str, float] | N
 
 
 def resolve_model(model, *, elements=(), photon_energy_eV=None, shift_window_eV=1.5,
-                  variant="default", metal: bool = False) -> Model:
+                  variant="default", metal: bool = False, charge_shift_eV: float = 0.0) -> Model:
     """A :class:`Model` from a built-in name, a TOML path or a Model.
 
     ``metal``: add the metal (Ni0) envelope; ``ni2p`` only (:func:`builtin_model`).
+    ``charge_shift_eV``: the charge-reference shift (eV) of the axis to fit, which moves
+    the built-in Auger envelopes with it (:func:`builtin_model`).
     """
     from naheo_spec.xps.builtin import BUILTIN_MODELS, builtin_model
 
@@ -340,7 +342,7 @@ def resolve_model(model, *, elements=(), photon_energy_eV=None, shift_window_eV=
     if isinstance(model, str) and model in BUILTIN_MODELS:
         return builtin_model(model, variant=variant, elements=elements,
                              photon_energy_eV=photon_energy_eV, shift_window_eV=shift_window_eV,
-                             metal=metal)
+                             metal=metal, charge_shift_eV=charge_shift_eV)
     if isinstance(model, (str, Path)) and str(model).endswith(".toml"):
         return load_model(model)
     raise InputError(f"model {model!r}: expected one of ni2p, mn2p, fe2p, cu2p, o1s, c1s, na1s, "
@@ -429,7 +431,8 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
     notes += list(charge.warnings)                 # an unreliable reference says so here
     shift_window = 1.5 if charge.method != "none" else 2.0
     m = resolve_model(model, elements=elements, photon_energy_eV=hv,
-                      shift_window_eV=shift_window, metal=metal)
+                      shift_window_eV=shift_window, metal=metal,
+                      charge_shift_eV=charge.shift_eV)
     x = spectrum.axis + charge.shift_eV
     y, sigma = spectrum.signal, spectrum.sigma
     if sigma is None:
@@ -474,7 +477,7 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
         def refit(background=None, window=None, avg_width=None, variant=None, shift_eV=0.0):
             mm = m if variant is None else resolve_model(
                 model, elements=elements, photon_energy_eV=hv, shift_window_eV=shift_window,
-                variant=variant, metal=metal)
+                variant=variant, metal=metal, charge_shift_eV=charge.shift_eV)
             return fit_model(x + shift_eV, y, mm, sigma=sigma, background=background or bkind,
                              window=window if window is not None else win,
                              avg_width=avg_width if avg_width is not None else 2,
