@@ -24,16 +24,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from naheo_spec.diagnostics import WarningCode
+from naheo_spec.diagnostics import WarningCode, WarningRecord, warnings_json
 from naheo_spec.errors import InputError, ProcessingError, QualityWarning
 
-__all__ = ["ChargeReference", "charge_reference", "NOT_REFERENCED", "find_sample_block",
-           "parse_charge_ref"]
+__all__ = ["ChargeReference", "charge_reference", "NOT_REFERENCED", "REFERENCE_AT_BOUND",
+           "NO_REFERENCE_LINE", "find_sample_block", "parse_charge_ref"]
 
 NOT_REFERENCED = WarningCode(
     "xps.charge.not_referenced", QualityWarning,
     "No charge reference was applied: binding energies are as measured, and fractions that "
     "rest on absolute positions are uncertain by the sample's unknown charging.")
+
+REFERENCE_AT_BOUND = WarningCode(
+    "xps.charge.at_bound", QualityWarning,
+    "A position or width of the charge-reference fit (C 1s or O 1s) ended at its bound: the "
+    "reference line's position is not determined by the data and the shift is unreliable; "
+    "give the shift (--charge-ref SHIFT) or use the other reference.")
+
+NO_REFERENCE_LINE = WarningCode(
+    "xps.charge.no_reference_line", QualityWarning,
+    "The charge-reference line (adventitious C-C or lattice O) has no significant area "
+    "(not above 3 sigma): its fitted position, hence the shift, is not determined.")
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,15 @@ class ChargeReference:
     reference_block : str or None
         ``file:block`` of the C 1s / O 1s block used.
     measured_eV, target_eV : float or None
-        Fitted position of the reference line before the shift, and where it is put.
+        Fitted position of the reference line before the shift, and where it is put (eV).
+    reliable : bool
+        False when the reference fit says the shift is not determined (a position or width
+        at its bound, or no significant reference line: codes ``xps.charge.at_bound``,
+        ``xps.charge.no_reference_line``). The shift is still applied; its
+        ``uncertainty_eV`` does not cover such a failure.
+    warnings : tuple of WarningRecord
+        Why it is unreliable (and any other note of the reference fit); every result that
+        uses this reference carries them.
     """
 
     method: str
@@ -60,11 +79,16 @@ class ChargeReference:
     reference_block: str | None = None
     measured_eV: float | None = None
     target_eV: float | None = None
+    reliable: bool = True
+    warnings: tuple[WarningRecord, ...] = ()
 
     def to_dict(self) -> dict:
+        """JSON-safe description: method, shift and uncertainty (eV), reference block,
+        measured and target positions (eV), ``reliable`` and the warnings (code, message)."""
         return {"method": self.method, "shift_eV": self.shift_eV,
                 "uncertainty_eV": self.uncertainty_eV, "reference_block": self.reference_block,
-                "measured_eV": self.measured_eV, "target_eV": self.target_eV}
+                "measured_eV": self.measured_eV, "target_eV": self.target_eV,
+                "reliable": self.reliable, "warnings": warnings_json(self.warnings)}
 
 
 def parse_charge_ref(text: str | float | None):
@@ -120,6 +144,11 @@ def charge_reference(method, *, collection=None, sample: str | None = None,
     Returns
     -------
     ChargeReference
+        ``reliable`` is False, with a coded warning, when a fitted position or width of the
+        reference fit ends at its bound (``xps.charge.at_bound``; parameters that only shape
+        components whose area is within one sigma of zero are not counted -- the data do
+        not constrain them -- but the reference line's own always are) or when the reference line's area is not above 3 sigma
+        (``xps.charge.no_reference_line``).
 
     Raises
     ------
@@ -168,4 +197,41 @@ def charge_reference(method, *, collection=None, sample: str | None = None,
     measured = float(fit.centers_eV[k])
     u = float(table[ukey]) if uncertainty_eV is None else float(uncertainty_eV)
     u = float(np.hypot(u, fit.centers_err_eV[k]))
-    return ChargeReference(m, float(target) - measured, u, block.name, measured, float(target))
+    notes = _reference_fit_notes(model, fit, k, block.name, region, measured)
+    return ChargeReference(m, float(target) - measured, u, block.name, measured, float(target),
+                           reliable=not notes, warnings=tuple(notes))
+
+
+def _reference_fit_notes(model, fit, k: int, block: str, region: str,
+                         measured_eV: float) -> list[WarningRecord]:
+    """Coded records for a reference fit whose positions/widths end at a bound, or whose
+    reference component ``k`` has no significant area (see :func:`charge_reference`)."""
+    cm = model.compile()
+    # a component whose area is within one sigma of zero is indistinguishable from absent:
+    # the data do not constrain its position or width, so where they stop says nothing
+    present = fit.areas > np.maximum(fit.areas_err, 1e-12 * max(float(np.sum(fit.areas)), 1.0))
+    present[k] = True                       # the reference line counts even when empty
+    hits = []
+    for name in fit.at_bound:
+        kind = name.rsplit(".", 1)[-1]
+        if kind not in ("center", "fwhm") or name not in cm.names:
+            continue
+        j = cm.names.index(name)
+        moved = (cm.Cm if kind == "center" else cm.Fm)[:, j] != 0
+        if np.any(moved & present):
+            i = cm.names.index(name)
+            hits.append(f"{name} = {fit.free_values[i]:.3f}")
+    ref = model.components[k].name
+    notes = []
+    if hits:
+        notes.append(REFERENCE_AT_BOUND.record(
+            f"{block}: {region} charge reference unreliable: {', '.join(hits)} at its bound "
+            f"({ref} fitted at {measured_eV:.2f} eV)", parameters=", ".join(hits),
+            block=block, measured_eV=measured_eV))
+    area, err = float(fit.areas[k]), float(fit.areas_err[k])
+    if not area > 3.0 * err:
+        notes.append(NO_REFERENCE_LINE.record(
+            f"{block}: {region} charge reference unreliable: the {ref} line has area "
+            f"{area:.3g} +- {err:.3g} (not above 3 sigma)", area=area, area_err=err,
+            block=block))
+    return notes

@@ -407,6 +407,7 @@ def fit_lcf(spectrum, references, *, shift: str = "common", max_shift_eV: float 
     if charge.method == "none":
         notes.append(NOT_REFERENCED.record(
             f"{spectrum.name}: no charge reference: binding energies as measured"))
+    notes += list(charge.warnings)                 # an unreliable reference says so here
     if max_shift_eV is None:
         max_shift_eV = 1.5 if charge.method != "none" else 2.0
     all_ls = all(r.is_lineshape for r in refs)

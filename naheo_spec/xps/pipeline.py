@@ -24,13 +24,18 @@ from naheo_spec.xps.charge import NOT_REFERENCED, ChargeReference
 from naheo_spec.xps.fit import FitResult, fit_model, resolve_window
 from naheo_spec.xps.models import Model, load_model
 
-__all__ = ["XpsResult", "analyze_region", "resolve_model", "JSON_KEYS", "COMPONENT_KEYS",
-           "NO_PEAK"]
+__all__ = ["XpsResult", "analyze_region", "resolve_model", "sample_charge_balance",
+           "JSON_KEYS", "JSON_DETAIL_KEYS", "COMPONENT_KEYS", "NO_PEAK"]
 
 #: Keys of :meth:`XpsResult.to_json_dict` (the CLI's ``--json`` schema), in order.
 JSON_KEYS = ("file", "block", "region", "energy_shift_eV", "background", "components",
              "valence_fractions", "valence_fractions_err", "mean_oxidation_state",
              "mean_oxidation_state_err", "reduced_chi2", "warnings")
+#: Keys that follow :data:`JSON_KEYS` in :meth:`XpsResult.to_json_dict`, always present (None
+#: when they do not apply): the same numbers as the store's summary (:meth:`XpsResult.summary`),
+#: built by the same methods.
+JSON_DETAIL_KEYS = ("model", "charge_reference", "information_depth_nm", "error_terms",
+                    "charge_balance")
 COMPONENT_KEYS = ("name", "center_eV", "center_err_eV", "fwhm_eV", "area", "area_err",
                   "area_fraction")
 
@@ -113,11 +118,47 @@ class XpsResult(ResultDisplay):
                  "area_fraction": _num(frac[i])}
                 for i, c in enumerate(f.model.components)]
 
+    def error_terms(self) -> dict[str, dict[str, float | None]] | None:
+        """The valence error budget, term by term (``fit``, ``background``, ``template``,
+        ``charge_reference``; ``bootstrap`` for LCF): term -> {state: one-sigma error of
+        its fraction, ``"mean_oxidation_state"``: error of the mean oxidation state}
+        (dimensionless; NaN -> None). None without oxidation states."""
+        if not self.valence:
+            return None
+        return {str(t): {str(k): _num(float(v)) for k, v in vals.items()}
+                for t, vals in self.valence.budget.items()}
+
+    def charge_balance(self) -> dict[str, Any] | None:
+        """The charge balance attached by :meth:`with_charge_balance` (composition,
+        oxidation states used, cation and anion charges, ``residual`` and ``residual_err``
+        in elementary charges per formula unit, ``needed_for``), or None."""
+        cb = self.extra.get("charge_balance")
+        return None if cb is None else _jsonable(cb.to_dict())
+
+    def with_charge_balance(self, balance) -> "XpsResult":
+        """A copy carrying ``balance`` (a :class:`~naheo_spec.xps.quantify.ChargeBalance`,
+        e.g. from :func:`sample_charge_balance`; None removes it) in ``extra``, with its
+        warnings added to the result's."""
+        from dataclasses import replace
+
+        extra = {k: v for k, v in self.extra.items() if k != "charge_balance"}
+        notes = list(self.warnings)
+        if balance is not None:
+            extra["charge_balance"] = balance
+            notes += list(balance.warnings)
+        return replace(self, extra=extra, warnings=unique(notes))
+
     def to_json_dict(self) -> dict[str, Any]:
-        """:data:`JSON_KEYS` (NaN -> None), then ``casa_comparison`` for a re-run CasaXPS
-        fit (:func:`naheo_spec.xps.casa.refit_casa`) and ``lcf`` for a linear combination
-        of reference spectra (:func:`naheo_spec.xps.lcf.fit_lcf`)."""
+        """:data:`JSON_KEYS` and :data:`JSON_DETAIL_KEYS` (NaN -> None), then
+        ``casa_comparison`` for a re-run CasaXPS fit (:func:`naheo_spec.xps.casa.refit_casa`)
+        and ``lcf`` for a linear combination of reference spectra
+        (:func:`naheo_spec.xps.lcf.fit_lcf`)."""
         d = self._json_core()
+        d.update(model=self.fit.model.name,
+                 charge_reference=_jsonable({k: v for k, v in self.charge.to_dict().items()
+                                             if k != "warnings"}),
+                 information_depth_nm=_num(self.information_depth_nm),
+                 error_terms=self.error_terms(), charge_balance=self.charge_balance())
         if "casa" in self.extra:
             d["casa_comparison"] = _jsonable(self.extra["casa"])
         if "lcf" in self.extra:
@@ -144,6 +185,7 @@ class XpsResult(ResultDisplay):
              "energy_shift_eV": _num(self.energy_shift_eV),
              "charge_reference": self.charge.method,
              "charge_reference_err_eV": _num(self.charge.uncertainty_eV),
+             "charge_reference_reliable": bool(self.charge.reliable),
              "reduced_chi2": _num(self.fit.reduced_chi2),
              "information_depth_nm": _num(self.information_depth_nm),
              "surface_value": True, "n_warnings": len(self.warnings),
@@ -155,8 +197,16 @@ class XpsResult(ResultDisplay):
                 key = re.sub(r"[^A-Za-z0-9]", "", s.replace("+", "p").replace("-", "m"))
                 d[f"fraction_{key}"] = _num(x)
                 d[f"fraction_{key}_err"] = _num(self.valence.fractions_err[s])
-            for term, vals in self.valence.budget.items():
-                d[f"mos_err_{term}"] = _num(vals.get("mean_oxidation_state"))
+            for term, vals in (self.error_terms() or {}).items():
+                d[f"mos_err_{term}"] = vals.get("mean_oxidation_state")
+        cb = self.charge_balance()
+        if cb is not None:
+            d.update(charge_balance_composition=_formula(cb["composition"]),
+                     charge_balance_cation_charge=cb["cation_charge"],
+                     charge_balance_cation_charge_err=cb["cation_charge_err"],
+                     charge_balance_anion_charge=cb["anion_charge"],
+                     charge_balance_residual=cb["residual"],
+                     charge_balance_residual_err=cb["residual_err"])
         return d
 
     def to_record(self, name: str | None = None):
@@ -230,11 +280,57 @@ class XpsResult(ResultDisplay):
         return plot_fit(self)
 
 
+def _formula(comp: dict) -> str:
+    """``{"Mn": 1.0, "O": 2.0}`` -> ``"Mn1O2"`` (amounts as given, ``%g``)."""
+    return "".join(f"{el}{float(n):g}" for el, n in comp.items())
+
+
+def sample_charge_balance(results, composition, *, assumed: dict[str, float] | None = None):
+    """Charge balance of one sample from its fitted regions.
+
+    The mean oxidation state of each fitted element (the first result with a finite value
+    per element, as the ``xps`` command does) goes into
+    :func:`naheo_spec.xps.quantify.charge_balance`. Attach it to each result with
+    :meth:`XpsResult.with_charge_balance`; :meth:`XpsResult.to_json_dict` (key
+    ``charge_balance``) and :meth:`XpsResult.summary` (``charge_balance_*``) then report it.
+
+    Parameters
+    ----------
+    results : iterable of XpsResult
+        The regions of ONE sample (Ni 2p, Mn 2p...).
+    composition : str or dict
+        Formula (``"Na0.95Li0.06Ni0.25Cu0.05Fe0.15Mn0.49O2"``) or element -> amount.
+    assumed : dict of str to float, optional
+        Oxidation states of elements without a fit (default: see ``charge_balance``).
+
+    Returns
+    -------
+    ChargeBalance or None
+        None when no result has a mean oxidation state. Charges are in elementary charges
+        per formula unit; an ``xps.charge_balance.unbalanced`` record in its ``warnings``
+        when the states cannot balance the formula.
+    """
+    from naheo_spec.xps.quantify import charge_balance
+
+    fitted = {}
+    for r in results:
+        el = r.fit.model.element
+        v = r.valence
+        if v and el and np.isfinite(v.mean_oxidation_state):
+            fitted.setdefault(el, (v.mean_oxidation_state, v.mean_oxidation_state_err))
+    if not fitted:
+        return None
+    with capture():
+        return charge_balance(composition, fitted, assumed=assumed)
+
+
 def resolve_model(model, *, elements=(), photon_energy_eV=None, shift_window_eV=1.5,
-                  variant="default", metal: bool = False) -> Model:
+                  variant="default", metal: bool = False, charge_shift_eV: float = 0.0) -> Model:
     """A :class:`Model` from a built-in name, a TOML path or a Model.
 
     ``metal``: add the metal (Ni0) envelope; ``ni2p`` only (:func:`builtin_model`).
+    ``charge_shift_eV``: the charge-reference shift (eV) of the axis to fit, which moves
+    the built-in Auger envelopes with it (:func:`builtin_model`).
     """
     from naheo_spec.xps.builtin import BUILTIN_MODELS, builtin_model
 
@@ -246,7 +342,7 @@ def resolve_model(model, *, elements=(), photon_energy_eV=None, shift_window_eV=
     if isinstance(model, str) and model in BUILTIN_MODELS:
         return builtin_model(model, variant=variant, elements=elements,
                              photon_energy_eV=photon_energy_eV, shift_window_eV=shift_window_eV,
-                             metal=metal)
+                             metal=metal, charge_shift_eV=charge_shift_eV)
     if isinstance(model, (str, Path)) and str(model).endswith(".toml"):
         return load_model(model)
     raise InputError(f"model {model!r}: expected one of ni2p, mn2p, fe2p, cu2p, o1s, c1s, na1s, "
@@ -332,9 +428,11 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
     if charge.method == "none":
         notes.append(NOT_REFERENCED.record(
             f"{spectrum.name}: no charge reference: binding energies as measured"))
+    notes += list(charge.warnings)                 # an unreliable reference says so here
     shift_window = 1.5 if charge.method != "none" else 2.0
     m = resolve_model(model, elements=elements, photon_energy_eV=hv,
-                      shift_window_eV=shift_window, metal=metal)
+                      shift_window_eV=shift_window, metal=metal,
+                      charge_shift_eV=charge.shift_eV)
     x = spectrum.axis + charge.shift_eV
     y, sigma = spectrum.signal, spectrum.sigma
     if sigma is None:
@@ -379,7 +477,7 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
         def refit(background=None, window=None, avg_width=None, variant=None, shift_eV=0.0):
             mm = m if variant is None else resolve_model(
                 model, elements=elements, photon_energy_eV=hv, shift_window_eV=shift_window,
-                variant=variant, metal=metal)
+                variant=variant, metal=metal, charge_shift_eV=charge.shift_eV)
             return fit_model(x + shift_eV, y, mm, sigma=sigma, background=background or bkind,
                              window=window if window is not None else win,
                              avg_width=avg_width if avg_width is not None else 2,

@@ -11,6 +11,7 @@ from naheo_spec.cli.main import main
 from naheo_spec.io import read
 from naheo_spec.store import check_nexus
 from naheo_spec.xps.casa import parse_casa, parse_casa_region
+from naheo_spec.xps.pipeline import JSON_DETAIL_KEYS
 from naheo_spec.xps.pipeline import JSON_KEYS as LIB_KEYS
 
 warnings.filterwarnings("ignore", category=UserWarning)
@@ -27,7 +28,9 @@ def test_json_keys_and_batch(xps_data, tmp_path, capsys):
     assert rc == 1
     entries = json.loads(capsys.readouterr().out)
     ok = [e for e in entries if "error" not in e]
-    assert len(ok) == 3 and tuple(ok[0]) == JSON_KEYS
+    assert len(ok) == 3 and tuple(ok[0]) == JSON_KEYS + JSON_DETAIL_KEYS
+    assert ok[0]["model"] == "mn2p" and ok[0]["charge_reference"]["method"] == "none"
+    assert set(ok[0]["error_terms"]) == {"fit"}                  # --no-budget: the fit term
     assert set(ok[0]["components"][0]) == {"name", "center_eV", "center_err_eV", "fwhm_eV",
                                            "area", "area_err", "area_fraction"}
     assert [round(e["mean_oxidation_state"]) for e in ok] == [2, 3, 4]
@@ -62,3 +65,26 @@ def test_synthetic_casa_tougaard_line():
     r = parse_casa_region("CASA region (*Mn 2p*) (*U 3 Tougaard*) 820 850 13.91 3 0 0 "
                           "2866 1643 100 0 (*Mn*) 0 0 0")
     assert r.background == "U 3 Tougaard" and r.cross_section == (2866.0, 1643.0, 100.0, 0.0)
+
+
+def test_json_and_store_summary_carry_the_same_terms(xps_data):
+    """--json and the -o summary are built by the same methods: error terms and the charge
+    balance agree key for key (real MnO2 Mn 2p, full budget, balanced against MnO2)."""
+    from naheo_spec.xps.pipeline import analyze_region, sample_charge_balance
+
+    mn = read(xps_data / f"{REF}/Mn_references.vms", technique="xps")
+    r = analyze_region(mn["MnO2 Mn 2p"], "mn2p")
+    assert r.to_json_dict()["charge_balance"] is None
+    r = r.with_charge_balance(sample_charge_balance([r], "MnO2"))
+    d, s = r.to_json_dict(), r.summary()
+    json.dumps(d)
+    assert set(d["error_terms"]) == {"fit", "background", "template", "charge_reference"}
+    for term, vals in d["error_terms"].items():
+        assert vals["mean_oxidation_state"] == s[f"mos_err_{term}"]
+        assert set(vals) == set(d["valence_fractions"]) | {"mean_oxidation_state"}
+    cb = d["charge_balance"]
+    assert cb["residual"] == s["charge_balance_residual"]
+    assert cb["residual_err"] == s["charge_balance_residual_err"] == pytest.approx(
+        d["mean_oxidation_state_err"])                          # Mn x 1: only Mn's error
+    assert abs(cb["residual"]) <= 2 * cb["residual_err"]        # MnO2 balances (4.00)
+    assert s["charge_balance_composition"] == "Mn1O2"
