@@ -23,10 +23,12 @@ BACKGROUND_CHOICES = ("shirley", "active-shirley", "tougaard-u2", "tougaard-u3",
 JSON_KEYS = ("file", "block", "region", "energy_shift_eV", "background", "components",
              "valence_fractions", "valence_fractions_err", "mean_oxidation_state",
              "mean_oxidation_state_err", "reduced_chi2", "warnings")
+JSON_DETAIL_KEYS = ("model", "charge_reference", "information_depth_nm", "error_terms",
+                    "charge_balance")
 
 
 def _failure_entry(file, block, region, error, warnings):
-    d = {k: None for k in JSON_KEYS}
+    d = {k: None for k in JSON_KEYS + JSON_DETAIL_KEYS}
     d.update(file=file, block=block, region=region, components=[], valence_fractions={},
              valence_fractions_err={}, warnings=merge_warnings(warnings), error=error)
     return d
@@ -115,6 +117,7 @@ def xps(ctx, files, region, block, model, ni_metal, lcf_shift, max_shift, window
     read_out = run_batch(files, lambda f: read(f, technique="xps", **opts), desc="reading",
                          debug=debug)
     entries, results, failures = [], [], [o for o in read_out if not o.ok]
+    samples: list = []          # (file, sample, entry index) of each result
     n_items = len(failures)
     for o in read_out:
         if not o.ok:
@@ -144,6 +147,8 @@ def xps(ctx, files, region, block, model, ni_metal, lcf_shift, max_shift, window
             if out.ok:
                 res = out.value
                 results.append(res)
+                samples.append((spec.source.path, getattr(spec.acquisition, "sample", None),
+                                len(entries)))
                 d = res.to_json_dict()
                 d["warnings"] = merge_warnings(res.warnings, out.warnings)
                 entries.append(d)
@@ -153,7 +158,7 @@ def xps(ctx, files, region, block, model, ni_metal, lcf_shift, max_shift, window
                                               spec.acquisition.region if spec.acquisition else None,
                                               out.error, out.warnings))
     if composition and results:
-        _charge_balance(composition, results, entries, as_json)
+        _charge_balance(composition, results, samples, entries, as_json)
     written = []
     if results and (store or figures):
         from naheo_spec.cli.outputs import write_results
@@ -209,25 +214,28 @@ def _analyze(spec, coll, model, background, charge, elements, no_budget, fit_opt
                           window=fit_opts["window"])
 
 
-def _charge_balance(composition, results, entries, as_json):
-    from naheo_spec.xps.quantify import charge_balance
+def _charge_balance(composition, results, samples, entries, as_json):
+    """One charge balance per sample (file and sample name): attached to its results (so the
+    store summary has it), to their JSON entries, and said on stderr in text mode."""
+    from naheo_spec.xps.pipeline import sample_charge_balance
 
-    fitted = {}
-    for r in results:
-        el = r.fit.model.element
-        if r.valence and el and r.valence.mean_oxidation_state == r.valence.mean_oxidation_state:
-            fitted.setdefault(el, (r.valence.mean_oxidation_state,
-                                   r.valence.mean_oxidation_state_err))
-    if not fitted:
-        return
-    cb = charge_balance(composition, fitted)
-    for e in entries:
-        if e.get("error") is None:
+    groups: dict = {}
+    for k, (path, sample, _) in enumerate(samples):
+        groups.setdefault((path, sample), []).append(k)
+    for (path, sample), ks in groups.items():
+        cb = sample_charge_balance([results[k] for k in ks], composition)
+        if cb is None:
+            continue
+        for k in ks:
+            results[k] = results[k].with_charge_balance(cb)
+            e = entries[samples[k][2]]
+            e["charge_balance"] = results[k].charge_balance()
             e["warnings"] = merge_warnings(e["warnings"], cb.warnings)
-    if not as_json:
-        echo_err(f"charge balance ({composition}): cations {cb.cation_charge:.3f} ± "
-                 f"{cb.cation_charge_err:.3f} vs anions {cb.anion_charge:.3f}; residual "
-                 f"{cb.residual:+.3f}")
+        if not as_json:
+            who = f"{Path(path).name if path else ''}{f' [{sample}]' if sample else ''}"
+            echo_err(f"charge balance {who} ({composition}): cations {cb.cation_charge:.3f} ± "
+                     f"{cb.cation_charge_err:.3f} vs anions {cb.anion_charge:.3f}; residual "
+                     f"{cb.residual:+.3f}")
 
 
 def _fmt(v, nd=2):

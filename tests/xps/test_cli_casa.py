@@ -19,9 +19,11 @@ warnings.filterwarnings("ignore", category=UserWarning)
 
 def test_json_keys_and_batch(xps_data, tmp_path, capsys):
     from naheo_spec.cli.xps import BACKGROUND_CHOICES, JSON_KEYS
+    from naheo_spec.cli.xps import JSON_DETAIL_KEYS as CLI_DETAIL_KEYS
     from naheo_spec.xps.background import BACKGROUND_TYPES
 
     assert JSON_KEYS == LIB_KEYS and set(BACKGROUND_CHOICES) == set(BACKGROUND_TYPES)
+    assert CLI_DETAIL_KEYS == JSON_DETAIL_KEYS
     out = tmp_path / "r.h5"
     rc = main(["xps", str(xps_data / f"{REF}/Mn_references.vms"), str(tmp_path / "missing.vms"),
                "--region", "Mn 2p", "--model", "mn2p", "--json", "-o", str(out), "--no-budget"])
@@ -35,6 +37,8 @@ def test_json_keys_and_batch(xps_data, tmp_path, capsys):
                                            "area", "area_err", "area_fraction"}
     assert [round(e["mean_oxidation_state"]) for e in ok] == [2, 3, 4]
     assert any("missing.vms" in e["error"] for e in entries if "error" in e)
+    failed = [e for e in entries if "error" in e]
+    assert all(set(JSON_KEYS + JSON_DETAIL_KEYS) <= set(e) for e in failed)
     assert check_nexus(out) == []
 
 
@@ -88,3 +92,17 @@ def test_json_and_store_summary_carry_the_same_terms(xps_data):
         d["mean_oxidation_state_err"])                          # Mn x 1: only Mn's error
     assert abs(cb["residual"]) <= 2 * cb["residual_err"]        # MnO2 balances (4.00)
     assert s["charge_balance_composition"] == "Mn1O2"
+
+
+def test_cli_charge_balance_reaches_json_and_store(xps_data, tmp_path, capsys):
+    from naheo_spec.store import read_records
+
+    out = tmp_path / "cb.h5"
+    rc = main(["xps", str(xps_data / f"{REF}/Mn_references.vms"), "--block", "MnO2 Mn 2p",
+               "--model", "mn2p", "--composition", "MnO2", "--json", "-o", str(out)])
+    assert rc == 0
+    (entry,) = json.loads(capsys.readouterr().out)
+    cb = entry["charge_balance"]
+    assert cb is not None and abs(cb["residual"]) <= 2 * cb["residual_err"]   # Mn4+ O2
+    (rec,) = read_records(out)
+    assert rec.summary["charge_balance_residual"] == pytest.approx(cb["residual"])
