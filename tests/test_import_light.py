@@ -26,11 +26,15 @@ def test_cli_help_is_light():
     assert not mods & set(HEAVY), sorted(mods & set(HEAVY))
 
 
-def test_import_time_under_half_a_second():
-    code = "import time; t = time.perf_counter(); import naheo_spec; print(time.perf_counter() - t)"
-    times = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                  check=True).stdout) for _ in range(3)]
-    assert min(times) < 0.5, times
+def test_import_pulls_in_numpy_and_the_standard_library_only():
+    """What keeps `import naheo_spec` well under 0.5 s (timed in benchmarks/bench_import.py,
+    not here: a timed unit test fails on a loaded machine): no third-party module but numpy."""
+    code = "import naheo_spec\nimport sys\nprint('\\n'.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    top = {m.split(".")[0] for m in out.stdout.split()}
+    third_party = {m for m in top - set(sys.stdlib_module_names)
+                   if not m.startswith("_") and m not in ("naheo_spec", "numpy")}
+    assert not third_party, sorted(third_party)
 
 
 def test_no_private_imports_and_no_cycles():
@@ -42,3 +46,22 @@ def test_no_private_imports_and_no_cycles():
     out = subprocess.run([sys.executable, str(repo / "tools" / "check_imports.py"),
                           str(repo / "naheo_spec")], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout == "", out.stdout
+
+
+def test_every_runtime_dependency_is_imported_by_the_package():
+    """Honest packaging: a dependency the package never imports belongs in an extra."""
+    import re
+    import tomllib
+
+    from conftest import REPO
+
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    module_of = {"xraylarch": "larch", "spc-io": "spc_io"}
+    source = "\n".join(p.read_text(encoding="utf-8")
+                       for p in (REPO / "naheo_spec").rglob("*.py"))
+    for dep in deps:
+        dist = re.split(r"[<>=!~; \[]", dep, maxsplit=1)[0]
+        mod = module_of.get(dist, dist.replace("-", "_"))
+        direct = rf"^\s*(import|from)\s+{re.escape(mod)}\b"
+        lazy = rf"(larch_module|import_module)\(\s*[\"']{re.escape(mod)}\b"   # larch: lazily
+        assert re.search(direct, source, re.M) or re.search(lazy, source), dist

@@ -4,7 +4,8 @@ CasaXPS's "Min Limits" (a constant at the lower averaged end point).
 Every function takes the binding-energy axis in either order (ascending as stored by
 :class:`~naheo_spec.model.Spectrum`, or descending as exported by most XPS software), works
 internally on ascending binding energy, and returns the background in the caller's
-order (lmfitxps #6 and the ``ShirleyBG`` direction trap, ``shared/notes/xps.md`` §3-4).
+order (cumulative-sum Shirley implementations that assume one direction are a known
+trap: lmfitxps issue #6).
 
 End points are the means of ``2 * avg_width + 1`` points at each end of the region
 (CasaXPS "Av Width"), which keeps the background deterministic on noisy data

@@ -5,7 +5,7 @@
   PVDF CH2/CF2 near 286.3/290.8 eV, carbonate); the adventitious C-C line is moved to
   284.8 eV;
 - ``"o1s"``: the lattice-oxide O 1s component is moved to 529.6 eV (air-exposed Na layered
-  oxides have carbonate-rich C 1s, shared/notes/xps.md §3);
+  oxides have carbonate-rich C 1s; docs/uncertainties.md, XPS);
 - a number: that shift (eV) is applied as given.
 
 The shift's uncertainty (default 0.3 eV for either reference, Biesinger's ±0.2-0.3 eV;

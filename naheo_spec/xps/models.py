@@ -59,6 +59,7 @@ from typing import Any
 import numpy as np
 
 from naheo_spec.errors import InputError
+from naheo_spec.jsonsafe import finite_or_none
 from naheo_spec.xps.lineshapes import LineShape, parse_lineshape, shape_area_factor
 
 __all__ = ["Param", "Component", "Model", "CompiledModel", "load_model", "model_from_dict",
@@ -133,12 +134,8 @@ class Param:
     def to_dict(self) -> dict[str, Any]:
         if self.is_link:
             return {"link": self.link, "factor": self.factor}
-        return {"value": self.value, "min": _num(self.min), "max": _num(self.max),
+        return {"value": self.value, "min": finite_or_none(self.min), "max": finite_or_none(self.max),
                 "vary": self.vary}
-
-
-def _num(v):
-    return None if not np.isfinite(v) else float(v)
 
 
 @dataclass(frozen=True)

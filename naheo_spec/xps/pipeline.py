@@ -359,13 +359,14 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
                    charge: ChargeReference | None = None, elements=(), window=None,
                    avg_width: int = 2, error_budget: bool = True,
                    tougaard: dict | None = None, metal: bool = False,
-                   template_floor: bool = True) -> XpsResult:
+                   template_floor: bool = True, block=None) -> XpsResult:
     """Fit one region and report fractions, mean oxidation state and their error budget.
 
     Parameters
     ----------
-    spectrum : Spectrum
-        An XPS block (binding-energy axis).
+    spectrum : Spectrum or path
+        An XPS block (binding-energy axis), or a file: its block ``block``, or its only
+        block.
     model : str or Model or path
         Built-in name (``ni2p``, ``mn2p``, ``fe2p``, ``cu2p``, ``o1s``, ``c1s``, ``na1s``),
         a MODEL.toml path, or a Model. Default ``"ni2p"``.
@@ -418,6 +419,7 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
     from naheo_spec.xps.quantify import information_depth_nm
     from naheo_spec.xps.valence import BE_DEPENDENT, SELF_CONSISTENCY, valence_with_budget
 
+    spectrum = _region_spectrum(spectrum, block)
     if spectrum.axis_kind is not AxisKind.BINDING_ENERGY:
         raise ProcessingError(f"{spectrum.name}: expected a binding-energy XPS spectrum, got a "
                               f"{spectrum.axis_kind.value} axis")
@@ -531,6 +533,26 @@ def analyze_region(spectrum: Spectrum, model="ni2p", *, background: str | None =
     region = acq.region if acq is not None else m.region
     return XpsResult(spectrum.source.path, spectrum.source.scan, region, charge.shift_eV,
                      charge, bkind, fit, valence, depth, unique(notes), prov)
+
+
+def _region_spectrum(spectrum, block) -> Spectrum:
+    """``spectrum`` itself, or the block of the file it names (by name or index; a file of
+    one block needs none)."""
+    if isinstance(spectrum, Spectrum):
+        return spectrum
+    if not isinstance(spectrum, (str, Path)):
+        raise InputError(f"analyze_region needs a Spectrum or a file path, got "
+                         f"{type(spectrum).__name__}", parameter="spectrum")
+    from naheo_spec.io import read
+    from naheo_spec.model.collection import listing
+
+    coll = read(spectrum, technique="xps")
+    if block is not None:
+        return select_blocks(coll, block=block)[0]
+    if len(coll) == 1:
+        return coll[0]
+    raise InputError(f"{spectrum}: {len(coll)} blocks; choose one with block= (a name or "
+                     f"0-based index): {listing(coll.names)}", parameter="block")
 
 
 def select_blocks(collection, region: str | None = "Ni 2p", block=None) -> list[Spectrum]:

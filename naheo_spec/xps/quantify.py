@@ -198,7 +198,7 @@ def charge_balance(composition, fitted: dict[str, tuple[float, float]], *,
 #: Relative one-sigma error of an amount from one region's area: the spread of measured
 #: relative sensitivity factors, e.g. Ni 2p 2.67 +- 0.54 (Kratos; Biesinger et al., Surf.
 #: Interface Anal. 41, 324 (2009)), i.e. 20 %; it covers cross-section, IMFP and
-#: transmission errors together (shared/notes/xps.md §2).
+#: transmission errors together.
 QUANT_REL_ERR = 0.20
 #: Analyser transmission ``T ~ KE^n`` used for every block: the transmission channels stored
 #: in the shared SPECS/CasaXPS files are either placeholders (all 1) or follow KE^-0.50

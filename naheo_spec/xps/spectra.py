@@ -1,7 +1,7 @@
 """What every XPS reader shares: region names, the noise model, and building the Spectrum.
 
-Noise. Poisson standard deviations are used only for raw integer counts. The real files in
-``shared/data/xps`` are processed (counts/s, PCA-smoothed, non-integer): their
+Noise. Poisson standard deviations are used only for raw integer counts. The real files of
+the tests' real data are processed (counts/s, PCA-smoothed, non-integer): their
 point-to-point scatter is 0.1-0.4 x sqrt(counts). For them the noise is modelled as
 ``sigma_i = k * sqrt(max(y_i, y_floor))`` -- the Poisson shape -- with the scale ``k``
 estimated from the data's own second differences (a robust median absolute deviation),

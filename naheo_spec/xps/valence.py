@@ -24,7 +24,7 @@ Error budget (each term a one-sigma-like spread of every fraction; combined in q
 References
 ----------
 Fractions from fitted envelopes: M. C. Biesinger et al., Appl. Surf. Sci. 257, 2717 (2011);
-why background and template choice dominate: shared/notes/xps.md §6.5.
+why background and template choice dominate: docs/uncertainties.md (XPS section).
 """
 from __future__ import annotations
 

@@ -106,3 +106,16 @@ def test_cli_charge_balance_reaches_json_and_store(xps_data, tmp_path, capsys):
     assert cb is not None and abs(cb["residual"]) <= 2 * cb["residual_err"]   # Mn4+ O2
     (rec,) = read_records(out)
     assert rec.summary["charge_balance_residual"] == pytest.approx(cb["residual"])
+
+
+def test_analyze_region_takes_a_path(xps_data):
+    from naheo_spec.errors import InputError
+    from naheo_spec.xps.pipeline import analyze_region
+
+    path = xps_data / f"{REF}/Mn_references.vms"
+    r = analyze_region(path, "mn2p", block="MnO2 Mn 2p", error_budget=False)
+    assert round(r.valence.mean_oxidation_state) == 4 and r.file == str(path)
+    with pytest.raises(InputError, match="blocks; choose one with block="):
+        analyze_region(path, "mn2p")
+    with pytest.raises(InputError, match="a Spectrum or a file path"):
+        analyze_region(42, "mn2p")

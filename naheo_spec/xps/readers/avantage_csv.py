@@ -1,6 +1,6 @@
 """Thermo Avantage CSV exports (one region per file).
 
-Layout (MAHE 2024 files in ``shared/data/xps``): empty comma lines, a line
+Layout (MAHE 2024 exports read by the tests): empty comma lines, a line
 ``Characteristic Energy eV,1486.6,Acquisition Time s,2.5``, a header line whose columns
 carry the region and block number (``BE_Na 1s 8``, ``CPS_Na 1s 8``, fitted components such
 as ``C 1s (CF)_3_C 1s 3``, ``Background_...``, ``Envelope_...``), then rows in descending

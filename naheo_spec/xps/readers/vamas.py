@@ -1,7 +1,7 @@
 """VAMAS (ISO 14976) files: REGULAR and IRREGULAR, as written by SpecsLab Prodigy, CasaXPS,
 Thermo and Kratos software.
 
-What this reader handles (each seen in ``shared/data/xps``):
+What this reader handles (each seen in the real files the tests read):
 
 - lines are split on ``\\n`` only and trailing ``\\r`` stripped, so comment lines ending in
   ``\\r\\r\\n`` (CasaXPS-written EX491/EX502 files) do not shift later fields; LF, CRLF and
