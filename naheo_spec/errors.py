@@ -44,11 +44,15 @@ class ReadError(NaheoError):
         1-based line number where the problem was found.
     column : str or int, optional
         Column label or 1-based index involved.
+    parameter : str, optional
+        The reader keyword the message tells the user to pass (``"mu"``); the CLI names its
+        flag (``--mu``) instead, as for :class:`InputError`.
     """
 
     def __init__(self, path: str | Path | None, problem: str, *, line: int | None = None,
-                 column: str | int | None = None):
+                 column: str | int | None = None, parameter: str | None = None):
         self.path = None if path is None else str(path)
+        self.parameter = parameter
         self.problem = problem
         self.line = line
         self.column = column

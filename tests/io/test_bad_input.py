@@ -164,3 +164,14 @@ def test_csv_input(tmp_path):
     s = read_spectrum(path)
     np.testing.assert_allclose(s.mu, mu)
     assert (s.element, s.edge) == ("Ni", "K")
+
+
+def test_ambiguous_columns_on_the_cli_name_the_flag(tmp_path, capsys):
+    from naheo_spec.cli.main import main
+
+    path = tmp_path / "three.dat"
+    rows = "\n".join(f"{7000 + i} {i} {2 * i}" for i in range(10))
+    path.write_text("# energy alpha beta\n" + rows + "\n")
+    assert main(["info", str(path), "--format", "xas-columns"]) == 1
+    err = capsys.readouterr().err
+    assert "--mu 'ln(i0/it)'" in err and "mu=" not in err

@@ -129,7 +129,7 @@ def _guess_mu(cols, energy_name, path, explain_guess: bool):
         return cols[others[0]], others[0], True
     raise ReadError(path, f"cannot tell which column holds mu (columns: {listing(list(cols))}); "
                           "pass an expression, e.g. mu='ln(i0/it)' (transmission), mu='if/i0' "
-                          "(fluorescence) or mu='<column name>'")
+                          "(fluorescence) or mu='<column name>'", parameter="mu")
 
 
 def _guess_reference(cols):
