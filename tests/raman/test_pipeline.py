@@ -49,6 +49,7 @@ def test_calcite_v1_centre_matches_a_manual_fit(raman_data, ext):
     assert band.center_cm1 == pytest.approx(1087.7, abs=0.1)
     assert band.fwhm_cm1 == pytest.approx(manual[2], rel=0.03)
     assert band.detected and r.spikes_removed == 0     # the sharp band is not a spike
+    assert r.carbonate_detected                         # the group filter too (all formats)
 
 
 # --------------------------------------------------------------------------- sample D_1
