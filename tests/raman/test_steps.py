@@ -297,3 +297,39 @@ def test_resolution_floor_from_preset_option_and_sampling():
         preset_from_dict(doc)
     doc["resolution_cm1"] = 4.5
     assert preset_from_dict(doc).resolution_cm1 == 4.5
+
+
+def test_in_situ_preset_fits_pvdf_binder_bands_as_nuisance(raman_data):
+    """The in-situ preset carries the two PVDF binder bands (alpha 798.9, beta 840.6 cm-1:
+    Purica et al., Coatings 14, 1520 (2024)) as nuisance bands, and a fit with it runs on
+    the real D_1 spectrum. A PVDF-alpha-like band added to that real spectrum (area 30 % of
+    the Eg band) is taken by the binder band and does not leak into the oxide areas beyond
+    their error."""
+    from naheo_spec.io import read_spectrum
+    from naheo_spec.raman.lineshapes import pseudo_voigt
+    from naheo_spec.raman.pipeline import analyze_raman
+    from naheo_spec.raman.presets import load_preset
+
+    pre = load_preset("in-situ")
+    pv = {b.name: b for b in pre.bands if b.name.startswith("pvdf")}
+    assert set(pv) == {"pvdf_alpha", "pvdf_beta"}
+    assert pv["pvdf_alpha"].center_cm1 == 798.9 and pv["pvdf_beta"].center_cm1 == 840.6
+    for b in pv.values():
+        assert b.role == "nuisance" and b.window == "oxide"
+        assert "10.3390/coatings14121520" in b.source and b.name not in pre.reference_bands
+    s = quiet(read_spectrum, raman_data / LABSPEC / "SMC1-Initial_RT.txt", technique="raman")
+    plain = quiet(analyze_raman, s, preset=pre)
+    eg = plain.band("eg")
+    assert eg.detected and eg.center_cm1 == pytest.approx(458.9, abs=2.0)
+    # D_1 holds no binder: the PVDF bands are not detected
+    assert not plain.band("pvdf_alpha").detected and not plain.band("pvdf_beta").detected
+    assert plain.carbonate_index is None            # no carbonate band in this preset
+    area = 0.3 * eg.area
+    spiked = s.with_changes(signal=s.signal + pseudo_voigt(s.axis, area, 800.0, 12.0, 0.5))
+    res = quiet(analyze_raman, spiked, preset=pre)
+    got = res.band("pvdf_alpha")
+    assert got.detected and got.center_cm1 == pytest.approx(800.0, abs=1.5)
+    assert got.area == pytest.approx(area, rel=0.15)
+    # measured: the Eg area moves by 0.4 of its error (4.6 %; the binder band's wing
+    # reaches the linear window background)
+    assert abs(res.band("eg").area - eg.area) < eg.area_err
