@@ -102,7 +102,9 @@ def test_d1_series_is_consistent_and_masks_the_zero_rows(raman_data, d1_series):
         assert np.ptp(np.percentile(c, [5, 95])) < spread
         assert sr.detection.detected[v, j].sum() >= 100
     assert sr.first_carbonate["time"] == 0.0
-    assert sr.carbonate_detected[v].sum() >= 100
+    # the real ~1072 band, group filter: measured 110 of 110 frames (smallest SNR 4.7 for a
+    # threshold of 4.28; 110 of 110 before the look-elsewhere fix too, at 3.41)
+    assert sr.carbonate_detected[v].sum() >= 108
 
 
 def test_error_bars_match_the_scatter_of_injections_into_real_noise(d1_series):
