@@ -116,6 +116,9 @@ def _stack_spectra(spectra):
               show_default=True, help="How --coordinates rows match spectra.")
 @click.option("--tolerance", type=float, default=None,
               help="Largest time difference (s) for --join time (default: half the spacing).")
+@click.option("--time-offset", type=float, default=0.0, show_default=True,
+              help="Seconds added to the --coordinates times before --join time: the "
+                   "spectra's clock at the log's first row (both counted from their start).")
 @click.option("--names-as-coordinates", is_flag=True,
               help="Read coordinates (Time_288, X_12, 48h, 7d) from the file names and treat "
                    "the single-spectrum FILEs as one series.")
@@ -146,7 +149,7 @@ def _stack_spectra(spectra):
 @json_option
 @click.pass_context
 def raman(ctx, files, preset, baseline, lam, shape, eta, calibrate, check_axis, coord_file,
-          join_by, tolerance, names_as_coordinates, laser_wavelength, shift_min, snr_threshold,
+          join_by, tolerance, time_offset, names_as_coordinates, laser_wavelength, shift_min, snr_threshold,
           resolution, neighbour_despike, normalize_to, output, table_path, plot_dir, overwrite,
           as_json):
     """Raman bands of each FILE: spikes removed, baseline subtracted, bands fitted from a
@@ -205,7 +208,8 @@ def raman(ctx, files, preset, baseline, lam, shape, eta, calibrate, check_axis, 
             from naheo_spec.raman.coordinates import join_coordinates
 
             try:
-                data = join_coordinates(data, coord_file, by=join_by, tolerance=tolerance)
+                data = join_coordinates(data, coord_file, by=join_by, tolerance=tolerance,
+                                        time_offset=time_offset)
             except NaheoError as exc:
                 notes.append(rejected.warn(str(exc), stacklevel=2))
         res = analyze_raman_series(data, preset=pre, baseline=baseline, lam=lam, shape=shape,

@@ -14,7 +14,9 @@ a header row of column names, units in the names: ``time_s``, ``potential (V)``,
   the spectra's times). Spectra without a row that close get NaN and the coded warning
   ``raman.coordinates.unmatched``; if no spectrum matches the join is refused. Both clocks
   are taken as seconds from their first row unless ``time_offset`` (s, added to the
-  table's times) is given; ISO timestamps are converted to seconds.
+  table's times; CLI ``--time-offset``) is given; ISO 8601 timestamps are converted to
+  seconds from the first row (a timestamp without a zone at face value, whatever the
+  reading machine's time zone; one with a zone exactly).
 
 :func:`coordinates_from_names` reads ``KEY_value`` pairs (``X_20013__Y_-20055__Time_288``)
 and exposure durations (``48h``, ``7d``, ``30min``) from file names.
@@ -76,12 +78,22 @@ def _clean(label: str) -> tuple[str, str]:
 
 
 def _to_seconds(values: list[str]) -> np.ndarray | None:
+    """ISO 8601 timestamps as seconds (None when one is not a timestamp).
+
+    A timestamp without a zone is taken at face value, as if in UTC: the result does not
+    depend on the time zone of the machine that reads the log (``datetime.timestamp`` would
+    use the local zone and add or drop an hour across a daylight-saving change).
+    Timestamps with a zone (``+02:00``, ``Z``) are converted exactly.
+    """
     out = []
     for v in values:
         try:
-            out.append(_dt.datetime.fromisoformat(v.strip()).timestamp())
+            t = _dt.datetime.fromisoformat(v.strip())
         except ValueError:
             return None
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=_dt.timezone.utc)
+        out.append(t.timestamp())
     return np.asarray(out, dtype=float)
 
 
@@ -159,7 +171,8 @@ def join_coordinates(stack, table: "CoordinateTable | str | Path", *, by: str = 
         Largest time difference (s) for a match. Default: half the median spacing of the
         stack's times.
     time_offset : float
-        Added to the table's times before matching (s). Default 0.
+        Added to the table's times before matching (s): the spectrum clock's reading at
+        the table's first row, when both count from their own start. Default 0.
 
     Raises
     ------

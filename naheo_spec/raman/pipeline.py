@@ -733,8 +733,8 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
         carbonate_index,
         detect_bands,
         first_detection,
+        look_elsewhere_threshold,
         normalized_areas,
-        scan_threshold,
     )
     from naheo_spec.raman.presets import fwhm_floor, load_preset
 
@@ -771,11 +771,11 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
     det = detect_bands(axis, bres.corrected, table, snr_threshold=snr_threshold,
                        fallback_fwhm=[b.fwhm_cm1 for b in pre.bands],
                        fallback_center=[b.center_cm1 for b in pre.bands])
-    g_snr, g_center, _, g_upper, trials = carbonate_group_snr(axis, bres.corrected, table, pre,
-                                                              min_fwhm=min_fwhm)
+    g_snr, g_center, _, g_upper, scan = carbonate_group_snr(axis, bres.corrected, table, pre,
+                                                            min_fwhm=min_fwhm)
     det = replace(det, carbonate_snr=g_snr, carbonate_center=g_center,
                   carbonate_upper_area=g_upper,
-                  carbonate_threshold=scan_threshold(snr_threshold, trials))
+                  carbonate_threshold=look_elsewhere_threshold(snr_threshold, scan))
     ci, ci_err, ci_ul, ci_det = carbonate_index(table, det, pre.reference_bands)
     ratio, ratio_err = area_ratio(table, "a1g", "eg")
     norm = norm_err = None

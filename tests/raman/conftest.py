@@ -48,3 +48,15 @@ def d1_series(raman_data):
 
     stack = quiet(read_stack, raman_data / LABSPEC / "serie190214-1.txt", technique="raman")
     return stack, quiet(analyze_raman_series, stack, preset=D1_PRESET)
+
+
+def iso_log(path, times, *, start, offset_s):
+    """A potentiostat-like log: ISO 8601 timestamps (no zone) and Ewe = 3 V + 1 mV/s x
+    the spectrum clock; its first row is at spectrum time ``offset_s``."""
+    import datetime as dt
+
+    t0 = dt.datetime.fromisoformat(start)
+    rows = [f"{(t0 + dt.timedelta(seconds=float(t - offset_s))).isoformat()},{3.0 + 0.001 * t:.6f}"
+            for t in times if t >= offset_s]
+    path.write_text("timestamp,Ewe/V\n" + "\n".join(rows) + "\n")
+    return path

@@ -146,3 +146,28 @@ def test_python_dash_m_runs_the_cli(tmp_path):
     entries = json.loads(out.stdout)
     assert entries[0]["bands"][0]["name"] == "calcite_v1"
     assert abs(entries[0]["bands"][0]["center_cm1"] - 1087.7) < 0.5
+
+
+def test_time_offset_aligns_a_timestamped_log(raman_data, tmp_path, capsys):
+    """``--time-offset`` (the Python API's ``time_offset``): an ISO-timestamped potentiostat
+    log whose first row was written at spectrum time ~359 s joins by time only once the
+    offset is given; without it every potential is read from the wrong row."""
+    import numpy as np
+
+    from naheo_spec.io import read_stack
+
+    from raman.conftest import iso_log, quiet
+
+    series = raman_data / LABSPEC / "serie190214-1.txt"
+    t = np.asarray(quiet(read_stack, series, technique="raman").coordinates["time"])[:110]
+    offset = float(t[t >= 300.0][0])
+    log = iso_log(tmp_path / "ec.csv", t, start="2026-03-29T01:30:00", offset_s=offset)
+    args = [series, "--preset", "carbonate", "--coordinates", log, "--join", "time"]
+    rc, rows, _ = run_json(capsys, [*args, "--time-offset", offset])
+    assert rc == 0 and len(rows) == 168
+    ok = np.flatnonzero(t >= offset)
+    pot = np.array([rows[i]["coordinate"]["potential"] for i in ok], dtype=float)
+    assert pot == pytest.approx(3.0 + 0.001 * t[ok], abs=1e-6)
+    _, plain, _ = run_json(capsys, args)
+    off = np.array([plain[i]["coordinate"]["potential"] for i in ok], dtype=float)
+    assert np.nanmedian(off - pot) == pytest.approx(0.001 * offset, abs=1e-3)

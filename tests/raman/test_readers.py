@@ -256,3 +256,36 @@ def test_truncated_binary_files_are_refused(raman_data, tmp_path):
     spc.write_bytes((raman_data / f"{RENISHAW}.spc").read_bytes()[:3000])
     with pytest.raises(ReadError, match="truncated"):
         quiet(read, spc, technique="raman")
+
+
+def test_labspec_xy_map_layout(tmp_path):
+    """A LabSpec map export (built here in the format the reader implements: Latin-1
+    ``#key=<TAB>value`` header, a first row of shifts after two empty fields, then one row
+    per point with X and Y in um before the intensities): X/Y coordinates in um and the
+    grid shape (n_y, n_x) of a row-major raster, shifts ascending with their rows."""
+    shifts = np.array([1200.0, 1100.0, 1000.0, 900.0, 800.0])        # LabSpec writes them descending
+    xs, ys = [-4.0, 0.0, 4.0], [-10.5, 10.5]
+    header = ["#Acq. time (s)=\t10", "#Accumulations=\t2", "#Laser (nm)=\t532 ",
+              "#Instrument=\tLabRAM HR Evol", "#Objective=\tx100", "#Grating=\t600 gr/mm",
+              "#X (µm)=\t0", "#Spectro (cm-¹)=\t1000.0",
+              "#AxisType[0]=Intens", "#AxisUnit[0]=Cnt", "#AxisType[1]=Spectr",
+              "#AxisUnit[1]=1/cm", "#AxisType[2]=X", "#AxisUnit[2]=µm",
+              "#AxisType[3]=Y", "#AxisUnit[3]=µm"]
+    rows, expect = ["\t\t" + "\t".join(f"{v:g}" for v in shifts)], []
+    for j, y in enumerate(ys):                  # y slow, x fast: a row-major raster
+        for i, x in enumerate(xs):
+            sig = 100.0 * (1 + i + 3 * j) + np.arange(shifts.size)   # tells rows and points apart
+            expect.append((x, y, sig[::-1]))                          # ascending-shift order
+            rows.append(f"{x:g}\t{y:g}\t" + "\t".join(f"{v:g}" for v in sig))
+    path = tmp_path / "labspec_map.txt"
+    path.write_bytes(("\n".join(header + rows) + "\n").encode("latin-1"))
+    st = quiet(read_stack, path, technique="raman")
+    assert st.source.format == "labspec" and isinstance(st, SpectrumStack)
+    assert list(st.coordinates) == ["x", "y"]
+    assert st.coordinate_units == {"x": "um", "y": "um"}
+    assert st.coordinates["x"].tolist() == [e[0] for e in expect]
+    assert st.coordinates["y"].tolist() == [e[1] for e in expect]
+    assert st.map_shape == (2, 3)                # (n_y, n_x): x varies fastest
+    assert st.axis.tolist() == sorted(shifts.tolist())
+    assert np.array_equal(np.asarray(st.signals), np.array([e[2] for e in expect]))
+    assert st.acquisition.laser_wavelength_nm == 532.0 and st.acquisition.accumulations == 2

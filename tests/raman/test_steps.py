@@ -12,7 +12,7 @@ from naheo_spec.raman.despike import despike_neighbours, despike_whitaker_hayes
 from naheo_spec.raman.presets import builtin_presets, load_preset, reference_band
 from naheo_spec.raman.pipeline import BAND_JSON_KEYS, JSON_KEYS, analyze_raman
 
-from raman.conftest import D1_PRESET, LABSPEC, RENISHAW, quiet
+from raman.conftest import D1_PRESET, LABSPEC, RENISHAW, iso_log, quiet
 
 
 # --------------------------------------------------------------------------- spikes
@@ -297,3 +297,80 @@ def test_resolution_floor_from_preset_option_and_sampling():
         preset_from_dict(doc)
     doc["resolution_cm1"] = 4.5
     assert preset_from_dict(doc).resolution_cm1 == 4.5
+
+
+def test_in_situ_preset_fits_pvdf_binder_bands_as_nuisance(raman_data):
+    """The in-situ preset carries the two PVDF binder bands (alpha 798.9, beta 840.6 cm-1:
+    Purica et al., Coatings 14, 1520 (2024)) as nuisance bands, and a fit with it runs on
+    the real D_1 spectrum. A PVDF-alpha-like band added to that real spectrum (area 30 % of
+    the Eg band) is taken by the binder band and does not leak into the oxide areas beyond
+    their error."""
+    from naheo_spec.io import read_spectrum
+    from naheo_spec.raman.lineshapes import pseudo_voigt
+    from naheo_spec.raman.pipeline import analyze_raman
+    from naheo_spec.raman.presets import load_preset
+
+    pre = load_preset("in-situ")
+    pv = {b.name: b for b in pre.bands if b.name.startswith("pvdf")}
+    assert set(pv) == {"pvdf_alpha", "pvdf_beta"}
+    assert pv["pvdf_alpha"].center_cm1 == 798.9 and pv["pvdf_beta"].center_cm1 == 840.6
+    for b in pv.values():
+        assert b.role == "nuisance" and b.window == "oxide"
+        assert "10.3390/coatings14121520" in b.source and b.name not in pre.reference_bands
+    s = quiet(read_spectrum, raman_data / LABSPEC / "SMC1-Initial_RT.txt", technique="raman")
+    plain = quiet(analyze_raman, s, preset=pre)
+    eg = plain.band("eg")
+    assert eg.detected and eg.center_cm1 == pytest.approx(458.9, abs=2.0)
+    # D_1 holds no binder: the PVDF bands are not detected
+    assert not plain.band("pvdf_alpha").detected and not plain.band("pvdf_beta").detected
+    assert plain.carbonate_index is None            # no carbonate band in this preset
+    area = 0.3 * eg.area
+    spiked = s.with_changes(signal=s.signal + pseudo_voigt(s.axis, area, 800.0, 12.0, 0.5))
+    res = quiet(analyze_raman, spiked, preset=pre)
+    got = res.band("pvdf_alpha")
+    assert got.detected and got.center_cm1 == pytest.approx(800.0, abs=1.5)
+    assert got.area == pytest.approx(area, rel=0.15)
+    # measured: the Eg area moves by 0.4 of its error (4.6 %; the binder band's wing
+    # reaches the linear window background)
+    assert abs(res.band("eg").area - eg.area) < eg.area_err
+
+
+def test_iso_timestamps_in_coordinates_are_seconds_whatever_the_local_zone(
+        raman_data, tmp_path, monkeypatch):
+    """ISO timestamps become seconds from the first row; a log without a zone is read at
+    face value, so the same file gives the same seconds on a machine in Europe/Berlin whose
+    clocks jump at 02:00 on 2026-03-29 (the log spans it); with a zone it is exact. The join
+    by time then needs the spectra's clock at the log's first row (``time_offset``)."""
+    import time
+
+    from naheo_spec.raman.coordinates import read_coordinates
+
+    zoned = tmp_path / "zoned.csv"
+    zoned.write_text("timestamp;E (V)\n2026-03-29T01:30:00+01:00;3.0\n"
+                     "2026-03-29T03:30:00+02:00;3.1\n2026-03-29T02:00:00Z;3.2\n")
+    assert read_coordinates(zoned)["time"].tolist() == [0.0, 3600.0, 5400.0]
+    st = quiet(read_stack, raman_data / LABSPEC / "serie190214-1.txt", technique="raman")
+    t = np.asarray(st.coordinates["time"], dtype=float)[:110]
+    offset = float(t[t >= 300.0][0])                # spectrum clock at the log's first row
+    log = iso_log(tmp_path / "ec.csv", t, start="2026-03-29T01:30:00", offset_s=offset)
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        table = read_coordinates(log)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert table.units["time"] == "s"
+    # 0.001 s: the microseconds isoformat keeps
+    assert table["time"] == pytest.approx(t[t >= offset] - offset, abs=1e-3)
+    sub = st.take(np.arange(110))
+    with pytest.warns(Warning, match="6 of 110 spectra have no row"):   # before the log
+        out = join_coordinates(sub, log, by="time", time_offset=offset)
+    pot = out.coordinates["potential"]
+    ok = t >= offset
+    assert pot[ok] == pytest.approx(3.0 + 0.001 * t[ok], abs=1e-6)
+    assert np.isnan(pot[~ok]).all() and out.coordinates["time_match_s"][ok].max() < 1e-3
+    with pytest.warns(Warning, match="no row within"):
+        shifted = join_coordinates(sub, log, by="time")      # clocks not aligned
+    assert np.nanmedian(shifted.coordinates["potential"] - (3.0 + 0.001 * t)) == pytest.approx(
+        0.001 * offset, abs=1e-3)
