@@ -445,6 +445,12 @@ class RamanSeriesResult(ResultDisplay):
         """One ``--json`` entry per spectrum, in series order (masked ones with ``error``)."""
         return [self.entry_json(i) for i in range(len(self))]
 
+    def to_dataframe(self):
+        """:meth:`to_records` as a :class:`pandas.DataFrame` (needs pandas)."""
+        from naheo_spec.store import to_dataframe
+
+        return to_dataframe(self)
+
     def to_records(self) -> list[dict[str, Any]]:
         """The band table: one flat dict per spectrum (coordinates, every band's centre,
         FWHM, area with errors, SNR and detection, the indicators)."""
@@ -612,7 +618,21 @@ class RamanSeriesResult(ResultDisplay):
 
 
 # --------------------------------------------------------------------------- pipeline
+def _read_one(path) -> "Spectrum | SpectrumStack":
+    """The one block (spectrum, series or map) of a Raman file; several blocks -> error."""
+    from naheo_spec.io import read
+    from naheo_spec.model.collection import listing
+
+    coll = read(path, technique="raman")
+    if len(coll) != 1:
+        raise InputError(f"{path}: {len(coll)} blocks ({listing(coll.names)}); read the file "
+                         "with naheo_spec.io.read and pass the block", parameter="data")
+    return coll[0]
+
+
 def _as_stack(data) -> SpectrumStack:
+    if isinstance(data, (str, Path)):
+        data = _read_one(data)
     if isinstance(data, SpectrumStack):
         return data
     if isinstance(data, Spectrum):
@@ -625,7 +645,8 @@ def _as_stack(data) -> SpectrumStack:
                              metadata=data.metadata, header=data.header, source=data.source,
                              labels=[data.source.scan or Path(data.source.path or "spectrum").name],
                              warnings=data.warnings)
-    raise InputError(f"expected a Spectrum or SpectrumStack, got {type(data).__name__}")
+    raise InputError(f"expected a Spectrum, a SpectrumStack or a file path, got "
+                     f"{type(data).__name__}", parameter="data")
 
 
 def _cut(axis, shift_range):
@@ -651,8 +672,8 @@ def analyze_raman_series(data, *, preset="layered-oxide", baseline: str = "arpls
 
     Parameters
     ----------
-    data : SpectrumStack or Spectrum
-        Raman-shift data (cm-1).
+    data : SpectrumStack, Spectrum or path
+        Raman-shift data (cm-1), or a file holding one block (spectrum, series or map).
     preset : str, Path or Preset
         Band preset (built-in name or TOML file). Default ``"layered-oxide"``.
     baseline : str
@@ -968,7 +989,8 @@ def analyze_raman(spectrum, **options) -> RamanResult:
 
     Parameters
     ----------
-    spectrum : Spectrum
+    spectrum : Spectrum or path
+        One Raman spectrum, or a file holding one.
     **options
         As in :func:`analyze_raman_series`.
 
@@ -986,7 +1008,10 @@ def analyze_raman(spectrum, **options) -> RamanResult:
     >>> round(r.band("calcite_v1").center_cm1, 2)
     1087.5
     """
+    if isinstance(spectrum, (str, Path)):
+        spectrum = _read_one(spectrum)
     if not isinstance(spectrum, Spectrum):
-        raise InputError(f"analyze_raman takes one Spectrum, got {type(spectrum).__name__}; use "
-                         "analyze_raman_series for stacks", parameter="spectrum")
+        raise InputError(f"analyze_raman takes one Spectrum or the path of a one-spectrum file, "
+                         f"got {type(spectrum).__name__}; use analyze_raman_series for stacks",
+                         parameter="spectrum")
     return analyze_raman_series(spectrum, **options)[0]

@@ -397,3 +397,20 @@ def test_carbonate_scan_false_rate_on_gaussian_noise_is_nominal():
     false = int((snr >= look_elsewhere_threshold(3.0, geo)).sum())
     assert 10 < geo.n_trials < 30 and 10 < geo.dof < 40
     assert 1 <= false <= 14
+
+
+def test_pipelines_take_a_path_and_series_convert_to_tables(raman_data):
+    from naheo_spec import datasets
+    from naheo_spec.errors import InputError
+
+    path = raman_data / f"{RENISHAW}.txt"
+    r = quiet(analyze_raman, path, preset="calcite")
+    assert r.band("calcite_v1").center_cm1 == pytest.approx(1087.7, abs=0.1)
+    with pytest.raises(InputError, match="one-spectrum file, got float"):
+        analyze_raman(3.0)
+    series = quiet(analyze_raman_series, datasets.path("raman_map"), preset="calcite")
+    rows = series.to_records()
+    assert len(rows) == len(series) > 1
+    pd = pytest.importorskip("pandas")
+    df = series.to_dataframe()
+    assert isinstance(df, pd.DataFrame) and len(df) == len(rows)
