@@ -1165,10 +1165,9 @@ def _derivative_e0(ctx: _Ctx, rows, mu, arr: _Arrays, m) -> None:
 def _normalization_term(ctx: _Ctx, rows, mu, arr: _Arrays) -> None:
     """E0 change under each range change of RANGE_ALTERNATIVES (normalized-level methods):
     the same fits re-run with the shifted ranges (rows grouped by the ranges they used),
-    on the columns around the edge only, and the crossing found again."""
-    from naheo_spec.xas.e0 import half_height_rows, integral_rows
-    from naheo_spec.xas.normalize import normalized_window
-
+    on the columns around the edge only, and the crossing found again. The changes of a
+    group are fitted together (:func:`~naheo_spec.xas.normalize.normalized_windows`: the
+    group's rows read once) and their crossings searched in one call."""
     energy = ctx.energy
     level = "integral" if ctx.e0_method == "integral" else "half-height"
     base_all = arr.e0[rows] if level == ctx.e0_method else None
@@ -1176,37 +1175,51 @@ def _normalization_term(ctx: _Ctx, rows, mu, arr: _Arrays) -> None:
     uniq, inv = np.unique(keys, axis=0, return_inverse=True)
     inv = inv.reshape(-1)
     for g, key in enumerate(uniq):
-        k = np.flatnonzero(inv == g)
+        k = np.arange(rows.size) if uniq.shape[0] == 1 else np.flatnonzero(inv == g)
         mu_k = mu if k.size == mu.shape[0] else mu[k]         # once per group, not per change
-        cache: dict = {}                    # rows and pre-edge fits shared by the changes
         e0n = arr.e0_norm[rows[k]]
         lo = int(np.searchsorted(energy, np.min(e0n) - 45.0))
         hi = int(np.searchsorted(energy, np.max(e0n) + 90.0, side="right"))
         cols = slice(max(lo, 0), min(hi, energy.size))
-        sub_e = energy[cols]
         p1, p2, n1, n2, nn, nv = key
+        changes = [(a, ((p1 + d1, p2 + d2), (n1 + d3, n2 + d4)))
+                   for a, (d1, d2, d3, d4) in enumerate(unc.RANGE_ALTERNATIVES)
+                   if p1 + d1 < p2 + d2 and n1 + d3 < n2 + d4]   # else no range: no term
+        ranges = ([] if base_all is not None else [((p1, p2), (n1, n2))]) + \
+            [r for _, r in changes]
+        if not ranges:
+            continue
+        e = _level_e0s(energy, mu_k, e0n, cols, ranges, int(nn), int(nv), level)
+        base = base_all[k] if base_all is not None else e[0]
+        for j, (a, _) in enumerate(changes):
+            arr.alt[rows[k], a] = e[j + (base_all is None)] - base
 
-        def level_e0(ranges):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                try:
-                    norm = normalized_window(energy, mu_k, e0n, cols, nnorm=int(nn),
-                                             nvict=int(nv), cache=cache, **ranges)
-                except NaheoError:
-                    return np.full(k.size, np.nan)
-            ok = np.all(np.isfinite(norm), axis=1)
-            norm = _finite(norm)
-            e = integral_rows(sub_e, norm, e0n)["e0"] if level == "integral" else \
-                half_height_rows(sub_e, norm, e0n)["e0"]
-            return np.where(ok, e, np.nan)
 
-        base = base_all[k] if base_all is not None else \
-            level_e0(dict(pre_range=(p1, p2), norm_range=(n1, n2)))
-        for a, (d1, d2, d3, d4) in enumerate(unc.RANGE_ALTERNATIVES):
-            if p1 + d1 >= p2 + d2 or n1 + d3 >= n2 + d4:
-                continue                  # the change leaves no range (a short scan): no term
-            alt = level_e0(dict(pre_range=(p1 + d1, p2 + d2), norm_range=(n1 + d3, n2 + d4)))
-            arr.alt[rows[k], a] = alt - base
+def _level_e0s(energy, mu, e0n, cols, ranges, nnorm, nvict, level) -> np.ndarray:
+    """(V, N) level E0 of the rows re-normalized with each range pair (NaN where the
+    normalization fails); the windows of all pairs searched in one call."""
+    from naheo_spec.xas.e0 import half_height_rows, integral_rows
+    from naheo_spec.xas.normalize import normalized_windows
+
+    v, n = len(ranges), mu.shape[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            norm = normalized_windows(energy, mu, e0n, cols, ranges=ranges, nnorm=nnorm,
+                                      nvict=nvict)
+        except NaheoError:                    # one bad pair: the others one by one
+            if v == 1:
+                return np.full((1, n), np.nan)
+            return np.vstack([_level_e0s(energy, mu, e0n, cols, [r], nnorm, nvict, level)
+                              for r in ranges])
+    norm = norm.reshape(v * n, -1)
+    ok = np.isfinite(norm).all(axis=1)
+    norm = norm if ok.all() else np.nan_to_num(norm)
+    e0v = np.tile(e0n, v)
+    sub_e = energy[cols]
+    e = integral_rows(sub_e, norm, e0v)["e0"] if level == "integral" else \
+        half_height_rows(sub_e, norm, e0v)["e0"]
+    return np.where(ok, e, np.nan).reshape(v, n)
 
 
 def _budget(ctx: _Ctx, arr: _Arrays, foil: _Foil, rows) -> dict[str, np.ndarray]:
