@@ -573,11 +573,11 @@ class _GroupFit:
         with np.errstate(divide="ignore", invalid="ignore"):   # rows without a step: NaN
             scale = 1.0 / step
             norm *= scale[:, None]
-            if self.flat_method == "polynomial":
-                flat_coefs = coefs[:, 1:] * scale[:, None]
-            else:
-                flat_coefs = self.flat_fit.coefs(norm)[:, 1:]
-            np.subtract(norm, np.matmul(flat_coefs, self.flat_basis_t, out=buf), out=out["flat"])
+            if out.get("flat") is not None:                 # flatten=False: not computed
+                flat_coefs = coefs[:, 1:] * scale[:, None] if self.flat_method == "polynomial" \
+                    else self.flat_fit.coefs(norm)[:, 1:]
+                np.subtract(norm, np.matmul(flat_coefs, self.flat_basis_t, out=buf),
+                            out=out["flat"])
         out["sigma"][...] = noise_from_rows(mu, self.noise_cols, work)
         out["rise"][...] = np.nan if self.rise_weights is None else norm @ self.rise_weights
 
@@ -588,7 +588,7 @@ def _span(rel: np.ndarray, lo: float, hi: float) -> tuple[int, int]:
 
 
 def _normalize_rows(energy, mu, plan: _Plan, row_plan: np.ndarray, flat_method: str,
-                    keep_curves: bool = True) -> dict:
+                    keep_curves: bool = True, flatten: bool = True) -> dict:
     """Group rows by identical fit indices; fit each group block by block with shared
     design matrices (one pseudo-inverse per group, matrix products per block).
 
@@ -600,13 +600,15 @@ def _normalize_rows(energy, mu, plan: _Plan, row_plan: np.ndarray, flat_method: 
     uniq, inv_plan = np.unique(plan_keys, axis=0, return_inverse=True)
     group = inv_plan.reshape(-1)[row_plan]
     n, m = mu.shape
-    arrays = ("norm", "flat") + (("pre", "post") if keep_curves else ())
+    arrays = ("norm",) + (("flat",) if flatten else ()) + (("pre", "post") if keep_curves else ())
     scalars = ("step", "sigma", "rise")
     out = {name: np.empty((n, m)) for name in arrays}
     out.update({name: np.empty(n) for name in scalars})
     out["lev"] = np.empty((n, 2))
     if not keep_curves:
         out["pre"] = out["post"] = None
+    if not flatten:
+        out["flat"] = None
     if n == 0:
         return out
     block = min(n, _CHUNK)
@@ -820,7 +822,8 @@ def normalize(energy, mu, *, e0: float | None = None, pre_range=None, norm_range
         Source of defaults: ``"larch"`` (xraylarch ``pre_edge``) or ``"athena"``
         (pre -150..-30 eV, norm +150 eV..end-100 eV, quadratic). Default is ``"larch"``.
     flatten : bool
-        Compute ``flat``; if False, ``flat`` is a copy of ``norm``. Default is True.
+        Compute ``flat``; if False, ``flat`` is ``norm`` itself (a read-only view of
+        it: nothing more is computed or copied). Default is True.
     flat_method : {"polynomial", "quadratic"}
         ``"polynomial"`` removes the post-edge polynomial (larch ``flat``);
         ``"quadratic"`` fits ``norm`` (larch ``flat_alt``). Default is ``"polynomial"``.
@@ -977,7 +980,7 @@ def normalize_stack(energy, mu_stack, *, e0=None, pre_range=None, norm_range=Non
     uniq_e0, row_plan = np.unique(e0_fit, return_inverse=True)
     row_plan = row_plan.reshape(-1)
     plan = _resolve(energy, uniq_e0, req)
-    res = _normalize_rows(energy, mu, plan, row_plan, flat_method, keep_curves)
+    res = _normalize_rows(energy, mu, plan, row_plan, flat_method, keep_curves, flatten)
     sigma = res["sigma"]
     _check_step(np.where(bad, 1.0, res["step"]), np.where(bad, 0.0, sigma),
                 np.where(bad, 0.0, scale[1]), fails)
@@ -1029,10 +1032,14 @@ def _stack_result(energy, e0_arr, res, plan, row_plan, bad, sigma, msgs, *, pres
         return getattr(plan, name)[row_plan]
 
     norm = res["norm"]
-    flat = res["flat"] if flatten else norm.copy()
-    for arr in (norm, flat, res["pre"], res["post"]):
+    for arr in (norm, res["flat"], res["pre"], res["post"]):
         if arr is not None and bad.any():
             arr[bad] = np.nan
+    if flatten:
+        flat = res["flat"]
+    else:                                  # not computed: norm itself, read-only (no copy)
+        flat = norm.view()
+        flat.flags.writeable = False
     step = np.where(bad, np.nan, res["step"])
     lev = res["lev"]
     prov = Provenance(step="xas.normalize_stack", parameters={
