@@ -974,10 +974,25 @@ class _Arrays:
         self.nvict = np.zeros(n, dtype=int)
         self.pre_degree = np.ones(n, dtype=int)
         self.inflation = np.ones(n)
-        self.norm = nan((n, m), np.nan)         # kept for the markers; returned if asked
+        self.shape = (n, m)
+        self.norm = None            # (n, m), kept for the markers; returned if asked
         self.curves = {k: nan((n, m), np.nan) for k in ("flat", "pre_edge", "post_edge")} \
             if keep_curves else None
         self.markers: dict[str, np.ndarray] = {}
+
+    def set_norm(self, rows: np.ndarray, values: np.ndarray, owned: bool = False) -> None:
+        """``norm[rows] = values``; ``owned``: ``values`` is a fresh array nobody else
+        holds, kept as it is when it covers every row (no NaN array, no copy)."""
+        if owned and rows.size == self.shape[0] and self.norm is None:
+            self.norm = values
+            return
+        self.full_norm()[rows] = values
+
+    def full_norm(self) -> np.ndarray:
+        """The (n, m) normalized spectra (NaN where not normalized)."""
+        if self.norm is None:
+            self.norm = np.full(self.shape, np.nan)
+        return self.norm
 
 
 # --------------------------------------------------------------------------- normalize
@@ -1011,8 +1026,7 @@ def _normalize(ctx: _Ctx, rows: np.ndarray, arr: _Arrays, keep_curves: bool):
         nz.norm_range_eV[valid]
     arr.nnorm[r], arr.nvict[r], arr.pre_degree[r] = nz.nnorm[valid], nz.nvict[valid], \
         nz.pre_degree[valid]
-    if arr.norm is not None:
-        arr.norm[r] = norm_v
+    arr.set_norm(r, norm_v, owned=every)           # every row: normalize_stack's own array
     if arr.curves is not None:
         arr.curves["flat"][r] = nz.flat[valid]
         arr.curves["pre_edge"][r] = nz.pre_edge[valid]
@@ -1059,8 +1073,7 @@ def _given_normalized(ctx: _Ctx, rows: np.ndarray, arr: _Arrays):
     arr.sigma[rows] = noise_rows(energy, sub, guess)
     arr.lev[rows] = 0.0
     arr.pre[rows], arr.normr[rows] = np.nan, np.nan
-    if arr.norm is not None:
-        arr.norm[rows] = sub
+    arr.set_norm(rows, sub)
     if arr.curves is not None:
         arr.curves["flat"][rows] = sub
     return rows, sub, sub
@@ -1172,8 +1185,7 @@ def _normalization_term(ctx: _Ctx, rows, mu, arr: _Arrays) -> None:
     level = "integral" if ctx.e0_method == "integral" else "half-height"
     base_all = arr.e0[rows] if level == ctx.e0_method else None
     keys = np.column_stack([arr.pre[rows], arr.normr[rows], arr.nnorm[rows], arr.nvict[rows]])
-    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
-    inv = inv.reshape(-1)
+    uniq, inv = _unique_rows(keys)
     for g, key in enumerate(uniq):
         k = np.arange(rows.size) if uniq.shape[0] == 1 else np.flatnonzero(inv == g)
         mu_k = mu if k.size == mu.shape[0] else mu[k]         # once per group, not per change
@@ -1193,6 +1205,26 @@ def _normalization_term(ctx: _Ctx, rows, mu, arr: _Arrays) -> None:
         base = base_all[k] if base_all is not None else e[0]
         for j, (a, _) in enumerate(changes):
             arr.alt[rows[k], a] = e[j + (base_all is None)] - base
+
+
+def _unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, axis=0, return_inverse=True)`` for a (N, C) array of finite keys
+    with few distinct rows: each column's values numbered (1-D unique), the numbers
+    combined into one integer per row (the same lexicographic order), which a 1-D unique
+    then groups -- much faster than numpy's row-wise unique on a block."""
+    n = keys.shape[0]
+    if n == 0 or (keys == keys[0]).all():
+        return keys[:min(n, 1)], np.zeros(n, dtype=np.intp)
+    code, size = np.zeros(n, dtype=np.int64), 1
+    for j in range(keys.shape[1]):
+        u, inv = np.unique(keys[:, j], return_inverse=True)
+        size *= u.size
+        if size >= 2 ** 62:                           # too many combinations: numpy's own
+            uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+            return uniq, inv.reshape(-1)
+        code = code * u.size + inv.reshape(-1)
+    _, first, inv = np.unique(code, return_index=True, return_inverse=True)
+    return keys[first], inv.reshape(-1)
 
 
 def _level_e0s(energy, mu, e0n, cols, ranges, nnorm, nvict, level) -> np.ndarray:
@@ -1373,7 +1405,8 @@ def _run(ctx: _Ctx, keep_norm: bool, keep_curves: bool) -> XanesStackResult:
                                 if k in terms})
     energy_terms = np.broadcast_to(energy_terms, (n,))
     ox, ox_err, ox_terms = _valence(ctx, e0c, err, foil.shift, rows)
-    markers = _markers(ctx, rows, arr.norm if rows.size == n else arr.norm[rows], arr, shift0,
+    norm = arr.full_norm()
+    markers = _markers(ctx, rows, norm if rows.size == n else norm[rows], arr, shift0,
                        energy_terms)
     _marker_agreement(ctx, ox, ox_err, markers, rows)
     failed = np.array([e is not None for e in log.errors], dtype=bool)
@@ -1385,8 +1418,7 @@ def _run(ctx: _Ctx, keep_norm: bool, keep_curves: bool) -> XanesStackResult:
             v[failed] = np.nan
     arr.pre[failed], arr.normr[failed], arr.alt[failed] = np.nan, np.nan, np.nan
     arr.nnorm[failed] = -1
-    if arr.norm is not None:
-        arr.norm[failed] = np.nan
+    arr.full_norm()[failed] = np.nan
     return _result(ctx, arr, foil, e0c, err, terms, ox, ox_err, ox_terms, markers,
                    keep_norm, keep_curves)
 
