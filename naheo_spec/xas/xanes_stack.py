@@ -830,7 +830,11 @@ def _input_rules(ctx: _Ctx) -> None:
     log.fail(bad, "ProcessingError", lambda i: f"{ctx.names[i]}: mu contains NaN or inf")
     from naheo_spec.xas.normalize import constant_message, constant_rows
 
-    const = np.flatnonzero(constant_rows(_finite(mu)))
+    if bad.size:
+        const = np.flatnonzero(constant_rows(_finite(mu)))
+    else:                               # all finite: the same numbers as constant_rows(mu)
+        const = np.flatnonzero(constant_rows(mu, scale=(hi - lo, np.maximum(np.abs(lo),
+                                                                            np.abs(hi)))))
     log.fail(const, "ProcessingError",
              lambda i: f"{ctx.names[i]}: {constant_message(mu[i]).split(':')[0]}: "
                        "no absorption edge")
@@ -1048,13 +1052,13 @@ def _looks_normalized(ctx: _Ctx, rows, mu, norm, e0, step) -> None:
     i0 = index_nearest(ctx.energy, e0)
     r = np.arange(rows.size)
     pre0 = mu[r, i0] - step * norm[r, i0]
+    top = mu.max(axis=1)
     fitted = (np.abs(pre0) < LOOKS_NORMALIZED_TOL) & (
-        (np.abs(step - 1.0) < LOOKS_NORMALIZED_TOL) | (np.abs(mu.max(axis=1) - 1.0) < 0.01))
+        (np.abs(step - 1.0) < LOOKS_NORMALIZED_TOL) | (np.abs(top - 1.0) < 0.01))
     m = mu.shape[1]
     first = np.median(mu[:, :max(3, m // 10)], axis=1)
     last = np.median(mu[:, -max(3, m // 4):], axis=1)
-    raw = (np.abs(first) < LOOKS_NORMALIZED_TOL) & (last > 0.7) & (last < 1.5) & \
-        (mu.max(axis=1) < 2.5)
+    raw = (np.abs(first) < LOOKS_NORMALIZED_TOL) & (last > 0.7) & (last < 1.5) & (top < 2.5)
     ctx.log.add(LOOKS_NORMALIZED, rows[fitted | raw], lambda i: (
         f"{ctx.names[i]}: the data look already normalized (0 before the edge, about 1 after "
         "it) but were normalized again, which moves the half-height E0: if they are "
@@ -1267,8 +1271,11 @@ def _budget(ctx: _Ctx, arr: _Arrays, foil: _Foil, rows) -> dict[str, np.ndarray]
     if (~cal).any():
         terms["energy_scale"] = np.where(cal, np.nan, ctx.opts["energy_scale_sigma_eV"])
         terms["energy_drift"] = np.where(cal, np.nan, ctx.opts["energy_drift_sigma_eV"])
-    for v in terms.values():
-        v[np.setdiff1d(np.arange(n), rows)] = np.nan
+    out = np.ones(n, dtype=bool)
+    out[rows] = False
+    if out.any():
+        for v in terms.values():
+            v[out] = np.nan
     return terms
 
 
