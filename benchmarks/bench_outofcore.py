@@ -139,9 +139,7 @@ def main(argv=None) -> int:
     ap.add_argument("--points", type=int, default=500)
     ap.add_argument("--chunk", type=int, default=None, help="[compute] chunk (default 20000)")
     ap.add_argument("--block", type=int, default=None, help="[compute] block")
-    ap.add_argument("--scheduler", default=None,
-                    help="[compute] scheduler (default: the config's default, threads for a "
-                         "stack)")
+    ap.add_argument("--scheduler", default="local")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--reference", action="store_true", help="add a foil channel per row")
     ap.add_argument("--compression", default=None, help="input compression (gzip, lzf)")
@@ -163,7 +161,7 @@ def main(argv=None) -> int:
         write_stack(stack, a.n, a.points, reference=a.reference, compression=a.compression)
         print(f"stack [{a.n}, {a.points}] float32 written in {time.perf_counter() - t:.1f} s "
               f"({stack.stat().st_size / 2**20:.0f} MiB): {stack}")
-    compute = [f'scheduler = "{a.scheduler}"'] if a.scheduler else []
+    compute = [f'scheduler = "{a.scheduler}"']
     if a.chunk:
         compute.append(f"chunk = {a.chunk}")
     if a.block:

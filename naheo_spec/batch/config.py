@@ -17,10 +17,8 @@
     # scan_records = true                    # each file scan's full result (arrays) too
     [compute]
     scheduler = "local"                      # "local" | "processes" | "threads" | "tcp://host:8786"
-                                             # (default: "threads" for a stack, "local" for files)
     chunk = 20000                            # scans per atomic chunk (default 20000 stack, 50 files)
-    # workers = 2                            # processes/threads (default: CPU count; 2 for
-                                             # the default threads of a stack)
+    # workers = 2                            # processes/threads (default: CPU count)
 
 Every problem is reported before any work, as one :class:`~naheo_spec.errors.InputError`
 naming the config file, the table and the key.
@@ -39,7 +37,6 @@ from typing import Any
 
 import numpy as np
 
-from naheo_spec.batch.schedulers import default_workers
 from naheo_spec.errors import InputError
 
 __all__ = ["BatchConfig", "load_config", "config_from_toml", "Coordinates", "read_coordinates",
@@ -48,13 +45,6 @@ __all__ = ["BatchConfig", "load_config", "config_from_toml", "Coordinates", "rea
 DEFAULT_CHUNK_STACK = 20000
 DEFAULT_CHUNK_FILES = 50
 SCHEDULERS = ("local", "processes", "threads")
-#: Without ``[compute] scheduler`` a stack's chunks run in this many threads (at most the
-#: CPUs this process may use; one CPU: ``local``), files in this process (``local``). The
-#: stack kernels are numpy on 4096-row blocks, which release the GIL: two threads kept
-#: the CPU time of one process and cut the wall time (``benchmarks/README.md``), with two
-#: chunks in memory instead of one (peak RSS ~0.4 GiB at 10^6 x 500). File pipelines hold
-#: the GIL in Python code and are faster in one process.
-STACK_THREADS = 2
 #: File metadata keys taken as per-scan coordinates when a file carries them.
 COORDINATE_KEYS = ("time", "potential", "state_of_charge", "charge", "capacity", "cycle",
                    "temperature", "x", "y")
@@ -402,10 +392,7 @@ def config_from_toml(data: bytes, path, *, allow_no_inputs: bool = False) -> Bat
     if any(p.resolve() in outs for p in files):
         raise InputError(f"{path}: an output file is also an input")
 
-    scheduler = comp.get("scheduler")
-    stack_threads = scheduler is None and stack is not None and default_workers() > 1
-    if scheduler is None:
-        scheduler = "threads" if stack_threads else "local"
+    scheduler = comp.get("scheduler", "local")
     if not isinstance(scheduler, str) or not (scheduler in SCHEDULERS
                                               or scheduler.startswith("tcp://")):
         raise InputError(f"{path}: [compute] scheduler = {scheduler!r}: expected one of "
@@ -414,8 +401,6 @@ def config_from_toml(data: bytes, path, *, allow_no_inputs: bool = False) -> Bat
     chunk = _int(comp.get("chunk", default_chunk), f"{path}: [compute] chunk")
     block = _int(comp["block"], f"{path}: [compute] block") if "block" in comp else None
     workers = _int(comp["workers"], f"{path}: [compute] workers") if "workers" in comp else None
-    if stack_threads and workers is None:
-        workers = min(STACK_THREADS, default_workers())
     return BatchConfig(path=path.resolve(), base_dir=base, files=files, patterns=patterns,
                        stack=stack, dataset=dataset, coordinates=coords,
                        read_options=read_options, technique=technique,

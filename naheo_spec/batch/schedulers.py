@@ -3,19 +3,18 @@ dask.distributed cluster.
 
 ``[compute] scheduler``:
 
-``"local"`` (default for files)
+``"local"`` (default)
     One process, the vectorized kernels, and for a stack the next block read in a thread
-    while the current one is computed. Faster than spawned processes for stacks on 2 cores
-    (a second process pays its start-up and larch import -- see ``benchmarks/README.md``).
+    while the current one is computed. Measured fastest for stacks on 2 cores (the kernels
+    are numpy: one process already keeps a core busy, and a second process pays its
+    start-up and larch import -- see ``benchmarks/README.md``).
 ``"processes"``
     A pool of worker processes started with **spawn** (never fork: larch and numpy start
     threads at import, and forking after that hung once on this project's machines).
     Helps for file batches (per-file pipelines hold the GIL in Python code).
-``"threads"`` (default for a stack: 2 threads, ``batch.config.STACK_THREADS``)
-    A thread pool. For a stack each thread runs whole chunks of the vectorized kernels,
-    which are numpy on 4096-row blocks and release the GIL: on 2 CPUs two threads used
-    the CPU time of one process in less wall time. Slower than one process for the
-    Python-heavy per-file pipelines (the GIL).
+``"threads"``
+    A thread pool (kept for measurement: slower than one process for Python-heavy
+    per-file pipelines because of the GIL).
 ``"tcp://host:port"``
     A dask.distributed scheduler (``pip install naheo-spec[dask]``): one task per chunk,
     each mapping the same vectorized block function over its rows (never one task per
