@@ -1261,11 +1261,26 @@ def edge_shape_flags(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray
     # columns some row uses are looked at
     w_pre = int(n_pre.max()) if n_rows else 0
     c_post = int(first_post.min()) if n_rows else m
-    pre = np.arange(w_pre)[None, :] < n_pre[:, None]                  # (N, w_pre)
-    post = np.arange(c_post, m)[None, :] >= first_post[:, None]       # (N, m - c_post)
-    hit_pre = row_percentile_above(np.abs(norm[:, :w_pre]), pre, 90, SHAPE_MAX_PRE) & use_pre
-    hit_post = row_percentile_below(norm[:, c_post:], post, 10, SHAPE_MIN_POST) & use_post
-    hit_max = row_percentile_above(norm, None, 99, SHAPE_MAX)
+    # A percentile lies between the extrema of the values it is taken over, and the
+    # prefix/suffix windows of the block hold every row's own values: the rows whose
+    # extrema there settle a rule (nearly all) need no counting; the others are decided
+    # exactly as before, on their own values (NaN rows among them).
+    hit_pre = np.zeros(n_rows, dtype=bool)
+    hit_post = np.zeros(n_rows, dtype=bool)
+    hit_max = np.zeros(n_rows, dtype=bool)
+    if w_pre:
+        k = np.flatnonzero(~(np.abs(norm[:, :w_pre]).max(axis=1) <= SHAPE_MAX_PRE) & use_pre)
+        if k.size:
+            pre = np.arange(w_pre)[None, :] < n_pre[k, None]
+            hit_pre[k] = row_percentile_above(np.abs(norm[k, :w_pre]), pre, 90, SHAPE_MAX_PRE)
+    if c_post < m:
+        k = np.flatnonzero(~(norm[:, c_post:].min(axis=1) >= SHAPE_MIN_POST) & use_post)
+        if k.size:
+            post = np.arange(c_post, m)[None, :] >= first_post[k, None]
+            hit_post[k] = row_percentile_below(norm[k, c_post:], post, 10, SHAPE_MIN_POST)
+    k = np.flatnonzero(~(norm.max(axis=1) <= SHAPE_MAX))
+    if k.size:
+        hit_max[k] = row_percentile_above(norm[k], None, 99, SHAPE_MAX)
     out: dict[int, list[str]] = {}
     for i in np.flatnonzero(hit_pre | hit_post | hit_max):
         problems = []

@@ -1056,9 +1056,17 @@ def _looks_normalized(ctx: _Ctx, rows, mu, norm, e0, step) -> None:
     fitted = (np.abs(pre0) < LOOKS_NORMALIZED_TOL) & (
         (np.abs(step - 1.0) < LOOKS_NORMALIZED_TOL) | (np.abs(top - 1.0) < 0.01))
     m = mu.shape[1]
-    first = np.median(mu[:, :max(3, m // 10)], axis=1)
-    last = np.median(mu[:, -max(3, m // 4):], axis=1)
-    raw = (np.abs(first) < LOOKS_NORMALIZED_TOL) & (last > 0.7) & (last < 1.5) & (top < 2.5)
+    head, tail = mu[:, :max(3, m // 10)], mu[:, -max(3, m // 4):]
+    # a median lies between its window's extrema: the medians are taken only for the rows
+    # whose extrema leave the rule open (the same answers, without a partition per row)
+    maybe = (top < 2.5) & (head.min(axis=1) < LOOKS_NORMALIZED_TOL) & \
+        (head.max(axis=1) > -LOOKS_NORMALIZED_TOL) & (tail.max(axis=1) > 0.7) & \
+        (tail.min(axis=1) < 1.5)
+    raw = np.zeros(rows.size, dtype=bool)
+    k = np.flatnonzero(maybe)
+    if k.size:
+        first, last = np.median(head[k], axis=1), np.median(tail[k], axis=1)
+        raw[k] = (np.abs(first) < LOOKS_NORMALIZED_TOL) & (last > 0.7) & (last < 1.5)
     ctx.log.add(LOOKS_NORMALIZED, rows[fitted | raw], lambda i: (
         f"{ctx.names[i]}: the data look already normalized (0 before the edge, about 1 after "
         "it) but were normalized again, which moves the half-height E0: if they are "
