@@ -504,6 +504,27 @@ def noise_rows(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray) -> np.ndarray
     return noise_sigma(energy, mu, energy[index_nearest(energy, e0)])
 
 
+_GRID_MEMO: dict[bytes, dict] = {}
+_MEMO_ENTRIES = 1024
+
+
+def _grid_memo(energy: np.ndarray) -> dict:
+    """A dict of things computed from this energy grid alone (resolved plans, fit
+    operators, the group fits of :func:`normalize_stack`), kept across calls: a stack's
+    blocks share their grid, so the blocks after the first reuse them (the same arrays,
+    hence the same numbers). A few grids and up to ``_MEMO_ENTRIES`` entries each (some
+    tens of kB each) are kept."""
+    key = np.ascontiguousarray(energy, dtype=float).tobytes()
+    memo = _GRID_MEMO.get(key)
+    if memo is None:
+        if len(_GRID_MEMO) >= 8:
+            _GRID_MEMO.clear()
+        memo = _GRID_MEMO[key] = {}
+    elif len(memo) > _MEMO_ENTRIES:
+        memo.clear()
+    return memo
+
+
 class _GroupFit:
     """Precomputed fits for one set of fit indices, applied to blocks of spectra.
 
@@ -616,9 +637,13 @@ def _normalize_rows(energy, mu, plan: _Plan, row_plan: np.ndarray, flat_method: 
     order = np.argsort(group, kind="stable")
     cuts = np.flatnonzero(np.diff(group[order])) + 1
     gathered = None
+    memo = _grid_memo(energy)
     for rows in np.split(order, cuts):
-        fit = _GroupFit(energy, dict(zip(_KEY_FIELDS, map(int, uniq[group[rows[0]]]))),
-                        flat_method)
+        key = tuple(map(int, uniq[group[rows[0]]]))
+        fit = memo.get(("group_fit", key, flat_method))    # built once per grid and key
+        if fit is None:
+            fit = memo[("group_fit", key, flat_method)] = _GroupFit(
+                energy, dict(zip(_KEY_FIELDS, key)), flat_method)
         out["lev"][rows] = fit.lev
         contiguous = rows[-1] - rows[0] + 1 == rows.size and mu.flags.c_contiguous
         for c in range(0, rows.size, block):
@@ -651,25 +676,6 @@ def normalized_window(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray, cols: 
 
 
 _FIT_FIELDS = ("ie0", "p1", "p2", "npre", "nvict", "q1", "q2", "nnorm")
-_GRID_MEMO: dict[bytes, dict] = {}
-
-
-def _grid_memo(energy: np.ndarray) -> dict:
-    """A dict of things computed from this energy grid alone (resolved plans, fit
-    operators), kept across calls: a stack's blocks share their grid, so the blocks after
-    the first reuse them (the same arrays, hence the same numbers). A few grids and a few
-    thousand entries each are kept."""
-    key = np.ascontiguousarray(energy, dtype=float).tobytes()
-    memo = _GRID_MEMO.get(key)
-    if memo is None:
-        if len(_GRID_MEMO) >= 8:
-            _GRID_MEMO.clear()
-        memo = _GRID_MEMO[key] = {}
-    elif len(memo) > 4096:
-        memo.clear()
-    return memo
-
-
 def normalized_windows(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray, cols: slice, *,
                        ranges, nnorm: int, nvict: int) -> np.ndarray:
     """Normalized mu of every row on the columns ``cols`` for each ``(pre_range,
