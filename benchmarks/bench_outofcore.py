@@ -36,7 +36,11 @@ import time
 import warnings
 from pathlib import Path
 
+#: The checkout this script belongs to: its package is the one measured, in the batch
+#: child (PYTHONPATH) and in ``--breakdown`` (this process), whatever is installed.
+REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(REPO))
 
 from _stackgen import write_stack  # noqa: E402
 
@@ -67,8 +71,10 @@ def run_child(cmd: list[str]) -> tuple[float, int, str, str]:
     the child's CPU seconds (user + system, ``wait4``) are in ``run_child.cpu``."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t = time.perf_counter()
+        path = os.pathsep.join([str(REPO)] + ([os.environ["PYTHONPATH"]]
+                                              if os.environ.get("PYTHONPATH") else []))
         p = subprocess.Popen(cmd, stdout=out, stderr=err, text=True,
-                             env=dict(os.environ, PYTHONWARNINGS="ignore"))
+                             env=dict(os.environ, PYTHONWARNINGS="ignore", PYTHONPATH=path))
         _, _, usage = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t
         run_child.cpu = usage.ru_utime + usage.ru_stime
@@ -161,6 +167,9 @@ def main(argv=None) -> int:
         write_stack(stack, a.n, a.points, reference=a.reference, compression=a.compression)
         print(f"stack [{a.n}, {a.points}] float32 written in {time.perf_counter() - t:.1f} s "
               f"({stack.stat().st_size / 2**20:.0f} MiB): {stack}")
+    import naheo_spec
+
+    print(f"package measured: {Path(naheo_spec.__file__).parent}")
     compute = [f'scheduler = "{a.scheduler}"']
     if a.chunk:
         compute.append(f"chunk = {a.chunk}")
