@@ -1410,7 +1410,9 @@ def _run(ctx: _Ctx, keep_norm: bool, keep_curves: bool) -> XanesStackResult:
             _e0_step(ctx, valid, norm, mu, arr)
             ok = np.isin(valid, log.ok_rows(valid))
             if ctx.e0_method in LEVEL_METHODS + ("arctan",) and not ctx.opts["normalized"]:
-                _normalization_term(ctx, valid[ok], mu[ok], arr)
+                every = ok.all()                        # the usual case: no copy of mu
+                _normalization_term(ctx, valid if every else valid[ok], mu if every else mu[ok],
+                                    arr)
     e0c = arr.e0 + shift0
     _tabulated_failures(ctx, e0c)
     rows = log.ok_rows()
