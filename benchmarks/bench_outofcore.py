@@ -20,9 +20,9 @@ Usage::
     python benchmarks/bench_outofcore.py --n 1000000     # the issue's size (2 GB input)
     python benchmarks/bench_outofcore.py --scheduler processes --workers 2 --breakdown
 
-Prints: seconds and us/spectrum end to end (and inside the run), larch us/spectrum, the
-ratio, and the peak RSS of each child process (``os.wait4``, not a maximum over
-children).
+Prints: seconds and us/spectrum end to end (and inside the run, and the batch process's CPU
+time), larch us/spectrum, the ratio, and the peak RSS of each child process (``os.wait4``,
+not a maximum over children).
 """
 from __future__ import annotations
 
@@ -36,7 +36,11 @@ import time
 import warnings
 from pathlib import Path
 
+#: The checkout this script belongs to: its package is the one measured, in the batch
+#: child (PYTHONPATH) and in ``--breakdown`` (this process), whatever is installed.
+REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(REPO))
 
 from _stackgen import write_stack  # noqa: E402
 
@@ -63,13 +67,17 @@ def larch_rate(path: Path, n: int) -> float:
 
 
 def run_child(cmd: list[str]) -> tuple[float, int, str, str]:
-    """(wall seconds, peak RSS in bytes of this child alone (``wait4``), stdout, stderr)."""
+    """(wall seconds, peak RSS in bytes of this child alone (``wait4``), stdout, stderr);
+    the child's CPU seconds (user + system, ``wait4``) are in ``run_child.cpu``."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t = time.perf_counter()
+        path = os.pathsep.join([str(REPO)] + ([os.environ["PYTHONPATH"]]
+                                              if os.environ.get("PYTHONPATH") else []))
         p = subprocess.Popen(cmd, stdout=out, stderr=err, text=True,
-                             env=dict(os.environ, PYTHONWARNINGS="ignore"))
+                             env=dict(os.environ, PYTHONWARNINGS="ignore", PYTHONPATH=path))
         _, _, usage = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t
+        run_child.cpu = usage.ru_utime + usage.ru_stime
         p.returncode = 0
         out.seek(0)
         err.seek(0)
@@ -159,6 +167,9 @@ def main(argv=None) -> int:
         write_stack(stack, a.n, a.points, reference=a.reference, compression=a.compression)
         print(f"stack [{a.n}, {a.points}] float32 written in {time.perf_counter() - t:.1f} s "
               f"({stack.stat().st_size / 2**20:.0f} MiB): {stack}")
+    import naheo_spec
+
+    print(f"package measured: {Path(naheo_spec.__file__).parent}")
     compute = [f'scheduler = "{a.scheduler}"']
     if a.chunk:
         compute.append(f"chunk = {a.chunk}")
@@ -176,6 +187,7 @@ def main(argv=None) -> int:
     shutil.rmtree(work / "res.batch", ignore_errors=True)
     cmd = [sys.executable, "-m", "naheo_spec.cli.main", "batch", str(cfg), "--json"]
     wall, rss, out, err = run_child(cmd)
+    cpu = run_child.cpu
     s = json.loads(out)
     larch = larch_rate(stack, a.larch_n)
     ours = wall / a.n
@@ -185,6 +197,9 @@ def main(argv=None) -> int:
     print(f"larch pre_edge: {larch * 1e6:.0f} us/spectrum ({a.larch_n} spectra, same run)")
     print(f"ratio larch / naheo-spec batch: {larch / ours:.0f}x end to end "
           f"({larch / (s['seconds'] / a.n):.0f}x inside the run)")
+    print(f"CPU time of the batch process (user + system): {cpu:.2f} s = "
+          f"{cpu / a.n * 1e6:.2f} us/spectrum (wall minus CPU: waiting for a core on a "
+          "shared machine, or I/O)")
     print(f"peak RSS of the batch process: {rss / 2**20:.0f} MiB")
     print(f"store {(work / 'res.h5').stat().st_size / 2**20:.1f} MiB")
     if a.compare_xanes:

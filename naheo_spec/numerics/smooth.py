@@ -4,7 +4,6 @@ once per grid) and a noise estimate, both applied to many spectra at once.
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import fftconvolve
 from scipy.special import erfc
 
 #: Rows smoothed per FFT batch (bounds memory at ~ _CHUNK * 5 * npts complex numbers).
@@ -61,6 +60,8 @@ def lorentzian_smooth(x: np.ndarray, y: np.ndarray, xstep: float, sigma: float) 
     -------
     ndarray of shape (G, L)
     """
+    from scipy.signal import fftconvolve     # here, not at import: scipy.signal takes ~1 s
+
     x0, win = _uniform_grid(x, xstep, sigma)
     npts = x0.size
     out = np.empty_like(y, dtype=float)

@@ -206,16 +206,45 @@ def _grid_quantum(energy: np.ndarray, e0: np.ndarray) -> np.ndarray:
 
 # =========================================================================== half-height
 def _batched_quadfit(x: np.ndarray, y: np.ndarray):
-    """Quadratic least squares per row: x, y (N, P) -> coefficients (N, 3), (A^T A)^-1."""
-    a = np.stack([np.ones_like(x), x, x * x], axis=2)            # (N, P, 3)
-    at = a.transpose(0, 2, 1)
-    ata = np.matmul(at, a)
-    aty = np.matmul(at, y[..., None])[..., 0]
-    try:                       # 3x3 normal matrices: a direct inverse (pinv only if singular)
-        cov = np.linalg.inv(ata)
-    except np.linalg.LinAlgError:
-        cov = np.linalg.pinv(ata)
-    return np.matmul(cov, aty[..., None])[..., 0], cov
+    """Quadratic least squares of N fits of P points each, x, y (P, N) (the points along
+    axis 0: every sum is a few whole-vector additions): (c0, c1, c2, leverage) where
+    ``leverage(t)`` is ``b (A^T A)^-1 b`` at ``b = (1, t, t^2)`` (the variance factor of the
+    fitted value at ``x = t``).
+
+    The 3x3 normal equations are solved in closed form (cofactors), vectorized over the
+    fits, in the variable ``u = x / s`` (``s`` = the fit's largest ``|x|``) so that they
+    stay well conditioned on any grid; the coefficients are scaled back to ``x``. A fit
+    whose normal matrix is singular falls back to a pseudo-inverse."""
+    s = np.max(np.abs(x), axis=0)
+    s = np.where(s > 0, s, 1.0)
+    u = x / s
+    u2 = u * u
+    s1, s2 = u.sum(axis=0), u2.sum(axis=0)
+    s3, s4 = (u2 * u).sum(axis=0), (u2 * u2).sum(axis=0)
+    s0 = float(x.shape[0])
+    t0, t1, t2 = y.sum(axis=0), (u * y).sum(axis=0), (u2 * y).sum(axis=0)
+    a00, a01, a02 = s2 * s4 - s3 * s3, s2 * s3 - s1 * s4, s1 * s3 - s2 * s2
+    a11, a12, a22 = s0 * s4 - s2 * s2, s1 * s2 - s0 * s3, s0 * s2 - s1 * s1
+    det = s0 * a00 + s1 * a01 + s2 * a02
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = 1.0 / det
+        cov = np.stack([a00, a01, a02, a11, a12, a22]) * inv  # symmetric: 6 entries
+    bad = np.flatnonzero(~(np.isfinite(inv) & (det > 0)))
+    if bad.size:                                             # singular: pseudo-inverse
+        m = np.stack([np.ones_like(u[:, bad].T), u[:, bad].T, u2[:, bad].T], axis=2)
+        p = np.linalg.pinv(np.matmul(m.transpose(0, 2, 1), m))
+        cov[:, bad] = p[:, [0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2]].T
+    v00, v01, v02, v11, v12, v22 = cov
+    c0 = v00 * t0 + v01 * t1 + v02 * t2
+    c1 = (v01 * t0 + v11 * t1 + v12 * t2) / s
+    c2 = (v02 * t0 + v12 * t1 + v22 * t2) / (s * s)
+
+    def leverage(t):
+        b1 = t / s
+        b2 = b1 * b1
+        return v00 + 2 * v01 * b1 + (2 * v02 + v11) * b2 + 2 * v12 * b1 * b2 + v22 * b2 * b2
+
+    return c0, c1, c2, leverage
 
 
 #: The crossing is first looked for in the columns from E0 - 30 eV to E0 + this (eV) of
@@ -281,10 +310,10 @@ def half_height_rows(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray, *,
     found &= np.isfinite(e_lin)
     e_lin = np.where(found, e_lin, energy[kk])          # rows without a crossing: any finite x
     first = np.clip(kk - (npts // 2 - 1), 0, m - npts)
-    cols = first[:, None] + np.arange(npts)[None, :]
-    x = energy[cols] - e_lin[:, None]
-    coef, cov = _batched_quadfit(x, norm[r[:, None], cols])
-    c0, c1, c2 = coef[:, 0] - level, coef[:, 1], coef[:, 2]
+    cols = first[None, :] + np.arange(npts)[:, None]                  # (npts, N)
+    x = energy[cols] - e_lin[None, :]
+    c0, c1, c2, leverage = _batched_quadfit(x, norm[r[None, :], cols])
+    c0 = c0 - level
     disc = c1 * c1 - 4 * c2 * c0
     with np.errstate(divide="ignore", invalid="ignore"):
         t = -2 * c0 / (c1 + np.sign(c1) * np.sqrt(np.maximum(disc, 0)))
@@ -294,8 +323,7 @@ def half_height_rows(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray, *,
     t = np.where(good, t, 0.0)
     slope_lin = (y1 - y0) / span
     slope = np.where(good, slope, slope_lin)
-    b = np.stack([np.ones_like(t), t, t * t], axis=1)
-    lev = np.einsum("ni,nij,nj->n", b, cov, b)
+    lev = leverage(t)
     e_half = np.where(found, e_lin + t, np.nan)
     return {"e0": e_half, "slope": slope, "leverage": lev, "k": k, "step": span,
             "interpolation_eV": np.where(found, np.abs(t), np.nan)}

@@ -14,6 +14,8 @@ M. Newville, J. Phys.: Conf. Ser. 430, 012007 (2013), doi:10.1088/1742-6596/430/
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from naheo_spec.numerics.smooth import lorentzian_smooth, smoothing_operator
@@ -114,6 +116,19 @@ def _derivative(en: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def _central_spans(en_bytes: bytes, block: int) -> np.ndarray:
+    """``den`` of :func:`_coarse_pass` for the grid ``en`` (its bytes) and ``block`` rows,
+    flattened and read-only: built once per grid (about 1 MB)."""
+    en = np.frombuffer(en_bytes)
+    m = en.size + 1
+    den = np.ones((block, m))
+    den[:, 1:m - 2] = en[2:] - en[:-2]
+    den = den.reshape(-1)
+    den.flags.writeable = False
+    return den
+
+
 def _coarse_pass(energy: np.ndarray, y: np.ndarray):
     """First larch pass (no smoothing) -> window (istart, istop) and smoothing step."""
     m = energy.size
@@ -126,9 +141,7 @@ def _coarse_pass(energy: np.ndarray, y: np.ndarray):
     # are several times faster than 2-D loops on column slices); the two values per row
     # that straddle rows are overwritten by the one-sided end points. ``den`` holds the
     # central spans on the same layout (1 where unused), so one division serves all.
-    den = np.ones((block, m))
-    den[:, 1:m - 2] = en[2:] - en[:-2]
-    den = den.reshape(-1)
+    den = _central_spans(np.ascontiguousarray(en, dtype=float).tobytes(), block)
     for i in range(0, n, block):                       # chunks stay in cache
         rows = np.ascontiguousarray(y[i:i + block])
         g = rows.shape[0]

@@ -504,6 +504,27 @@ def noise_rows(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray) -> np.ndarray
     return noise_sigma(energy, mu, energy[index_nearest(energy, e0)])
 
 
+_GRID_MEMO: dict[bytes, dict] = {}
+_MEMO_ENTRIES = 1024
+
+
+def _grid_memo(energy: np.ndarray) -> dict:
+    """A dict of things computed from this energy grid alone (resolved plans, fit
+    operators, the group fits of :func:`normalize_stack`), kept across calls: a stack's
+    blocks share their grid, so the blocks after the first reuse them (the same arrays,
+    hence the same numbers). A few grids and up to ``_MEMO_ENTRIES`` entries each (some
+    tens of kB each) are kept."""
+    key = np.ascontiguousarray(energy, dtype=float).tobytes()
+    memo = _GRID_MEMO.get(key)
+    if memo is None:
+        if len(_GRID_MEMO) >= 8:
+            _GRID_MEMO.clear()
+        memo = _GRID_MEMO[key] = {}
+    elif len(memo) > _MEMO_ENTRIES:
+        memo.clear()
+    return memo
+
+
 class _GroupFit:
     """Precomputed fits for one set of fit indices, applied to blocks of spectra.
 
@@ -573,11 +594,11 @@ class _GroupFit:
         with np.errstate(divide="ignore", invalid="ignore"):   # rows without a step: NaN
             scale = 1.0 / step
             norm *= scale[:, None]
-            if self.flat_method == "polynomial":
-                flat_coefs = coefs[:, 1:] * scale[:, None]
-            else:
-                flat_coefs = self.flat_fit.coefs(norm)[:, 1:]
-            np.subtract(norm, np.matmul(flat_coefs, self.flat_basis_t, out=buf), out=out["flat"])
+            if out.get("flat") is not None:                 # flatten=False: not computed
+                flat_coefs = coefs[:, 1:] * scale[:, None] if self.flat_method == "polynomial" \
+                    else self.flat_fit.coefs(norm)[:, 1:]
+                np.subtract(norm, np.matmul(flat_coefs, self.flat_basis_t, out=buf),
+                            out=out["flat"])
         out["sigma"][...] = noise_from_rows(mu, self.noise_cols, work)
         out["rise"][...] = np.nan if self.rise_weights is None else norm @ self.rise_weights
 
@@ -588,7 +609,7 @@ def _span(rel: np.ndarray, lo: float, hi: float) -> tuple[int, int]:
 
 
 def _normalize_rows(energy, mu, plan: _Plan, row_plan: np.ndarray, flat_method: str,
-                    keep_curves: bool = True) -> dict:
+                    keep_curves: bool = True, flatten: bool = True) -> dict:
     """Group rows by identical fit indices; fit each group block by block with shared
     design matrices (one pseudo-inverse per group, matrix products per block).
 
@@ -600,13 +621,15 @@ def _normalize_rows(energy, mu, plan: _Plan, row_plan: np.ndarray, flat_method: 
     uniq, inv_plan = np.unique(plan_keys, axis=0, return_inverse=True)
     group = inv_plan.reshape(-1)[row_plan]
     n, m = mu.shape
-    arrays = ("norm", "flat") + (("pre", "post") if keep_curves else ())
+    arrays = ("norm",) + (("flat",) if flatten else ()) + (("pre", "post") if keep_curves else ())
     scalars = ("step", "sigma", "rise")
     out = {name: np.empty((n, m)) for name in arrays}
     out.update({name: np.empty(n) for name in scalars})
     out["lev"] = np.empty((n, 2))
     if not keep_curves:
         out["pre"] = out["post"] = None
+    if not flatten:
+        out["flat"] = None
     if n == 0:
         return out
     block = min(n, _CHUNK)
@@ -614,9 +637,13 @@ def _normalize_rows(energy, mu, plan: _Plan, row_plan: np.ndarray, flat_method: 
     order = np.argsort(group, kind="stable")
     cuts = np.flatnonzero(np.diff(group[order])) + 1
     gathered = None
+    memo = _grid_memo(energy)
     for rows in np.split(order, cuts):
-        fit = _GroupFit(energy, dict(zip(_KEY_FIELDS, map(int, uniq[group[rows[0]]]))),
-                        flat_method)
+        key = tuple(map(int, uniq[group[rows[0]]]))
+        fit = memo.get(("group_fit", key, flat_method))    # built once per grid and key
+        if fit is None:
+            fit = memo[("group_fit", key, flat_method)] = _GroupFit(
+                energy, dict(zip(_KEY_FIELDS, key)), flat_method)
         out["lev"][rows] = fit.lev
         contiguous = rows[-1] - rows[0] + 1 == rows.size and mu.flags.c_contiguous
         for c in range(0, rows.size, block):
@@ -638,69 +665,135 @@ def _normalize_rows(energy, mu, plan: _Plan, row_plan: np.ndarray, flat_method: 
 
 
 def normalized_window(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray, cols: slice, *,
-                      pre_range, norm_range, nnorm: int, nvict: int,
-                      cache: dict | None = None) -> np.ndarray:
+                      pre_range, norm_range, nnorm: int, nvict: int) -> np.ndarray:
     """Normalized mu of every row on the columns ``cols`` only, with the given ranges
     (eV from each row's ``e0``): the same fits as :func:`normalize_stack` (pre-edge line,
     post-edge polynomial, step at the grid point nearest E0) without the flat curve, the
-    noise or the checks. For sensitivity studies that re-normalize many times (the
-    normalization-range term of the XANES error budget). Rows without a positive step
-    are NaN.
+    noise or the checks. Rows without a positive step are NaN. One range pair of
+    :func:`normalized_windows`."""
+    return normalized_windows(energy, mu, e0, cols, ranges=[(pre_range, norm_range)],
+                              nnorm=nnorm, nvict=nvict)[0]
 
-    ``cache``: a dict kept by the caller across calls on the same ``mu``, ``e0`` and
-    ``cols`` with other ranges: the rows gathered for a fit group and the pre-edge fit of
-    a group whose pre-edge range did not change are reused (the same arrays, so the same
-    numbers).
+
+_FIT_FIELDS = ("ie0", "p1", "p2", "npre", "nvict", "q1", "q2", "nnorm")
+def normalized_windows(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray, cols: slice, *,
+                       ranges, nnorm: int, nvict: int) -> np.ndarray:
+    """Normalized mu of every row on the columns ``cols`` for each ``(pre_range,
+    norm_range)`` pair of ``ranges`` (eV from each row's ``e0``), shape (V, N, W): the
+    same fits as :func:`normalize_stack` (pre-edge line, post-edge polynomial, step at the
+    grid point nearest E0) without the flat curve, the noise or the checks. For
+    sensitivity studies that re-normalize many times (the normalization-range term of
+    the XANES error budget). Rows without a positive step are NaN.
+
+    All pairs are fitted in one pass over the data: the rows whose fit indices agree for
+    every pair are gathered once, and every fit they need -- the pre-edge line of each
+    distinct pre-edge range (its coefficients) and the post-edge polynomial of each
+    distinct normalization range (only its value at E0 is used: one linear functional of
+    mu) -- is one column of a single matrix product. The step of a pair is then
+    ``mu . v - pre . v`` with ``v`` the post-edge functional on the normalization range:
+    the same number as fitting ``mu - pre`` to within rounding.
     """
-    req = _make_request(pre_range, norm_range, nnorm, nvict, "larch", "polynomial")
+    reqs = [_make_request(p, q, nnorm, nvict, "larch", "polynomial") for p, q in ranges]
     e0 = np.asarray(e0, dtype=float)
+    n, w = mu.shape[0], cols.stop - cols.start
+    if n == 0 or not reqs:
+        return np.full((len(reqs), n, w), np.nan)
+    memo = _grid_memo(energy)
     uniq_e0, row_plan = np.unique(e0, return_inverse=True)
     row_plan = row_plan.reshape(-1)
-    plan = _resolve(energy, uniq_e0, req)
-    keys = np.stack([getattr(plan, f) for f in _KEY_FIELDS], axis=1)
-    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
-    group = inv.reshape(-1)[row_plan]
-    out = np.full((mu.shape[0], cols.stop - cols.start), np.nan)
+    e0_key = uniq_e0.tobytes()
+    keys = []
+    for req in reqs:
+        pk = ("plan_keys", e0_key, req)
+        if pk not in memo:
+            plan = _resolve(energy, uniq_e0, req)
+            memo[pk] = np.stack([getattr(plan, f) for f in _FIT_FIELDS], axis=1)
+        keys.append(memo[pk])
+    keys = np.concatenate(keys, axis=1)                             # (K, 8 V)
+    if keys.shape[0] == 1:
+        uniq, group = keys, np.zeros(n, dtype=np.intp)
+    else:
+        uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+        group = inv.reshape(-1)[row_plan]
+    if uniq.shape[0] == 1:
+        return _window_fit(energy, uniq[0], cols, memo).apply(mu)
+    out = np.full((len(reqs), n, w), np.nan)
     for g in range(uniq.shape[0]):
         rows = np.flatnonzero(group == g)
-        if rows.size == 0:
-            continue
-        k = dict(zip(_KEY_FIELDS, map(int, uniq[g])))
-        rkey = rows.tobytes()
-        if rows.size == mu.shape[0]:
-            y = mu                                             # all rows: no copy
-        elif cache is not None and ("rows", rkey) in cache:
-            y = cache[("rows", rkey)]
-        else:
-            y = mu[rows]
-            if cache is not None:
-                cache[("rows", rkey)] = y
-        post = PolyFit(energy, slice(k["q1"], k["q2"]), k["nnorm"])
-        qrows = slice(k["q1"], k["q2"])
-        if k["npre"] == 0:
-            level = y[:, k["p1"]:k["p2"]].mean(axis=1, keepdims=True)
-            pre_q, pre_c = level, level
-        else:
-            w = energy ** k["nvict"] if k["nvict"] else None
-            pre = PolyFit(energy, slice(k["p1"], k["p2"]), 1, weight=w)
-            pkey = ("pre", rkey, k["p1"], k["p2"], k["nvict"], cols.start, cols.stop)
-            if cache is not None and pkey in cache:
-                c, pre_c = cache[pkey]
-            else:
-                c = pre.coefs(y)
-                pre_c = c @ pre.basis[cols].T
-                if cache is not None:
-                    cache[pkey] = (c, pre_c)
-            pre_q = c @ pre.basis[qrows].T
-        step = ((y[:, qrows] - pre_q) @ post.proj) @ post.basis[k["ie0"]]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            norm = (y[:, cols] - pre_c) / step[:, None]
-        norm[~(step > 0)] = np.nan
-        if rows.size == mu.shape[0]:
-            out = norm
-        else:
-            out[rows] = norm
+        out[:, rows] = _window_fit(energy, uniq[g], cols, memo).apply(mu[rows])
     return out
+
+
+def _window_fit(energy, key: np.ndarray, cols: slice, memo: dict) -> "_WindowFit":
+    mk = ("window", key.tobytes(), cols.start, cols.stop)
+    fit = memo.get(mk)
+    if fit is None:
+        nf = len(_FIT_FIELDS)
+        fits = [dict(zip(_FIT_FIELDS, map(int, key[v * nf:(v + 1) * nf])))
+                for v in range(key.size // nf)]
+        fit = memo[mk] = _WindowFit(energy, fits, cols)
+    return fit
+
+
+class _WindowFit:
+    """The fits of :func:`normalized_windows` for one set of fit indices per range pair:
+    one (M, F) matrix of linear functionals (pre-edge coefficients, post-edge values at
+    E0) and, per pair, what turns them into the step and the pre-edge on the window."""
+
+    def __init__(self, energy: np.ndarray, fits: list[dict], cols: slice):
+        m = energy.size
+        funcs: list[np.ndarray] = []
+        pre_at: dict[tuple, tuple] = {}
+        post_at: dict[tuple, tuple] = {}
+        self.cols = cols
+        self.pairs = []                # per pair: (pre index, pre cols, post col, u)
+        for k in fits:
+            pk = (k["p1"], k["p2"], k["npre"], k["nvict"])
+            if pk not in pre_at:
+                f = np.zeros((m, 1 if k["npre"] == 0 else 2))
+                if k["npre"] == 0:                       # constant pre-edge: the mean
+                    f[k["p1"]:k["p2"], 0] = 1.0 / (k["p2"] - k["p1"])
+                    basis = np.ones((m, 1))
+                else:
+                    wt = energy ** k["nvict"] if k["nvict"] else None
+                    pre = PolyFit(energy, slice(k["p1"], k["p2"]), 1, weight=wt)
+                    f[k["p1"]:k["p2"]] = pre.proj
+                    basis = pre.basis
+                pre_at[pk] = (len(pre_at), slice(len(funcs), len(funcs) + f.shape[1]), basis)
+                funcs.extend(f.T)
+            qk = (k["q1"], k["q2"], k["nnorm"], k["ie0"])
+            if qk not in post_at:
+                post = PolyFit(energy, slice(k["q1"], k["q2"]), k["nnorm"])
+                v = post.proj @ post.basis[k["ie0"]]
+                f = np.zeros(m)
+                f[k["q1"]:k["q2"]] = v
+                post_at[qk] = (len(funcs), v)
+                funcs.append(f)
+            ipre, pcols, basis = pre_at[pk]
+            jpost, v = post_at[qk]
+            u = basis[k["q1"]:k["q2"]].T @ v               # the pre-edge curve's share
+            self.pairs.append((ipre, pcols, jpost, u))
+        self.funcs_t = np.ascontiguousarray(np.array(funcs).T)        # (M, F)
+        self.pre_cols_t = [None] * len(pre_at)
+        for ipre, _, basis in pre_at.values():
+            self.pre_cols_t[ipre] = np.ascontiguousarray(basis[cols].T)
+
+    def apply(self, y: np.ndarray) -> np.ndarray:
+        """(V, G, W) normalized windows of the rows of ``y`` (G, M)."""
+        coefs = y @ self.funcs_t                       # every fit of every pair: one pass
+        g = y.shape[0]
+        out = np.empty((len(self.pairs), g, self.cols.stop - self.cols.start))
+        y_cols = y[:, self.cols]
+        diffs: dict[int, np.ndarray] = {}             # mu - pre, once per pre-edge fit
+        for v, (ipre, pcols, jpost, u) in enumerate(self.pairs):
+            c = coefs[:, pcols]
+            step = coefs[:, jpost] - c @ u
+            if ipre not in diffs:
+                diffs[ipre] = y_cols - c @ self.pre_cols_t[ipre]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                np.divide(diffs[ipre], step[:, None], out=out[v])
+            out[v][~(step > 0)] = np.nan
+        return out
 
 
 # --------------------------------------------------------------------------- public API
@@ -735,7 +828,8 @@ def normalize(energy, mu, *, e0: float | None = None, pre_range=None, norm_range
         Source of defaults: ``"larch"`` (xraylarch ``pre_edge``) or ``"athena"``
         (pre -150..-30 eV, norm +150 eV..end-100 eV, quadratic). Default is ``"larch"``.
     flatten : bool
-        Compute ``flat``; if False, ``flat`` is a copy of ``norm``. Default is True.
+        Compute ``flat``; if False, ``flat`` is ``norm`` itself (a read-only view of
+        it: nothing more is computed or copied). Default is True.
     flat_method : {"polynomial", "quadratic"}
         ``"polynomial"`` removes the post-edge polynomial (larch ``flat``);
         ``"quadratic"`` fits ``norm`` (larch ``flat_alt``). Default is ``"polynomial"``.
@@ -892,7 +986,7 @@ def normalize_stack(energy, mu_stack, *, e0=None, pre_range=None, norm_range=Non
     uniq_e0, row_plan = np.unique(e0_fit, return_inverse=True)
     row_plan = row_plan.reshape(-1)
     plan = _resolve(energy, uniq_e0, req)
-    res = _normalize_rows(energy, mu, plan, row_plan, flat_method, keep_curves)
+    res = _normalize_rows(energy, mu, plan, row_plan, flat_method, keep_curves, flatten)
     sigma = res["sigma"]
     _check_step(np.where(bad, 1.0, res["step"]), np.where(bad, 0.0, sigma),
                 np.where(bad, 0.0, scale[1]), fails)
@@ -944,10 +1038,14 @@ def _stack_result(energy, e0_arr, res, plan, row_plan, bad, sigma, msgs, *, pres
         return getattr(plan, name)[row_plan]
 
     norm = res["norm"]
-    flat = res["flat"] if flatten else norm.copy()
-    for arr in (norm, flat, res["pre"], res["post"]):
+    for arr in (norm, res["flat"], res["pre"], res["post"]):
         if arr is not None and bad.any():
             arr[bad] = np.nan
+    if flatten:
+        flat = res["flat"]
+    else:                                  # not computed: norm itself, read-only (no copy)
+        flat = norm.view()
+        flat.flags.writeable = False
     step = np.where(bad, np.nan, res["step"])
     lev = res["lev"]
     prov = Provenance(step="xas.normalize_stack", parameters={
@@ -1169,11 +1267,26 @@ def edge_shape_flags(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray
     # columns some row uses are looked at
     w_pre = int(n_pre.max()) if n_rows else 0
     c_post = int(first_post.min()) if n_rows else m
-    pre = np.arange(w_pre)[None, :] < n_pre[:, None]                  # (N, w_pre)
-    post = np.arange(c_post, m)[None, :] >= first_post[:, None]       # (N, m - c_post)
-    hit_pre = row_percentile_above(np.abs(norm[:, :w_pre]), pre, 90, SHAPE_MAX_PRE) & use_pre
-    hit_post = row_percentile_below(norm[:, c_post:], post, 10, SHAPE_MIN_POST) & use_post
-    hit_max = row_percentile_above(norm, None, 99, SHAPE_MAX)
+    # A percentile lies between the extrema of the values it is taken over, and the
+    # prefix/suffix windows of the block hold every row's own values: the rows whose
+    # extrema there settle a rule (nearly all) need no counting; the others are decided
+    # exactly as before, on their own values (NaN rows among them).
+    hit_pre = np.zeros(n_rows, dtype=bool)
+    hit_post = np.zeros(n_rows, dtype=bool)
+    hit_max = np.zeros(n_rows, dtype=bool)
+    if w_pre:
+        k = np.flatnonzero(~(np.abs(norm[:, :w_pre]).max(axis=1) <= SHAPE_MAX_PRE) & use_pre)
+        if k.size:
+            pre = np.arange(w_pre)[None, :] < n_pre[k, None]
+            hit_pre[k] = row_percentile_above(np.abs(norm[k, :w_pre]), pre, 90, SHAPE_MAX_PRE)
+    if c_post < m:
+        k = np.flatnonzero(~(norm[:, c_post:].min(axis=1) >= SHAPE_MIN_POST) & use_post)
+        if k.size:
+            post = np.arange(c_post, m)[None, :] >= first_post[k, None]
+            hit_post[k] = row_percentile_below(norm[k, c_post:], post, 10, SHAPE_MIN_POST)
+    k = np.flatnonzero(~(norm.max(axis=1) <= SHAPE_MAX))
+    if k.size:
+        hit_max[k] = row_percentile_above(norm[k], None, 99, SHAPE_MAX)
     out: dict[int, list[str]] = {}
     for i in np.flatnonzero(hit_pre | hit_post | hit_max):
         problems = []

@@ -76,6 +76,8 @@ COMMON_TERMS = ("energy_scale",)
 #: A row is "linearly interpolated" when at least this fraction of its second divided
 #: differences vanish (real measured noise never makes three points collinear).
 INTERPOLATED_FRACTION = 0.2
+#: Rows per block of :func:`interpolation_factor` (working arrays kept in cache).
+INTERPOLATION_BLOCK = 128
 
 
 def grid_floor(step) -> np.ndarray:
@@ -151,19 +153,33 @@ def interpolation_factor(energy: np.ndarray, y: np.ndarray) -> np.ndarray:
     (True, 1.0)
     """
     y = np.atleast_2d(y)
-    if y.shape[1] < 5:
-        return np.ones(y.shape[0])
+    n, npts = y.shape
+    if npts < 5:
+        return np.ones(n)
     de = np.diff(energy)
-    slope = np.diff(y, axis=1)
-    slope /= de[None, :]
-    d2 = np.diff(slope, axis=1)
-    np.abs(d2, out=d2)
-    np.abs(slope, out=slope)
-    scale = slope.max(axis=1, keepdims=True)
-    if np.isnan(scale).any():                       # nanmax only where a row has a NaN
-        scale = np.nanmax(slope, axis=1, keepdims=True)
-    tol = 1e-6 * np.maximum(scale, 1e-300)
-    frac = np.count_nonzero(d2 <= tol, axis=1) / d2.shape[1]   # = np.mean of the mask
+    count = np.empty(n, dtype=np.intp)
+    # in blocks of rows: the slopes and second differences of a block stay in cache and
+    # are overwritten in place (the same operations on every element as whole-array code)
+    block = min(n, INTERPOLATION_BLOCK)
+    slope_buf = np.empty((block, npts - 1))
+    d2_buf = np.empty((block, npts - 2))
+    mask_buf = np.empty((block, npts - 2), dtype=bool)
+    for lo in range(0, n, block):
+        hi = min(n, lo + block)
+        g = hi - lo
+        slope, d2, mask = slope_buf[:g], d2_buf[:g], mask_buf[:g]
+        np.subtract(y[lo:hi, 1:], y[lo:hi, :-1], out=slope)
+        slope /= de[None, :]
+        np.subtract(slope[:, 1:], slope[:, :-1], out=d2)
+        np.abs(d2, out=d2)
+        np.abs(slope, out=slope)
+        scale = slope.max(axis=1, keepdims=True)
+        if np.isnan(scale).any():                   # nanmax only where a row has a NaN
+            scale = np.nanmax(slope, axis=1, keepdims=True)
+        tol = 1e-6 * np.maximum(scale, 1e-300)
+        np.less_equal(d2, tol, out=mask)
+        count[lo:hi] = np.count_nonzero(mask, axis=1)
+    frac = count / (npts - 2)                       # = np.mean of the mask
     with np.errstate(divide="ignore"):
         m = np.where(frac >= INTERPOLATED_FRACTION, 1.0 / np.maximum(1.0 - frac, 1e-3), 1.0)
     return np.minimum(m, 50.0)

@@ -848,7 +848,11 @@ def _input_rules(ctx: _Ctx) -> None:
     log.fail(bad, "ProcessingError", lambda i: f"{ctx.names[i]}: mu contains NaN or inf")
     from naheo_spec.xas.normalize import constant_message, constant_rows
 
-    const = np.flatnonzero(constant_rows(_finite(mu)))
+    if bad.size:
+        const = np.flatnonzero(constant_rows(_finite(mu)))
+    else:                               # all finite: the same numbers as constant_rows(mu)
+        const = np.flatnonzero(constant_rows(mu, scale=(hi - lo, np.maximum(np.abs(lo),
+                                                                            np.abs(hi)))))
     log.fail(const, "ProcessingError",
              lambda i: f"{ctx.names[i]}: {constant_message(mu[i]).split(':')[0]}: "
                        "no absorption edge")
@@ -992,10 +996,25 @@ class _Arrays:
         self.nvict = np.zeros(n, dtype=int)
         self.pre_degree = np.ones(n, dtype=int)
         self.inflation = np.ones(n)
-        self.norm = nan((n, m), np.nan)         # kept for the markers; returned if asked
+        self.shape = (n, m)
+        self.norm = None            # (n, m), kept for the markers; returned if asked
         self.curves = {k: nan((n, m), np.nan) for k in ("flat", "pre_edge", "post_edge")} \
             if keep_curves else None
         self.markers: dict[str, np.ndarray] = {}
+
+    def set_norm(self, rows: np.ndarray, values: np.ndarray, owned: bool = False) -> None:
+        """``norm[rows] = values``; ``owned``: ``values`` is a fresh array nobody else
+        holds, kept as it is when it covers every row (no NaN array, no copy)."""
+        if owned and rows.size == self.shape[0] and self.norm is None:
+            self.norm = values
+            return
+        self.full_norm()[rows] = values
+
+    def full_norm(self) -> np.ndarray:
+        """The (n, m) normalized spectra (NaN where not normalized)."""
+        if self.norm is None:
+            self.norm = np.full(self.shape, np.nan)
+        return self.norm
 
 
 # --------------------------------------------------------------------------- normalize
@@ -1029,8 +1048,7 @@ def _normalize(ctx: _Ctx, rows: np.ndarray, arr: _Arrays, keep_curves: bool):
         nz.norm_range_eV[valid]
     arr.nnorm[r], arr.nvict[r], arr.pre_degree[r] = nz.nnorm[valid], nz.nvict[valid], \
         nz.pre_degree[valid]
-    if arr.norm is not None:
-        arr.norm[r] = norm_v
+    arr.set_norm(r, norm_v, owned=every)           # every row: normalize_stack's own array
     if arr.curves is not None:
         arr.curves["flat"][r] = nz.flat[valid]
         arr.curves["pre_edge"][r] = nz.pre_edge[valid]
@@ -1052,13 +1070,21 @@ def _looks_normalized(ctx: _Ctx, rows, mu, norm, e0, step) -> None:
     i0 = index_nearest(ctx.energy, e0)
     r = np.arange(rows.size)
     pre0 = mu[r, i0] - step * norm[r, i0]
+    top = mu.max(axis=1)
     fitted = (np.abs(pre0) < LOOKS_NORMALIZED_TOL) & (
-        (np.abs(step - 1.0) < LOOKS_NORMALIZED_TOL) | (np.abs(mu.max(axis=1) - 1.0) < 0.01))
+        (np.abs(step - 1.0) < LOOKS_NORMALIZED_TOL) | (np.abs(top - 1.0) < 0.01))
     m = mu.shape[1]
-    first = np.median(mu[:, :max(3, m // 10)], axis=1)
-    last = np.median(mu[:, -max(3, m // 4):], axis=1)
-    raw = (np.abs(first) < LOOKS_NORMALIZED_TOL) & (last > 0.7) & (last < 1.5) & \
-        (mu.max(axis=1) < 2.5)
+    head, tail = mu[:, :max(3, m // 10)], mu[:, -max(3, m // 4):]
+    # a median lies between its window's extrema: the medians are taken only for the rows
+    # whose extrema leave the rule open (the same answers, without a partition per row)
+    maybe = (top < 2.5) & (head.min(axis=1) < LOOKS_NORMALIZED_TOL) & \
+        (head.max(axis=1) > -LOOKS_NORMALIZED_TOL) & (tail.max(axis=1) > 0.7) & \
+        (tail.min(axis=1) < 1.5)
+    raw = np.zeros(rows.size, dtype=bool)
+    k = np.flatnonzero(maybe)
+    if k.size:
+        first, last = np.median(head[k], axis=1), np.median(tail[k], axis=1)
+        raw[k] = (np.abs(first) < LOOKS_NORMALIZED_TOL) & (last > 0.7) & (last < 1.5)
     ctx.log.add(LOOKS_NORMALIZED, rows[fitted | raw], lambda i: (
         f"{ctx.names[i]}: the data look already normalized (0 before the edge, about 1 after "
         "it) but were normalized again, which moves the half-height E0: if they are "
@@ -1077,8 +1103,7 @@ def _given_normalized(ctx: _Ctx, rows: np.ndarray, arr: _Arrays):
     arr.sigma[rows] = noise_rows(energy, sub, guess)
     arr.lev[rows] = 0.0
     arr.pre[rows], arr.normr[rows] = np.nan, np.nan
-    if arr.norm is not None:
-        arr.norm[rows] = sub
+    arr.set_norm(rows, sub)
     if arr.curves is not None:
         arr.curves["flat"][rows] = sub
     return rows, sub, sub
@@ -1183,48 +1208,80 @@ def _derivative_e0(ctx: _Ctx, rows, mu, arr: _Arrays, m) -> None:
 def _normalization_term(ctx: _Ctx, rows, mu, arr: _Arrays) -> None:
     """E0 change under each range change of RANGE_ALTERNATIVES (normalized-level methods):
     the same fits re-run with the shifted ranges (rows grouped by the ranges they used),
-    on the columns around the edge only, and the crossing found again."""
-    from naheo_spec.xas.e0 import half_height_rows, integral_rows
-    from naheo_spec.xas.normalize import normalized_window
-
+    on the columns around the edge only, and the crossing found again. The changes of a
+    group are fitted together (:func:`~naheo_spec.xas.normalize.normalized_windows`: the
+    group's rows read once) and their crossings searched in one call."""
     energy = ctx.energy
     level = "integral" if ctx.e0_method == "integral" else "half-height"
     base_all = arr.e0[rows] if level == ctx.e0_method else None
     keys = np.column_stack([arr.pre[rows], arr.normr[rows], arr.nnorm[rows], arr.nvict[rows]])
-    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
-    inv = inv.reshape(-1)
+    uniq, inv = _unique_rows(keys)
     for g, key in enumerate(uniq):
-        k = np.flatnonzero(inv == g)
+        k = np.arange(rows.size) if uniq.shape[0] == 1 else np.flatnonzero(inv == g)
         mu_k = mu if k.size == mu.shape[0] else mu[k]         # once per group, not per change
-        cache: dict = {}                    # rows and pre-edge fits shared by the changes
         e0n = arr.e0_norm[rows[k]]
         lo = int(np.searchsorted(energy, np.min(e0n) - 45.0))
         hi = int(np.searchsorted(energy, np.max(e0n) + 90.0, side="right"))
         cols = slice(max(lo, 0), min(hi, energy.size))
-        sub_e = energy[cols]
         p1, p2, n1, n2, nn, nv = key
+        changes = [(a, ((p1 + d1, p2 + d2), (n1 + d3, n2 + d4)))
+                   for a, (d1, d2, d3, d4) in enumerate(unc.RANGE_ALTERNATIVES)
+                   if p1 + d1 < p2 + d2 and n1 + d3 < n2 + d4]   # else no range: no term
+        ranges = ([] if base_all is not None else [((p1, p2), (n1, n2))]) + \
+            [r for _, r in changes]
+        if not ranges:
+            continue
+        e = _level_e0s(energy, mu_k, e0n, cols, ranges, int(nn), int(nv), level)
+        base = base_all[k] if base_all is not None else e[0]
+        for j, (a, _) in enumerate(changes):
+            arr.alt[rows[k], a] = e[j + (base_all is None)] - base
 
-        def level_e0(ranges):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                try:
-                    norm = normalized_window(energy, mu_k, e0n, cols, nnorm=int(nn),
-                                             nvict=int(nv), cache=cache, **ranges)
-                except NaheoError:
-                    return np.full(k.size, np.nan)
-            ok = np.all(np.isfinite(norm), axis=1)
-            norm = _finite(norm)
-            e = integral_rows(sub_e, norm, e0n)["e0"] if level == "integral" else \
-                half_height_rows(sub_e, norm, e0n)["e0"]
-            return np.where(ok, e, np.nan)
 
-        base = base_all[k] if base_all is not None else \
-            level_e0(dict(pre_range=(p1, p2), norm_range=(n1, n2)))
-        for a, (d1, d2, d3, d4) in enumerate(unc.RANGE_ALTERNATIVES):
-            if p1 + d1 >= p2 + d2 or n1 + d3 >= n2 + d4:
-                continue                  # the change leaves no range (a short scan): no term
-            alt = level_e0(dict(pre_range=(p1 + d1, p2 + d2), norm_range=(n1 + d3, n2 + d4)))
-            arr.alt[rows[k], a] = alt - base
+def _unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, axis=0, return_inverse=True)`` for a (N, C) array of finite keys
+    with few distinct rows: each column's values numbered (1-D unique), the numbers
+    combined into one integer per row (the same lexicographic order), which a 1-D unique
+    then groups -- much faster than numpy's row-wise unique on a block."""
+    n = keys.shape[0]
+    if n == 0 or (keys == keys[0]).all():
+        return keys[:min(n, 1)], np.zeros(n, dtype=np.intp)
+    code, size = np.zeros(n, dtype=np.int64), 1
+    for j in range(keys.shape[1]):
+        u, inv = np.unique(keys[:, j], return_inverse=True)
+        size *= u.size
+        if size >= 2 ** 62:                           # too many combinations: numpy's own
+            uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+            return uniq, inv.reshape(-1)
+        code = code * u.size + inv.reshape(-1)
+    _, first, inv = np.unique(code, return_index=True, return_inverse=True)
+    return keys[first], inv.reshape(-1)
+
+
+def _level_e0s(energy, mu, e0n, cols, ranges, nnorm, nvict, level) -> np.ndarray:
+    """(V, N) level E0 of the rows re-normalized with each range pair (NaN where the
+    normalization fails); the windows of all pairs searched in one call."""
+    from naheo_spec.xas.e0 import half_height_rows, integral_rows
+    from naheo_spec.xas.normalize import normalized_windows
+
+    v, n = len(ranges), mu.shape[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            norm = normalized_windows(energy, mu, e0n, cols, ranges=ranges, nnorm=nnorm,
+                                      nvict=nvict)
+        except NaheoError:                    # one bad pair: the others one by one
+            if v == 1:
+                return np.full((1, n), np.nan)
+            return np.vstack([_level_e0s(energy, mu, e0n, cols, [r], nnorm, nvict, level)
+                              for r in ranges])
+    norm = norm.reshape(v * n, -1)
+    ok = np.isfinite(norm).all(axis=1)
+    norm = norm if ok.all() else np.nan_to_num(norm)
+    e0v = np.tile(e0n, v)
+    sub_e = energy[cols]
+    e = integral_rows(sub_e, norm, e0v)["e0"] if level == "integral" else \
+        half_height_rows(sub_e, norm, e0v)["e0"]
+    return np.where(ok, e, np.nan).reshape(v, n)
 
 
 def _budget(ctx: _Ctx, arr: _Arrays, foil: _Foil, rows) -> dict[str, np.ndarray]:
@@ -1240,8 +1297,11 @@ def _budget(ctx: _Ctx, arr: _Arrays, foil: _Foil, rows) -> dict[str, np.ndarray]
     if (~cal).any():
         terms["energy_scale"] = np.where(cal, np.nan, ctx.opts["energy_scale_sigma_eV"])
         terms["energy_drift"] = np.where(cal, np.nan, ctx.opts["energy_drift_sigma_eV"])
-    for v in terms.values():
-        v[np.setdiff1d(np.arange(n), rows)] = np.nan
+    out = np.ones(n, dtype=bool)
+    out[rows] = False
+    if out.any():
+        for v in terms.values():
+            v[out] = np.nan
     return terms
 
 
@@ -1412,7 +1472,9 @@ def _run(ctx: _Ctx, keep_norm: bool, keep_curves: bool) -> XanesStackResult:
             _e0_step(ctx, valid, norm, mu, arr)
             ok = np.isin(valid, log.ok_rows(valid))
             if ctx.e0_method in LEVEL_METHODS + ("arctan",) and not ctx.opts["normalized"]:
-                _normalization_term(ctx, valid[ok], mu[ok], arr)
+                every = ok.all()                        # the usual case: no copy of mu
+                _normalization_term(ctx, valid if every else valid[ok], mu if every else mu[ok],
+                                    arr)
     e0c = arr.e0 + shift0
     _tabulated_failures(ctx, e0c)
     rows = log.ok_rows()
@@ -1422,7 +1484,8 @@ def _run(ctx: _Ctx, keep_norm: bool, keep_curves: bool) -> XanesStackResult:
                                 if k in terms})
     energy_terms = np.broadcast_to(energy_terms, (n,))
     ox, ox_err, ox_terms = _valence(ctx, e0c, err, foil.shift, rows)
-    markers = _markers(ctx, rows, arr.norm if rows.size == n else arr.norm[rows], arr, shift0,
+    norm = arr.full_norm()
+    markers = _markers(ctx, rows, norm if rows.size == n else norm[rows], arr, shift0,
                        energy_terms)
     _drop_foil_valences(ctx, rows, arr, shift0, ox, ox_err, ox_terms, markers)
     _marker_agreement(ctx, ox, ox_err, markers, rows)
@@ -1435,8 +1498,7 @@ def _run(ctx: _Ctx, keep_norm: bool, keep_curves: bool) -> XanesStackResult:
             v[failed] = np.nan
     arr.pre[failed], arr.normr[failed], arr.alt[failed] = np.nan, np.nan, np.nan
     arr.nnorm[failed] = -1
-    if arr.norm is not None:
-        arr.norm[failed] = np.nan
+    arr.full_norm()[failed] = np.nan
     return _result(ctx, arr, foil, e0c, err, terms, ox, ox_err, ox_terms, markers,
                    keep_norm, keep_curves)
 
