@@ -2,10 +2,9 @@
 the element/edge guess for files whose header does not name them (the check of a
 reference channel is the foil rule of :mod:`naheo_spec.xas.energy_calibration`).
 
-Tabulated energies come from xraydb (Elam et al. tables; a copy in
-:mod:`naheo_spec.xas.edge_table`). The E0 here is a reader's estimate (maximum of a
-lightly smoothed dμ/dE) used to *identify* an edge; for analysis use
-:func:`naheo_spec.xas.e0.find_e0`.
+Tabulated energies come from xraydb (Elam et al. tables, imported lazily). The E0
+here is a reader's estimate (maximum of a lightly smoothed dμ/dE) used to *identify*
+an edge; for analysis use :func:`naheo_spec.xas.e0.find_e0`.
 """
 from __future__ import annotations
 
@@ -102,11 +101,14 @@ def tabulated_edge_energy(element: str, edge: str = "K") -> float:
 
 @functools.lru_cache(maxsize=1)
 def _edge_table() -> dict[tuple[str, str], float]:
-    """xraydb's edge energies, from the copy in :mod:`naheo_spec.xas.edge_table` (importing
-    xraydb itself takes about a second)."""
-    from naheo_spec.xas.edge_table import EDGE_ENERGIES
+    import xraydb
 
-    return dict(EDGE_ENERGIES)
+    table = {}
+    for z in range(1, len(SYMBOLS)):
+        for name, edge in xraydb.xray_edges(SYMBOLS[z]).items():
+            if name in EDGES:
+                table[(SYMBOLS[z], name)] = float(edge.energy)
+    return table
 
 
 #: Gaussian smoothing of dμ/dE in :func:`estimate_e0` (eV): a few points of a fine
