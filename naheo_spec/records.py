@@ -173,3 +173,4 @@ def nexus_sample_instrument(metadata, acquisition=None) -> tuple[dict, dict]:
                 else:
                     instrument[k] = v
     return sample, instrument
+

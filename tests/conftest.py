@@ -35,3 +35,23 @@ def shared_data() -> Path:
 def xas_data() -> Path:
     """Path to ../shared/data/xas (subfolders CERIC, XDL, LARCH named in this module)."""
     return _require(SHARED_DATA / "xas")
+
+
+def quiet(fn, *args, **kw):
+    """``fn(*args, **kw)`` with warnings silenced (tests that assert numbers, not warnings)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kw)
+
+
+def common_stack(xas_data, folder, names):
+    """Real spectra (and their foils) interpolated onto the first one's grid, overlap only."""
+    from naheo_spec.io import read_spectrum
+    from naheo_spec.model import SpectrumStack
+
+    specs = [quiet(read_spectrum, xas_data / folder / n) for n in names]
+    lo, hi = max(s.energy[0] for s in specs), min(s.energy[-1] for s in specs)
+    e = specs[0].energy
+    return SpectrumStack.from_spectra(specs, axis=e[(e >= lo) & (e <= hi)])

@@ -242,3 +242,17 @@ def write_summary_table(path: str | Path, records: Sequence[Record] | Record, *,
                 for row in rows:
                     writer.writerow({k: _csv_cell(v) for k, v in row.items()})
     return path
+
+
+class RecordTable:
+    """``to_records()`` / ``to_dataframe()`` for a stack result that has ``to_record()``:
+    one flat row per scan (provenance columns, then every per-scan number; NaN as None)."""
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat dict per scan: :func:`record_rows` of ``to_record()``. Write it with
+        :func:`write_summary_table`."""
+        return record_rows(self)
+
+    def to_dataframe(self):
+        """:meth:`to_records` as a :class:`pandas.DataFrame` (needs pandas)."""
+        return to_dataframe(self)

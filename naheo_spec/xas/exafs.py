@@ -72,7 +72,14 @@ from naheo_spec.errors import (
 from naheo_spec.jsonsafe import finite_or_none as _num
 from naheo_spec.model import Spectrum, SpectrumStack
 from naheo_spec.provenance import Provenance
-from naheo_spec.records import DataArray, DataGroup, Record, nexus_name, nexus_sample_instrument
+from naheo_spec.records import (
+    DataArray,
+    DataGroup,
+    Record,
+    nexus_name,
+    nexus_sample_instrument,
+)
+from naheo_spec.store.table import RecordTable
 from naheo_spec.xas.autobk import KTOE, autobk_stack, merge_close_points
 from naheo_spec.xas.edge_limits import (
     MU_STEP,
@@ -352,7 +359,7 @@ class ExafsFailure(ResultDisplay):
 
 
 @dataclass(frozen=True, repr=False)
-class ExafsStackResult(ResultDisplay):
+class ExafsStackResult(ResultDisplay, RecordTable):
     """chi(k), chi(R) and peaks of N spectra on one energy grid.
 
     Attributes
@@ -445,20 +452,6 @@ class ExafsStackResult(ResultDisplay):
             ft_peaks=self.ft_peaks[i], energy_eV=self.energy_eV, bkg=self.bkg[i],
             provenance=self.provenance, warnings=tuple(recs), e0_method=self.e0_method,
             peak_windows=self.peak_windows[i] if self.peak_windows else "oxide")
-
-    def to_records(self) -> list[dict]:
-        """One flat dict per scan (provenance columns, then every per-scan number; NaN as
-        None): :func:`naheo_spec.store.record_rows` of :meth:`to_record`. Write it with
-        :func:`naheo_spec.store.write_summary_table`."""
-        from naheo_spec.store import record_rows
-
-        return record_rows(self)
-
-    def to_dataframe(self):
-        """:meth:`to_records` as a :class:`pandas.DataFrame` (needs pandas)."""
-        from naheo_spec.store import to_dataframe
-
-        return to_dataframe(self)
 
     def to_record(self, name: str | None = None) -> Record:
         """Record of kind ``"exafs_stack"``: chi k^w (N, K) and |chi(R)| (N, R)."""

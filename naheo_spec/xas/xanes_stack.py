@@ -88,6 +88,7 @@ from naheo_spec.errors import (
 from naheo_spec.jsonsafe import finite_or_none as _num
 from naheo_spec.model import Spectrum, SpectrumStack
 from naheo_spec.provenance import Provenance
+from naheo_spec.store.table import RecordTable
 from naheo_spec.xas import uncertainty as unc
 from naheo_spec.xas.e0 import (
     ARCTAN_AT_BOUND,
@@ -238,7 +239,7 @@ def stack_options(**given) -> dict:
 
 # --------------------------------------------------------------------------- result
 @dataclass(frozen=True, eq=False, repr=False)
-class XanesStackResult(ResultDisplay):
+class XanesStackResult(ResultDisplay, RecordTable):
     """XANES analysis of N scans on one measured energy grid.
 
     Attributes
@@ -521,20 +522,6 @@ class XanesStackResult(ResultDisplay):
         for name, v in self.e0_err_terms_eV.items():
             out[f"e0_err_{name}_eV_median"] = med(v)
         return out
-
-    def to_records(self) -> list[dict]:
-        """One flat dict per scan (provenance columns, then every per-scan number; NaN as
-        None): :func:`naheo_spec.store.record_rows` of :meth:`to_record`. Write it with
-        :func:`naheo_spec.store.write_summary_table`."""
-        from naheo_spec.store import record_rows
-
-        return record_rows(self)
-
-    def to_dataframe(self):
-        """:meth:`to_records` as a :class:`pandas.DataFrame` (needs pandas)."""
-        from naheo_spec.store import to_dataframe
-
-        return to_dataframe(self)
 
     def to_record(self, name: str | None = None):
         """Return a :class:`~naheo_spec.records.Record` of kind ``"xanes_stack"``.

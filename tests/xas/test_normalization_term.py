@@ -14,6 +14,8 @@ import warnings
 import numpy as np
 import pytest
 from conftest import CERIC, XDL
+from conftest import common_stack as _common_stack
+from conftest import quiet as _quiet
 
 from naheo_spec.io import read_spectrum
 from naheo_spec.model import SourceInfo, SpectrumStack
@@ -24,19 +26,6 @@ from naheo_spec.xas.xanes import analyze_xanes
 from naheo_spec.xas.xanes_stack import analyze_xanes_stack
 
 TOL = dict(rtol=1e-9, atol=1e-9)
-
-
-def _quiet(fn, *args, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fn(*args, **kw)
-
-
-def _common_stack(xas_data, folder, names) -> SpectrumStack:
-    specs = [_quiet(read_spectrum, xas_data / folder / n) for n in names]
-    lo, hi = max(s.energy[0] for s in specs), min(s.energy[-1] for s in specs)
-    e = specs[0].energy
-    return SpectrumStack.from_spectra(specs, axis=e[(e >= lo) & (e <= hi)])
 
 
 def _noisy(st: SpectrumStack, n: int, seed: int, drift: float = 0.6) -> SpectrumStack:

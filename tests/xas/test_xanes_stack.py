@@ -8,6 +8,8 @@ import warnings
 import numpy as np
 import pytest
 from conftest import CERIC, REPO, XDL
+from conftest import common_stack as _common_stack
+from conftest import quiet as _quiet
 
 from naheo_spec.errors import CalibrationError, InputError, QualityWarning
 from naheo_spec.io import read_spectrum
@@ -19,20 +21,6 @@ from naheo_spec.xas.xanes_stack import XanesStackResult, analyze_xanes_stack
 
 STANDARDS = REPO / "reference_spectra" / "xanes_standards"
 NUMBERS = ("e0_err_eV", "edge_step", "foil_shift_eV", "oxidation_state_err")
-
-
-def _quiet(fn, *args, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fn(*args, **kw)
-
-
-def _common_stack(xas_data, folder, names) -> SpectrumStack:
-    """Real spectra (and their foils) interpolated onto the first one's grid, overlap only."""
-    specs = [_quiet(read_spectrum, xas_data / folder / n) for n in names]
-    lo, hi = max(s.energy[0] for s in specs), min(s.energy[-1] for s in specs)
-    e = specs[0].energy
-    return SpectrumStack.from_spectra(specs, axis=e[(e >= lo) & (e <= hi)])
 
 
 def _replicas(st: SpectrumStack, n: int, seed: int, drift_eV: float = 0.6,
