@@ -167,7 +167,7 @@ def nexus_sample_instrument(metadata, acquisition=None) -> tuple[dict, dict]:
     instrument = {f: md[k] for f, k in INSTRUMENT_FIELDS.items() if md.get(k) not in (None, "")}
     if acquisition is not None:
         for k, v in acquisition.to_dict().items():
-            if isinstance(v, (str, int, float, bool)) and v is not None and k not in instrument:
+            if isinstance(v, (str, int, float, bool)) and k not in instrument:
                 if k == "beamline":
                     instrument.setdefault("name", v)
                 else:

@@ -91,7 +91,7 @@ from naheo_spec.diagnostics import WarningCode
 from naheo_spec.errors import QualityWarning
 from naheo_spec.raman.fit import BandTable, window_components
 
-__all__ = ["Detection", "detect_bands", "carbonate_group_snr", "scan_threshold", "ScanGeometry",
+__all__ = ["Detection", "detect_bands", "carbonate_group_snr", "ScanGeometry",
            "look_elsewhere_threshold", "carbonate_index", "area_ratio", "normalized_areas",
            "first_detection", "laser_damage_trend", "noise_sigma", "LASER_DAMAGE",
            "SNR_THRESHOLD", "UPPER_LIMIT_K"]
@@ -445,32 +445,6 @@ def carbonate_group_snr(axis, corrected, table: BandTable, preset, *, min_fwhm: 
     rows = table.fitted
     best[~rows], where[~rows], amp[~rows], upper[~rows] = np.nan, np.nan, np.nan, np.nan
     return best, where, amp, upper, ScanGeometry(arc, dof, segments)
-
-
-def scan_threshold(snr_threshold: float, n_trials: float) -> float:
-    """Local signal-to-noise threshold of a scan over ``n_trials`` independent positions
-    that keeps the false-detection probability of one test at ``snr_threshold`` (one-sided
-    Gaussian) for the whole scan (Sidak correction).
-
-    Kept for independent tests; the carbonate scan uses :func:`look_elsewhere_threshold`:
-    its positions are not independent, and counting them as ``1 + range / FWHM`` (7.75
-    for ``layered-oxide``) under-counts the look-elsewhere effect (0.34 % instead of
-    0.135 % with the true noise on a 3.2 cm-1 grid).
-
-    Examples
-    --------
-    >>> round(scan_threshold(3.0, 1.0), 3), round(scan_threshold(3.0, 7.75), 2)
-    (3.0, 3.58)
-
-    References
-    ----------
-    Z. Sidak, J. Am. Stat. Assoc. 62, 626 (1967), doi:10.1080/01621459.1967.10482935.
-    """
-    from scipy.stats import norm
-
-    p = float(norm.sf(snr_threshold))
-    local = -np.expm1(np.log1p(-p) / max(float(n_trials), 1.0))
-    return float(norm.isf(local))
 
 
 def _sum_with_var(table: BandTable, idx):

@@ -254,10 +254,10 @@ class ExafsResult(ResultDisplay):
                                                f"chi(k) k^{w}"),
                            "window": DataArray(self.kwin, "", "FT window")},
                           signal="chi_kw", axes=["k"], title="chi(k) weighted, with FT window")
+        sample, instrument = nexus_sample_instrument(self.metadata)
         return Record(name=name or self.default_name(), kind="exafs", summary=self._summary(),
                       provenance=self.provenance, data=data, signal="chir_mag", axes=["r"],
-                      groups={"chi_k": chi_k}, definition=None,
-                      **dict(zip(("sample", "instrument"), nexus_sample_instrument(self.metadata))))
+                      groups={"chi_k": chi_k}, sample=sample, instrument=instrument)
 
     def _summary(self) -> dict[str, Any]:
         summary = {"file": self.file, "scan": self.scan, "element": self.element,

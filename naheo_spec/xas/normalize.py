@@ -676,6 +676,8 @@ def normalized_window(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray, cols: 
 
 
 _FIT_FIELDS = ("ie0", "p1", "p2", "npre", "nvict", "q1", "q2", "nnorm")
+
+
 def normalized_windows(energy: np.ndarray, mu: np.ndarray, e0: np.ndarray, cols: slice, *,
                        ranges, nnorm: int, nvict: int) -> np.ndarray:
     """Normalized mu of every row on the columns ``cols`` for each ``(pre_range,

@@ -1392,10 +1392,9 @@ def _drop_foil_valences(ctx: _Ctx, rows, arr: _Arrays, shift0, ox, ox_err, ox_te
                                                metal_foil_rows)
 
     has_valence = [k for k in markers if k.startswith("valence_")]
-    if rows.size == 0 or ctx.tab is None or arr.norm is None or (
-            ctx.calibration is None and not has_valence):
+    if rows.size == 0 or ctx.tab is None or (ctx.calibration is None and not has_valence):
         return
-    norm = arr.norm[rows]
+    norm = arr.full_norm()[rows]
     e = ctx.energy[None, :] + shift0[rows][:, None]
     near = (e > ctx.tab - 10.0) & (e < ctx.tab + WHITE_LINE_SPAN_EV + 10.0)
     with np.errstate(invalid="ignore"):

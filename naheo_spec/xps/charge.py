@@ -147,8 +147,8 @@ def charge_reference(method, *, collection=None, sample: str | None = None,
         ``reliable`` is False, with a coded warning, when a fitted position or width of the
         reference fit ends at its bound (``xps.charge.at_bound``; parameters that only shape
         components whose area is within one sigma of zero are not counted -- the data do
-        not constrain them -- but the reference line's own always are) or when the reference line's area is not above 3 sigma
-        (``xps.charge.no_reference_line``).
+        not constrain them -- but the reference line's own always are) or when the
+        reference line's area is not above 3 sigma (``xps.charge.no_reference_line``).
 
     Raises
     ------
@@ -219,8 +219,7 @@ def _reference_fit_notes(model, fit, k: int, block: str, region: str,
         j = cm.names.index(name)
         moved = (cm.Cm if kind == "center" else cm.Fm)[:, j] != 0
         if np.any(moved & present):
-            i = cm.names.index(name)
-            hits.append(f"{name} = {fit.free_values[i]:.3f}")
+            hits.append(f"{name} = {fit.free_values[j]:.3f}")
     ref = model.components[k].name
     notes = []
     if hits:

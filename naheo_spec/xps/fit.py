@@ -344,13 +344,12 @@ def fit_model(x, y, model: Model, *, sigma=None, background: str | Background | 
     active = bkind == "active-shirley"
     ev = _Evaluator(model, x)
     cm = ev.cm
-    start = cm.p0.copy() if p0 is None else np.asarray(p0, dtype=float).copy()
-    starts = [start]
     if p0 is None:
-        start = _rescale_areas(ev, start, y - bg.values)
-        starts = [start]
-        if prescan:
-            starts = _prescan_position(ev, start, y - bg.values, w_data=1.0 / sigma)
+        start = _rescale_areas(ev, cm.p0.copy(), y - bg.values)
+        starts = _prescan_position(ev, start, y - bg.values, w_data=1.0 / sigma) \
+            if prescan else [start]
+    else:
+        starts = [np.asarray(p0, dtype=float).copy()]
     lower, upper = cm.lower.copy(), cm.upper.copy()
     if active:
         span = max(abs(bg.high_level - bg.low_level), float(np.max(y) - np.min(y)))
