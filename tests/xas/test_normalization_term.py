@@ -25,7 +25,9 @@ from naheo_spec.xas.uncertainty import RANGE_ALTERNATIVES
 from naheo_spec.xas.xanes import analyze_xanes
 from naheo_spec.xas.xanes_stack import analyze_xanes_stack
 
-TOL = dict(rtol=1e-9, atol=1e-9)
+# the one-pass fits agree with the former per-change refits to <= 1.8e-12 (eV on E0
+# changes, 32 real-data cases measured when they were written): 10x that, absolute
+TOL = dict(rtol=0, atol=2e-11)
 
 
 def _noisy(st: SpectrumStack, n: int, seed: int, drift: float = 0.6) -> SpectrumStack:
