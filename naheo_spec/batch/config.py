@@ -16,7 +16,7 @@
     # report = "report.html"                 # self-contained HTML report
     # scan_records = true                    # each file scan's full result (arrays) too
     [compute]
-    scheduler = "local"                      # "local" | "processes" | "threads" | "tcp://host:8786"
+    scheduler = "auto"                       # "auto" | "local" | "processes" | "threads" | "tcp://host:8786"
     chunk = 20000                            # scans per atomic chunk (default 20000 stack, 50 files)
     # workers = 2                            # processes/threads (default: CPU count)
 
@@ -44,7 +44,7 @@ __all__ = ["BatchConfig", "load_config", "config_from_toml", "Coordinates", "rea
 
 DEFAULT_CHUNK_STACK = 20000
 DEFAULT_CHUNK_FILES = 50
-SCHEDULERS = ("local", "processes", "threads")
+SCHEDULERS = ("auto", "local", "processes", "threads")
 #: File metadata keys taken as per-scan coordinates when a file carries them.
 COORDINATE_KEYS = ("time", "potential", "state_of_charge", "charge", "capacity", "cycle",
                    "temperature", "x", "y")
@@ -58,7 +58,7 @@ _TABLES = {
     "output": {"store": "results store (.h5)", "summary": "summary table (.csv or .json)",
                "report": "HTML report (.html)",
                "scan_records": "also store each scan's full single-file result (true)"},
-    "compute": {"scheduler": "local | processes | threads | tcp://host:port",
+    "compute": {"scheduler": "auto | local | processes | threads | tcp://host:port",
                 "chunk": "scans (stack) or files per atomic chunk",
                 "workers": "number of worker processes/threads",
                 "block": "stack rows per vectorized call inside a chunk"},
@@ -392,7 +392,7 @@ def config_from_toml(data: bytes, path, *, allow_no_inputs: bool = False) -> Bat
     if any(p.resolve() in outs for p in files):
         raise InputError(f"{path}: an output file is also an input")
 
-    scheduler = comp.get("scheduler", "local")
+    scheduler = comp.get("scheduler", "auto")
     if not isinstance(scheduler, str) or not (scheduler in SCHEDULERS
                                               or scheduler.startswith("tcp://")):
         raise InputError(f"{path}: [compute] scheduler = {scheduler!r}: expected one of "

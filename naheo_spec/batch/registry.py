@@ -186,6 +186,7 @@ class PipelineSpec:
     run_scan: Callable[[Any, Any], ScanOutput]
     run_block: Callable[[Any, Any], BlockOutput] | None = None
     open_stack: Callable[..., Any] | None = None
+    warm: Callable[[], None] | None = None
     version: str = "1"
     scans: Callable[[Any, Any], Any] | None = None
     origin: str = field(default="", compare=False)

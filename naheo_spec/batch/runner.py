@@ -18,7 +18,9 @@ from typing import Any
 from naheo_spec.batch.config import BatchConfig, load_config
 from naheo_spec.batch.ledger import Ledger
 from naheo_spec.batch.plan import Plan, make_plan
-from naheo_spec.batch.schedulers import close_executor, make_executor
+from naheo_spec.batch.registry import get_pipeline
+from naheo_spec.batch.schedulers import (close_executor, make_executor, resolve_scheduler,
+                                         start_executor)
 from naheo_spec.batch.tasks import (
     ChunkReport,
     FileTask,
@@ -252,8 +254,12 @@ def _prefetched(tasks: list[StackTask]):
 
 
 def execute(tasks: list, ledger: Ledger, *, scheduler: str, workers: int | None,
-            progress: Progress, summary: BatchSummary, on_commit=None) -> None:
-    """Run the tasks, committing each chunk as it completes."""
+            progress: Progress, summary: BatchSummary, on_commit=None, executor=None) -> None:
+    """Run the tasks, committing each chunk as it completes.
+
+    ``executor``: ``(executor, n, description)`` started already (:func:`start_executor`);
+    it is shut down at the end like one made here (idle workers hold no memory while the
+    store is assembled)."""
     def done(report: ChunkReport) -> None:
         ledger.commit(Path(report.out))
         summary.chunks_committed += 1
@@ -278,7 +284,7 @@ def execute(tasks: list, ledger: Ledger, *, scheduler: str, workers: int | None,
         with contextlib.suppress(OSError):
             Path(task.out).unlink()
 
-    executor, n, desc = make_executor(scheduler, workers)
+    executor, n, desc = executor or make_executor(scheduler, workers)
     summary.scheduler = desc
     try:
         if executor is None:
@@ -341,12 +347,28 @@ def run(config, *, force: bool = False, retry_failed: bool = False,
     InputError
         Any configuration problem, before any work.
     """
-    from naheo_spec.batch.assemble import assemble, store_is_current
-
     t0 = time.perf_counter()
     cfg = config if isinstance(config, BatchConfig) else load_config(config)
     ledger = check_outputs(cfg)
-    plan = make_plan(cfg)            # options, standards, input hashes: errors before work
+    scheduler = resolve_scheduler(cfg.scheduler, cfg.workers, cfg.stack)
+    pool = None
+    try:
+        if scheduler == "processes":     # workers start up while the input is hashed
+            warm = [get_pipeline(n).warm for n in cfg.pipelines if get_pipeline(n).warm]
+            pool = start_executor(scheduler, cfg.workers, warm)
+        plan = make_plan(cfg)            # options, standards, input hashes: errors before work
+        return _run_plan(cfg, plan, ledger, scheduler, pool, t0, force=force,
+                         retry_failed=retry_failed, progress=progress,
+                         assemble_outputs=assemble_outputs)
+    finally:
+        close_executor(pool[0] if pool else None)   # (already shut after the chunks ran)
+
+
+def _run_plan(cfg: BatchConfig, plan: Plan, ledger: Ledger, scheduler: str, pool, t0: float, *,
+              force: bool, retry_failed: bool, progress, assemble_outputs: bool
+              ) -> BatchSummary:
+    from naheo_spec.batch.assemble import assemble, store_is_current
+
     ledger.work_dir.mkdir(exist_ok=True)
     ledger.lock()                    # before create(): it removes leftover temporary files
     ledger.create(manifest_for(cfg))
@@ -366,11 +388,11 @@ def run(config, *, force: bool = False, retry_failed: bool = False,
                                                 retry_failed=retry_failed)
             total, unit = sum(len(i[3]) for t in tasks for i in t.items), "file"
         bar = Progress(total, unit, progress)
-        summary.scheduler = cfg.scheduler
+        summary.scheduler = scheduler
         try:
             if tasks:
-                execute(tasks, ledger, scheduler=cfg.scheduler, workers=cfg.workers,
-                        progress=bar, summary=summary)
+                execute(tasks, ledger, scheduler=scheduler, workers=cfg.workers,
+                        progress=bar, summary=summary, executor=pool)
         except KeyboardInterrupt:
             summary.interrupted = True
         finally:

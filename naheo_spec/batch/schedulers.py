@@ -3,18 +3,25 @@ dask.distributed cluster.
 
 ``[compute] scheduler``:
 
-``"local"`` (default)
+``"auto"`` (default)
+    ``"processes"`` (one per CPU) for an HDF5 stack of at least
+    :data:`AUTO_PROCESSES_MIN_BYTES` on a machine with two or more CPUs, ``"local"`` for
+    everything else (file batches, small stacks, one CPU). Measured on a 2-vCPU VM with
+    nothing else running: a ``[10^6, 500]`` float32 stack took 24 s in two processes
+    against 35 s in one (``benchmarks/README.md``); on a small stack the processes' start-up
+    (about 2 s each, mostly imports) costs more than it saves, and per-file pipelines lost
+    to one process when measured. The worker processes are started before the input is
+    hashed, so their start-up overlaps it.
+``"local"``
     One process, the vectorized kernels, and for a stack the next block read in a thread
-    while the current one is computed. Measured fastest for stacks on 2 cores (the kernels
-    are numpy: one process already keeps a core busy, and a second process pays its
-    start-up and larch import -- see ``benchmarks/README.md``).
+    while the current one is computed. The fastest when the machine's other cores are busy
+    (measured with other jobs running: one process 50 s, two threads 61-64 s at 10^6).
 ``"processes"``
     A pool of worker processes started with **spawn** (never fork: larch and numpy start
     threads at import, and forking after that hung once on this project's machines).
-    Helps for file batches (per-file pipelines hold the GIL in Python code).
 ``"threads"``
-    A thread pool (kept for measurement: slower than one process for Python-heavy
-    per-file pipelines because of the GIL).
+    A thread pool (kept for measurement: the kernels release the GIL only inside numpy, so
+    two threads scale worse than two processes: 27 s against 24 s at 10^6, idle machine).
 ``"tcp://host:port"``
     A dask.distributed scheduler (``pip install naheo-spec[dask]``): one task per chunk,
     each mapping the same vectorized block function over its rows (never one task per
@@ -28,7 +35,13 @@ from concurrent.futures import Executor
 
 from naheo_spec.errors import InputError
 
-__all__ = ["make_executor", "default_workers"]
+__all__ = ["make_executor", "default_workers", "resolve_scheduler", "start_executor",
+           "AUTO_PROCESSES_MIN_BYTES"]
+
+#: ``scheduler = "auto"`` runs an HDF5 stack of at least this many bytes in worker
+#: processes (256 MiB: about 1.3 x 10^5 float32 scans of 500 points, where two processes'
+#: start-up of ~2 s is repaid on 2 CPUs; measured in ``benchmarks/bench_outofcore.py``).
+AUTO_PROCESSES_MIN_BYTES = 256 * 2**20
 
 
 def default_workers() -> int:
@@ -39,6 +52,44 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def resolve_scheduler(scheduler: str, workers: int | None, stack=None) -> str:
+    """The scheduler ``"auto"`` stands for (any other name is returned as it is).
+
+    Parameters
+    ----------
+    scheduler : str
+        ``[compute] scheduler``.
+    workers : int or None
+        ``[compute] workers`` (default: the CPUs this process may use).
+    stack : Path, optional
+        The config's HDF5 stack; None for a file batch.
+    """
+    if scheduler != "auto":
+        return scheduler
+    if stack is None or (workers or default_workers()) < 2:
+        return "local"
+    try:
+        size = os.stat(stack).st_size
+    except OSError:
+        return "local"              # the reader reports the missing file
+    return "processes" if size >= AUTO_PROCESSES_MIN_BYTES else "local"
+
+
+def start_executor(scheduler: str, workers: int | None, warm=()) -> tuple[Executor | None, int,
+                                                                            str]:
+    """:func:`make_executor`, then each worker process runs the ``warm`` callables once
+    (imports, tables) so that its start-up overlaps whatever the caller does next (e.g.
+    hashing the input); only for ``"processes"``.
+    """
+    ex, n, desc = make_executor(scheduler, workers)
+    if scheduler == "processes" and warm:
+        from naheo_spec.batch.tasks import warm_worker
+
+        for _ in range(n):
+            ex.submit(warm_worker, tuple(warm))
+    return ex, n, desc
+
+
 def make_executor(scheduler: str, workers: int | None) -> tuple[Executor | None, int, str]:
     """(executor or None for ``local``, number of workers, description).
 
@@ -47,7 +98,7 @@ def make_executor(scheduler: str, workers: int | None) -> tuple[Executor | None,
     InputError
         dask.distributed missing, or the scheduler address cannot be reached.
     """
-    if scheduler == "local":
+    if scheduler in ("local", "auto"):          # auto unresolved: see resolve_scheduler
         return None, 1, "local (one process, vectorized)"
     n = workers or default_workers()
     if scheduler == "threads":

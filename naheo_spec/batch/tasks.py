@@ -38,6 +38,16 @@ def single_threaded_blas():
     return threadpool_limits(limits=1)
 
 
+def warm_worker(calls) -> None:
+    """Run once in a fresh worker process: each pipeline's ``warm`` (imports, tables).
+    A failure is ignored here: the first real task meets it again and reports it."""
+    for fn in calls:
+        try:
+            fn()
+        except Exception:  # noqa: BLE001,S110 -- reported by the task that needs it
+            pass
+
+
 def error_text(exc: BaseException) -> str:
     """The message recorded for a failure: naheo_spec errors as they are, others with
     their type."""

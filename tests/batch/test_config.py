@@ -60,7 +60,7 @@ def test_paths_are_relative_to_the_config(folder, write_config, monkeypatch, tmp
     monkeypatch.chdir(tmp_path.parent)
     c = load_config(cfg)
     assert len(c.files) == 3 and c.store == folder / "r.h5" and c.chunk == 50
-    assert c.work_dir == folder / "r.batch" and c.scheduler == "local"
+    assert c.work_dir == folder / "r.batch" and c.scheduler == "auto"
 
 
 def test_coordinates_csv(tmp_path):

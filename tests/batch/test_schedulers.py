@@ -81,3 +81,22 @@ def test_localcluster_and_processes_equal_local(tmp_path, make_scans, make_stack
     _same(runs[("local", "files")], runs[("dask", "files")])
     _same(runs[("local", "files")], runs[("processes", "files")])
     _same(runs[("local", "stack")], runs[("dask", "stack")])
+
+
+def test_auto_scheduler_picks_processes_for_large_stacks_only(tmp_path, monkeypatch):
+    from naheo_spec.batch import schedulers
+    from naheo_spec.batch.schedulers import AUTO_PROCESSES_MIN_BYTES, resolve_scheduler
+
+    big, small = tmp_path / "big.h5", tmp_path / "small.h5"
+    with open(big, "wb") as f:                 # sparse: the size counts, no disk is used
+        f.truncate(AUTO_PROCESSES_MIN_BYTES)
+    small.write_bytes(b"\0" * 1024)
+    monkeypatch.setattr(schedulers, "default_workers", lambda: 2)
+    assert resolve_scheduler("auto", None, big) == "processes"
+    assert resolve_scheduler("auto", None, small) == "local"
+    assert resolve_scheduler("auto", None, None) == "local"          # file batches
+    assert resolve_scheduler("auto", 1, big) == "local"              # one worker asked for
+    assert resolve_scheduler("auto", None, tmp_path / "missing.h5") == "local"
+    assert resolve_scheduler("threads", None, big) == "threads"      # never overridden
+    monkeypatch.setattr(schedulers, "default_workers", lambda: 1)
+    assert resolve_scheduler("auto", None, big) == "local"           # one CPU
