@@ -153,13 +153,27 @@ def make_plan(cfg: BatchConfig, *, pipelines=None) -> Plan:
     ReadError
         The stack cannot be opened.
     """
-    specs, prepared, hashes = pipelines or prepare_pipelines(cfg)
+    hashing = None
+    if cfg.stack is not None and cfg.stack.is_file():
+        import concurrent.futures
+
+        from naheo_spec.provenance import file_sha256
+
+        # hashlib releases the GIL: a 2 GB stack is hashed while the pipelines import
+        # and prepare (~1 s each)
+        hashing = concurrent.futures.ThreadPoolExecutor(1)
+        sha_future = hashing.submit(file_sha256, cfg.stack)
+    try:
+        specs, prepared, hashes = pipelines or prepare_pipelines(cfg)
+    finally:
+        if hashing is not None:
+            hashing.shutdown(wait=True)
     plan = Plan(cfg, specs, prepared, hashes)
     if cfg.stack is not None:
         from naheo_spec.provenance import file_sha256
 
         first = next(iter(specs.values()))
-        sha = file_sha256(cfg.stack)
+        sha = sha_future.result() if hashing is not None else file_sha256(cfg.stack)
         src = first.open_stack(cfg.stack, cfg.dataset, sha256=sha)
         try:
             n, info = src.n_rows, dict(src.info)

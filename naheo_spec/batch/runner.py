@@ -19,8 +19,13 @@ from naheo_spec.batch.config import BatchConfig, load_config
 from naheo_spec.batch.ledger import Ledger
 from naheo_spec.batch.plan import Plan, make_plan
 from naheo_spec.batch.registry import get_pipeline
-from naheo_spec.batch.schedulers import (close_executor, make_executor, resolve_scheduler,
-                                         start_executor)
+from naheo_spec.batch.schedulers import (
+    close_executor,
+    make_executor,
+    resolve_scheduler,
+    spawn_is_safe,
+    start_executor,
+)
 from naheo_spec.batch.tasks import (
     ChunkReport,
     FileTask,
@@ -321,7 +326,8 @@ def execute(tasks: list, ledger: Ledger, *, scheduler: str, workers: int | None,
 
 # --------------------------------------------------------------------------- run
 def run(config, *, force: bool = False, retry_failed: bool = False,
-        progress: bool | None = None, assemble_outputs: bool = True) -> BatchSummary:
+        progress: bool | None = None, assemble_outputs: bool = True,
+        spawn_safe: bool | None = None) -> BatchSummary:
     """Run a batch config: what is already in the work folder is skipped.
 
     Parameters
@@ -337,6 +343,11 @@ def run(config, *, force: bool = False, retry_failed: bool = False,
         Progress bar on stderr; default None: when stderr is a terminal.
     assemble_outputs : bool
         Write the store, summary and report at the end. Default is True.
+    spawn_safe : bool, optional
+        ``scheduler = "auto"`` may start worker processes for a large stack. Default None:
+        :func:`~naheo_spec.batch.schedulers.spawn_is_safe` (a notebook or interactive
+        session, ``python -m naheo_spec``; the ``naheo-spec`` command passes True). A
+        script that guards its work with ``if __name__ == "__main__":`` may pass True.
 
     Returns
     -------
@@ -350,7 +361,9 @@ def run(config, *, force: bool = False, retry_failed: bool = False,
     t0 = time.perf_counter()
     cfg = config if isinstance(config, BatchConfig) else load_config(config)
     ledger = check_outputs(cfg)
-    scheduler = resolve_scheduler(cfg.scheduler, cfg.workers, cfg.stack)
+    if spawn_safe is None:
+        spawn_safe = spawn_is_safe()
+    scheduler = resolve_scheduler(cfg.scheduler, cfg.workers, cfg.stack, spawn_safe=spawn_safe)
     pool = None
     try:
         if scheduler == "processes":     # workers start up while the input is hashed

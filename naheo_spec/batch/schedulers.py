@@ -5,8 +5,12 @@ dask.distributed cluster.
 
 ``"auto"`` (default)
     ``"processes"`` (one per CPU) for an HDF5 stack of at least
-    :data:`AUTO_PROCESSES_MIN_BYTES` on a machine with two or more CPUs, ``"local"`` for
-    everything else (file batches, small stacks, one CPU). Measured on a 2-vCPU VM with
+    :data:`AUTO_PROCESSES_MIN_BYTES` on a machine with two or more CPUs, when spawned
+    workers cannot re-run the caller's code (the ``naheo-spec`` command, ``python -m``, an
+    interactive session or notebook: :func:`spawn_is_safe`); ``"local"`` for everything
+    else (file batches, small stacks, one CPU, a script calling :func:`~naheo_spec.batch.
+    runner.run` -- spawn re-imports a script, which without an
+    ``if __name__ == "__main__":`` guard would run again in every worker). Measured on a 2-vCPU VM with
     nothing else running: a ``[10^6, 500]`` float32 stack took 24 s in two processes
     against 35 s in one (``benchmarks/README.md``); on a small stack the processes' start-up
     (about 2 s each, mostly imports) costs more than it saves, and per-file pipelines lost
@@ -31,12 +35,13 @@ dask.distributed cluster.
 from __future__ import annotations
 
 import os
+import sys
 from concurrent.futures import Executor
 
 from naheo_spec.errors import InputError
 
 __all__ = ["make_executor", "default_workers", "resolve_scheduler", "start_executor",
-           "AUTO_PROCESSES_MIN_BYTES"]
+           "spawn_is_safe", "AUTO_PROCESSES_MIN_BYTES"]
 
 #: ``scheduler = "auto"`` runs an HDF5 stack of at least this many bytes in worker
 #: processes (256 MiB: about 1.3 x 10^5 float32 scans of 500 points, where two processes'
@@ -52,7 +57,20 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def resolve_scheduler(scheduler: str, workers: int | None, stack=None) -> str:
+def spawn_is_safe() -> bool:
+    """Whether a spawned worker process can start without running the caller's code again:
+    ``__main__`` has no file (interactive session, notebook kernel) or is this package run
+    with ``python -m``. A script's ``__main__`` is re-imported by every spawned worker
+    (:mod:`multiprocessing`, "safe importing of main module")."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__file__", None) is None:
+        return True
+    spec = getattr(main, "__spec__", None)
+    return spec is not None and spec.name.split(".")[0] == "naheo_spec"
+
+
+def resolve_scheduler(scheduler: str, workers: int | None, stack=None, *,
+                      spawn_safe: bool = False) -> str:
     """The scheduler ``"auto"`` stands for (any other name is returned as it is).
 
     Parameters
@@ -63,10 +81,13 @@ def resolve_scheduler(scheduler: str, workers: int | None, stack=None) -> str:
         ``[compute] workers`` (default: the CPUs this process may use).
     stack : Path, optional
         The config's HDF5 stack; None for a file batch.
+    spawn_safe : bool
+        Worker processes may be spawned (:func:`spawn_is_safe`, or the ``naheo-spec``
+        command). Default False: ``"auto"`` stays ``"local"``.
     """
     if scheduler != "auto":
         return scheduler
-    if stack is None or (workers or default_workers()) < 2:
+    if stack is None or not spawn_safe or (workers or default_workers()) < 2:
         return "local"
     try:
         size = os.stat(stack).st_size

@@ -30,7 +30,7 @@ def batch(config, force, retry_failed, as_json):
     """
     from naheo_spec.batch.runner import run
 
-    summary = run(config, force=force, retry_failed=retry_failed)
+    summary = run(config, force=force, retry_failed=retry_failed, spawn_safe=True)
     if as_json:
         print_json(summary.to_json())
     else:

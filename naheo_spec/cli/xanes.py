@@ -460,7 +460,7 @@ def _large_stack_store(files, large, opts, chunk, *, plan, store, overwrite, as_
     if overwrite and not cfg.work_dir.exists():      # plan.check() allowed replacing them
         for p in (out, table):
             p.unlink(missing_ok=True)
-    summary = run(cfg, progress=None if not as_json else False)
+    summary = run(cfg, progress=None if not as_json else False, spawn_safe=True)
     if not summary.interrupted:
         shutil.rmtree(cfg.work_dir, ignore_errors=True)   # the store is complete
     stats = _store_summary(out)

@@ -92,11 +92,17 @@ def test_auto_scheduler_picks_processes_for_large_stacks_only(tmp_path, monkeypa
         f.truncate(AUTO_PROCESSES_MIN_BYTES)
     small.write_bytes(b"\0" * 1024)
     monkeypatch.setattr(schedulers, "default_workers", lambda: 2)
-    assert resolve_scheduler("auto", None, big) == "processes"
-    assert resolve_scheduler("auto", None, small) == "local"
-    assert resolve_scheduler("auto", None, None) == "local"          # file batches
-    assert resolve_scheduler("auto", 1, big) == "local"              # one worker asked for
-    assert resolve_scheduler("auto", None, tmp_path / "missing.h5") == "local"
+
+    def auto(stack, workers=None, safe=True):
+        return resolve_scheduler("auto", workers, stack, spawn_safe=safe)
+
+    assert auto(big) == "processes"
+    assert auto(big, safe=False) == "local"           # a script: spawn would re-run it
+    assert auto(small) == "local"
+    assert auto(None) == "local"                      # file batches
+    assert auto(big, workers=1) == "local"            # one worker asked for
+    assert auto(tmp_path / "missing.h5") == "local"
     assert resolve_scheduler("threads", None, big) == "threads"      # never overridden
     monkeypatch.setattr(schedulers, "default_workers", lambda: 1)
-    assert resolve_scheduler("auto", None, big) == "local"           # one CPU
+    assert auto(big) == "local"                       # one CPU
+    assert not schedulers.spawn_is_safe()             # pytest's __main__ is a file
