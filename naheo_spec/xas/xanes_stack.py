@@ -1094,8 +1094,8 @@ def _looks_normalized(ctx: _Ctx, rows, mu, norm, e0, step) -> None:
     if k.size:
         first, last = np.median(head[k], axis=1), np.median(tail[k], axis=1)
         raw[k] = (np.abs(first) < LOOKS_NORMALIZED_TOL) & (last > 0.7) & (last < 1.5)
-    ctx.log.add(LOOKS_NORMALIZED, rows[fitted | raw], lambda i: (
-        f"{ctx.names[i]}: the data look already normalized (0 before the edge, about 1 after "
+    ctx.log.add_named(LOOKS_NORMALIZED, rows[fitted | raw], (
+        "the data look already normalized (0 before the edge, about 1 after "
         "it) but were normalized again, which moves the half-height E0: if they are "
         "normalized, pass --normalized (normalized=True)"))
 
