@@ -41,7 +41,7 @@ from concurrent.futures import Executor
 from naheo_spec.errors import InputError
 
 __all__ = ["make_executor", "default_workers", "resolve_scheduler", "start_executor",
-           "spawn_is_safe", "AUTO_PROCESSES_MIN_BYTES"]
+           "spawn_is_safe", "exit_with_parent", "AUTO_PROCESSES_MIN_BYTES"]
 
 #: ``scheduler = "auto"`` runs an HDF5 stack of at least this many bytes in worker
 #: processes (256 MiB: about 1.3 x 10^5 float32 scans of 500 points, where two processes'
@@ -131,7 +131,8 @@ def make_executor(scheduler: str, workers: int | None) -> tuple[Executor | None,
         from concurrent.futures import ProcessPoolExecutor
 
         ctx = multiprocessing.get_context("spawn")
-        return ProcessPoolExecutor(max_workers=n, mp_context=ctx), n, f"{n} processes (spawn)"
+        return (ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=exit_with_parent,
+                                    initargs=(os.getpid(),)), n, f"{n} processes (spawn)")
     if scheduler.startswith("tcp://"):
         try:
             from distributed import Client
@@ -149,6 +150,24 @@ def make_executor(scheduler: str, workers: int | None) -> tuple[Executor | None,
         ex._naheo_client = client          # closed with the executor (see close_executor)
         return ex, n_workers, f"dask.distributed {scheduler} ({n_workers} worker threads)"
     raise InputError(f"[compute] scheduler = {scheduler!r}: unknown")
+
+
+def exit_with_parent(parent_pid: int, period_s: float = 0.5) -> None:
+    """Worker initializer: end this process when the batch process that started it is gone.
+
+    A worker blocked on the task queue does not notice its parent's death (SIGKILL, out of
+    memory) and would live on, idle, holding its memory; a re-run would then share the
+    CPUs with it. A daemon thread checks ``os.getppid()`` every ``period_s`` seconds.
+    """
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(period_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="naheo-exit-with-parent", daemon=True).start()
 
 
 def close_executor(ex: Executor | None) -> None:

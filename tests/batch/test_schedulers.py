@@ -106,3 +106,41 @@ def test_auto_scheduler_picks_processes_for_large_stacks_only(tmp_path, monkeypa
     monkeypatch.setattr(schedulers, "default_workers", lambda: 1)
     assert auto(big) == "local"                       # one CPU
     assert not schedulers.spawn_is_safe()             # pytest's __main__ is a file
+
+
+def test_worker_processes_end_when_the_batch_process_is_killed(tmp_path):
+    """SIGKILL of the batch process must not leave its spawned workers running."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    psutil = pytest.importorskip("psutil")
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os, sys, time\n"
+        "from naheo_spec.batch.schedulers import make_executor\n"
+        "if __name__ == '__main__':\n"
+        "    ex, n, _ = make_executor('processes', 1)\n"
+        "    print(ex.submit(os.getpid).result(), flush=True)\n"
+        "    time.sleep(120)\n")
+    p = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(p.stdout.readline())
+        os.kill(worker, 0)                                # alive
+        p.send_signal(signal.SIGKILL)
+        p.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:                  # orphans are reaped by init, or stay zombies in a container
+                if psutil.Process(worker).status() == psutil.STATUS_ZOMBIE:
+                    break
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(worker, signal.SIGKILL)
+            raise AssertionError("the worker outlived its killed parent by 10 s")
+    finally:
+        p.kill()
