@@ -261,10 +261,14 @@ class StackWarnings:
     def counts(self) -> dict[str, int]:
         """Number of rows with each code (a row counted once per code)."""
         out = {}
+        seen = np.zeros(self.n_rows, dtype=bool)
         for k, c in enumerate(self.codes):
             sel = self.code_index == k
             if sel.any():
-                out[c] = int(np.unique(self.rows[sel]).size)
+                # distinct rows by marking them (np.unique took ~1 s at 10^6 rows)
+                seen[:] = False
+                seen[self.rows[sel]] = True
+                out[c] = int(np.count_nonzero(seen))
         return out
 
     def mask(self, code: "WarningCode | str") -> np.ndarray:

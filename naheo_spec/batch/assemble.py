@@ -279,10 +279,13 @@ def _stack_skeleton(plan: Plan, ledger: Ledger, name: str):
             if "rows" in w and w["rows"].shape[0]:
                 codes, texts = _read_strings(w["codes"]), _read_strings(w["messages"])
                 rows, ci, mi = w["rows"][()], w["code_index"][()], w["message_index"][()]
-                for c in np.unique(ci):
-                    for mm in np.unique(mi[ci == c]):
-                        sel = (ci == c) & (mi == mm)
-                        wb.add(codes[int(c)], rows[sel] + p.start, texts[int(mm)])
+                # small non-negative indices: bincount finds the used ones (sorted, as
+                # np.unique would) ~10x faster on a 20 000-row chunk's table
+                for c in np.flatnonzero(np.bincount(ci)):
+                    in_c = ci == c
+                    rows_c, mi_c = rows[in_c], mi[in_c]
+                    for mm in np.flatnonzero(np.bincount(mi_c)):
+                        wb.add(codes[int(c)], rows_c[mi_c == mm] + p.start, texts[int(mm)])
             if not params:
                 params = loads_lossless(g.attrs["parameters_json"])
             block_warnings += json.loads(g.attrs.get("warnings_json", "[]"))
