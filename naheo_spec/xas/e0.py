@@ -281,9 +281,10 @@ def _crossing_full(norm, start, level):
     n, m = norm.shape
     if n == 0 or m < 3:
         return _crossing_rows(norm, start, level)
-    x = np.ascontiguousarray(norm).reshape(-1)
     r = np.arange(n)
-    hi = x >= max(TOP_LEVEL, level + 0.05)
+    # the comparisons write new (C-ordered) masks, flattened here: ``norm`` itself may be
+    # a column window of a wider array and is read once per comparison, never copied
+    hi = np.greater_equal(norm, max(TOP_LEVEL, level + 0.05)).reshape(-1)
     pair = np.empty(n * m, dtype=bool)
     np.logical_and(hi[:-1], hi[1:], out=pair[:-1])
     pair = pair.reshape(n, m)
@@ -292,8 +293,8 @@ def _crossing_full(norm, start, level):
     found_top = pair[r, i_top]
     early = found_top & (i_top < start)                # the top may lie further on
     i_top = np.where(found_top, i_top, m - 1)
-    lt = x < level
-    ge = np.greater_equal(x, level, out=hi)
+    lt = np.less(norm, level).reshape(-1)
+    ge = np.greater_equal(norm, level, out=hi.reshape(n, m)).reshape(-1)
     np.logical_and(lt[:-1], ge[1:], out=pair.reshape(-1)[:-1])
     up = pair                                          # upward crossings, same buffer
     up[:, -1] = False
