@@ -265,6 +265,14 @@ def noise_from_rows(y: np.ndarray, cols: tuple[slice, slice],
     count = select.sum()
     if count < 5:
         return np.full(y.shape[0], np.nan)
+    # Only the columns the selected windows read are differenced (the noise points are a
+    # fraction of the row) when every value is finite: a finite sum shows it. A
+    # non-finite value elsewhere makes its row NaN through the zero weights (0 * inf),
+    # so such blocks keep whole rows (as do windows reaching past the row end).
+    used = np.flatnonzero(select)
+    lo, hi = int(used[0]), int(used[-1]) + 5       # column c reads points c .. c+4
+    if (lo > 0 or hi < y.shape[1]) and hi <= y.shape[1] and np.isfinite(np.sum(y)):
+        y, select = y[:, lo:hi], select[lo:hi]
     r = abs_fourth_difference(y, work)             # |residual| * 35/3
     m1 = (r @ select) / count
     np.minimum(r, (CLIP_FACTOR * m1)[:, None], out=r)

@@ -252,7 +252,9 @@ def _batched_quadfit(x: np.ndarray, y: np.ndarray):
 CROSSING_WINDOW_EV = 90.0
 
 
-def _crossing_full(norm, start, level):
+def _crossing_rows(norm, start, level):
+    """Reference form of :func:`_crossing_full` (masks over whole rows); used for the rows
+    its shortcuts do not cover."""
     n, m = norm.shape
     idx = np.arange(m)
     hi = norm >= max(TOP_LEVEL, level + 0.05)
@@ -263,6 +265,51 @@ def _crossing_full(norm, start, level):
     found = up.any(axis=1)
     k = (m - 2) - np.argmax(up[:, ::-1], axis=1)
     return np.where(found, k, -1), found_top, found
+
+
+def _crossing_full(norm, start, level):
+    """(crossing index or -1, edge top found, crossing found) of every row of ``norm``.
+
+    The edge top is the first pair of points at or above max(0.8, level + 0.05) from
+    column ``start`` on; the crossing is the last upward one of ``level`` before it. Done
+    as first-true searches (argmax) over the flattened rows, whose column masks and
+    reversed search cost several times more: the first pair of the whole row is the top
+    unless it lies before ``start``, and the only upward crossing of a row is the last
+    one. Rows with an earlier pair or several crossings (few) go to
+    :func:`_crossing_rows`; the answers are the same as its answers for every row.
+    """
+    n, m = norm.shape
+    if n == 0 or m < 3:
+        return _crossing_rows(norm, start, level)
+    r = np.arange(n)
+    # the comparisons write new (C-ordered) masks, flattened here: ``norm`` itself may be
+    # a column window of a wider array and is read once per comparison, never copied
+    hi = np.greater_equal(norm, max(TOP_LEVEL, level + 0.05)).reshape(-1)
+    pair = np.empty(n * m, dtype=bool)
+    np.logical_and(hi[:-1], hi[1:], out=pair[:-1])
+    pair = pair.reshape(n, m)
+    pair[:, -1] = False                                # pairs straddling two rows
+    i_top = pair.argmax(axis=1)
+    found_top = pair[r, i_top]
+    early = found_top & (i_top < start)                # the top may lie further on
+    i_top = np.where(found_top, i_top, m - 1)
+    lt = np.less(norm, level).reshape(-1)
+    ge = np.greater_equal(norm, level, out=hi.reshape(n, m)).reshape(-1)
+    np.logical_and(lt[:-1], ge[1:], out=pair.reshape(-1)[:-1])
+    up = pair                                          # upward crossings, same buffer
+    up[:, -1] = False
+    k = up.argmax(axis=1)
+    found = up[r, k]
+    up[r, k] = False                                   # any crossing left: several
+    redo = np.flatnonzero(early)
+    several = np.flatnonzero(up) // m
+    if several.size:
+        redo = np.union1d(redo, several)
+    found &= k < i_top
+    k = np.where(found, k, -1)
+    if redo.size:
+        k[redo], found_top[redo], found[redo] = _crossing_rows(norm[redo], start[redo], level)
+    return k, found_top, found
 
 
 def _crossing_index(energy, norm, e0, level):
