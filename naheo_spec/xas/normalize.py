@@ -820,9 +820,9 @@ class _WindowFit:
             if ipre not in diffs:
                 d = np.matmul(c, self.pre_cols_t[ipre])
                 diffs[ipre] = np.subtract(y_cols, d, out=d)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                np.divide(diffs[ipre], step[:, None], out=out[v])
-            bad = ~(step > 0)
+            with np.errstate(divide="ignore", invalid="ignore"):   # rows without a step
+                np.multiply(diffs[ipre], (1.0 / step)[:, None], out=out[v])   # as in
+            bad = ~(step > 0)                                  # normalize_stack; NaN below
             if bad.any():
                 out[v][bad] = np.nan
         return out
