@@ -1316,7 +1316,16 @@ def edge_shape_flags(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray
     hit_post = np.zeros(n_rows, dtype=bool)
     hit_max = np.zeros(n_rows, dtype=bool)
     if w_pre:
-        k = np.flatnonzero(~(np.abs(norm[:, :w_pre]).max(axis=1) <= SHAPE_MAX_PRE) & use_pre)
+        # |norm| of each row on its own pre-edge window only: the columns between the
+        # shortest and the longest window are set to 0 where a row's window has ended
+        # (next to the edge of the rows with a lower E0 they would send ~10 % of a
+        # block to the counting for nothing)
+        big = np.abs(norm[:, :w_pre])
+        w_min = int(max(n_pre.min(), 0))
+        if w_min < w_pre:
+            beyond = np.arange(w_min, w_pre)[None, :] >= n_pre[:, None]
+            big[:, w_min:][beyond] = 0.0
+        k = np.flatnonzero(~(big.max(axis=1) <= SHAPE_MAX_PRE) & use_pre)
         if k.size:
             pre = np.arange(w_pre)[None, :] < n_pre[k, None]
             hit_pre[k] = row_percentile_above(np.abs(norm[k, :w_pre]), pre, 90, SHAPE_MAX_PRE)
