@@ -1315,26 +1315,34 @@ def edge_shape_flags(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray
     hit_pre = np.zeros(n_rows, dtype=bool)
     hit_post = np.zeros(n_rows, dtype=bool)
     hit_max = np.zeros(n_rows, dtype=bool)
-    if w_pre:
-        # |norm| of each row on its own pre-edge window only: the columns between the
-        # shortest and the longest window are set to 0 where a row's window has ended
-        # (next to the edge of the rows with a lower E0 they would send ~10 % of a
-        # block to the counting for nothing)
-        big = np.abs(norm[:, :w_pre])
-        w_min = int(max(n_pre.min(), 0))
-        if w_min < w_pre:
-            beyond = np.arange(w_min, w_pre)[None, :] >= n_pre[:, None]
-            big[:, w_min:][beyond] = 0.0
-        k = np.flatnonzero(~(big.max(axis=1) <= SHAPE_MAX_PRE) & use_pre)
-        if k.size:
-            pre = np.arange(w_pre)[None, :] < n_pre[k, None]
-            hit_pre[k] = row_percentile_above(np.abs(norm[k, :w_pre]), pre, 90, SHAPE_MAX_PRE)
-    if c_post < m:
-        k = np.flatnonzero(~(norm[:, c_post:].min(axis=1) >= SHAPE_MIN_POST) & use_post)
-        if k.size:
-            post = np.arange(c_post, m)[None, :] >= first_post[k, None]
-            hit_post[k] = row_percentile_below(norm[k, c_post:], post, 10, SHAPE_MIN_POST)
-    k = np.flatnonzero(~(norm.max(axis=1) <= SHAPE_MAX))
+    # The three extrema, block of rows by block of rows (the later passes over a block
+    # find it in cache). |norm| is taken on each row's own pre-edge window only: the
+    # columns between the shortest and the longest window are set to 0 where a row's
+    # window has ended (next to the edge of the rows with a lower E0 they would send
+    # ~10 % of a block to the counting for nothing).
+    pre_big, post_low, top = np.zeros(n_rows), np.full(n_rows, np.inf), np.empty(n_rows)
+    w_min = int(n_pre.min()) if n_rows else 0
+    past = np.arange(w_min, w_pre)[None, :]
+    for start in range(0, n_rows, _CHUNK):
+        x = norm[start:start + _CHUNK]
+        r = slice(start, start + x.shape[0])
+        if w_pre:
+            big = np.abs(x[:, :w_pre])
+            if w_min < w_pre:
+                big[:, w_min:][past >= n_pre[r, None]] = 0.0
+            np.max(big, axis=1, out=pre_big[r])
+        if c_post < m:
+            np.min(x[:, c_post:], axis=1, out=post_low[r])
+        np.max(x, axis=1, out=top[r])
+    k = np.flatnonzero(~(pre_big <= SHAPE_MAX_PRE) & use_pre)
+    if k.size:
+        pre = np.arange(w_pre)[None, :] < n_pre[k, None]
+        hit_pre[k] = row_percentile_above(np.abs(norm[k, :w_pre]), pre, 90, SHAPE_MAX_PRE)
+    k = np.flatnonzero(~(post_low >= SHAPE_MIN_POST) & use_post)
+    if k.size:
+        post = np.arange(c_post, m)[None, :] >= first_post[k, None]
+        hit_post[k] = row_percentile_below(norm[k, c_post:], post, 10, SHAPE_MIN_POST)
+    k = np.flatnonzero(~(top <= SHAPE_MAX))
     if k.size:
         hit_max[k] = row_percentile_above(norm[k], None, 99, SHAPE_MAX)
     out: dict[int, list[str]] = {}
