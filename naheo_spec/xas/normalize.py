@@ -1175,7 +1175,11 @@ def check_stack(energy, mu_stack) -> tuple[np.ndarray, np.ndarray, tuple]:
         if mu.ndim != 2:
             raise InputError(f"mu_stack must be 2-D (N spectra, M points), got shape {mu.shape}")
         return energy, mu, (np.zeros(0), np.zeros(0))            # no spectra
-    lo, hi = mu.min(axis=1), mu.max(axis=1)
+    lo, hi = np.empty(mu.shape[0]), np.empty(mu.shape[0])
+    for start in range(0, mu.shape[0], _CHUNK):       # the max pass finds the rows in cache
+        r = slice(start, start + _CHUNK)
+        np.min(mu[r], axis=1, out=lo[r])
+        np.max(mu[r], axis=1, out=hi[r])
     finite = bool(np.isfinite(lo).all() and np.isfinite(hi).all())
     energy, _ = check_xy(energy, mu[:1] if finite else mu, names=("energy", "mu_stack"))
     return energy, mu, (hi - lo, np.maximum(np.abs(lo), np.abs(hi)))
