@@ -530,77 +530,97 @@ class _GroupFit:
 
     Every fit is linear in mu, so the pseudo-inverses and the basis curves are built
     once per group (:class:`~naheo_spec.numerics.polyfit.PolyFit`) and a block of spectra
-    costs a few passes over arrays that stay in cache: pre-edge curve, ``mu - pre``,
-    post-edge coefficients, scaling by the step, flat correction, noise. All
-    element-wise work is on whole C-contiguous (G, M) arrays: numpy runs those several
-    times faster than the same operation on column slices.
+    costs a few passes over arrays that stay in cache. The scalars of a row -- pre-edge
+    coefficients, edge step, rise -- are linear functionals of mu (the post-edge fit of
+    ``mu - pre`` is the post-edge fit of mu minus that of the pre-edge curve, a small
+    fixed matrix), so they are found before any (G, M) array is written, and ``norm`` is
+    then ``mu / step - (pre coefficients / step) . basis``: two element-wise passes and
+    one product, with no separate ``mu - pre`` and scaling passes. All element-wise work
+    is on whole C-contiguous (G, M) arrays: numpy runs those several times faster than
+    the same operation on column slices.
     """
 
     def __init__(self, energy: np.ndarray, key: dict, flat_method: str):
         self.key, self.flat_method = key, flat_method
         self.ie0 = ie0 = key["ie0"]
-        pre_rows = slice(key["p1"], key["p2"])
+        m = energy.size
+        self.pre_rows = pre_rows = slice(key["p1"], key["p2"])
         if key["npre"] == 0:                        # constant pre-edge: the mean
-            self.pre = None
-            self.pre_rows = pre_rows
-            lev_pre = 1.0 / max(1, key["p2"] - key["p1"])
+            npts = key["p2"] - key["p1"]
+            self.pre_proj = np.full((npts, 1), 1.0 / max(1, npts))
+            pre_basis = np.ones((m, 1))
+            lev_pre = 1.0 / max(1, npts)
         else:
             w = energy ** key["nvict"] if key["nvict"] else None
-            self.pre = PolyFit(energy, pre_rows, 1, weight=w)
-            self.pre_basis_t = np.ascontiguousarray(self.pre.basis.T)
-            lev_pre = self.pre.leverage(ie0) if w is None else \
+            pre = PolyFit(energy, pre_rows, 1, weight=w)
+            self.pre_proj, pre_basis = pre.proj, pre.basis
+            lev_pre = pre.leverage(ie0) if w is None else \
                 leverage_at(energy, pre_rows, 1, energy[ie0])
-        self.post = PolyFit(energy, slice(key["q1"], key["q2"]), key["nnorm"])
-        self.lev = (lev_pre, self.post.leverage(ie0))
+        self.pre_basis_t = np.ascontiguousarray(pre_basis.T)
+        self.post = post = PolyFit(energy, slice(key["q1"], key["q2"]), key["nnorm"])
+        self.lev = (lev_pre, post.leverage(ie0))
+        # post-edge coefficients of the pre-edge curve (per pre-edge coefficient), and the
+        # post-edge value at E0 as one functional: step = mu[q] . v - c . u
+        self.pre_on_post = pre_basis[post.rows].T @ post.proj      # (kp, nnorm + 1)
+        self.step_v = post.proj @ post.basis[ie0]
+        self.step_u = self.pre_on_post @ post.basis[ie0]
         # flat = norm - (p(E) - p(E[ie0])) / step from ie0 on: the constant term drops
         # out, so the higher basis functions minus their value at ie0 are kept, and set
         # to zero below ie0 (one full-width product instead of work on column slices).
-        flat_fit = self.post if flat_method == "polynomial" else \
+        flat_fit = post if flat_method == "polynomial" else \
             PolyFit(energy, slice(key["f1"], key["f2"]), min(key["nnorm"], 2))
         self.flat_fit = flat_fit
-        self.flat_basis_t = np.zeros((flat_fit.basis.shape[1] - 1, energy.size))
+        self.flat_basis_t = np.zeros((flat_fit.basis.shape[1] - 1, m))
         self.flat_basis_t[:, ie0:] = (flat_fit.basis[ie0:, 1:] - flat_fit.basis[ie0, 1:]).T
         self.noise_cols = noise_columns(energy, float(energy[ie0]))
-        # rise = mean(norm above) - mean(norm below), as one matrix-vector product
+        # rise = mean(norm above) - mean(norm below): one functional of mu on the columns
+        # of the two windows, minus that of the pre-edge curve, over the step
         rel = energy - energy[ie0]
         below = slice(*_span(rel, -EDGE_SIDE_EV[1], -EDGE_SIDE_EV[0]))
         above = slice(*_span(rel, EDGE_SIDE_EV[0], EDGE_SIDE_EV[1]))
         self.rise_weights = None
         if below.stop > below.start and above.stop > above.start:
-            self.rise_weights = np.zeros(energy.size)
-            self.rise_weights[above] = 1.0 / (above.stop - above.start)
-            self.rise_weights[below] = -1.0 / (below.stop - below.start)
+            self.rise_cols = slice(below.start, above.stop)
+            wts = np.zeros(m)
+            wts[above] = 1.0 / (above.stop - above.start)
+            wts[below] = -1.0 / (below.stop - below.start)
+            self.rise_weights = wts[self.rise_cols]
+            self.rise_u = pre_basis[self.rise_cols].T @ self.rise_weights
 
     def apply(self, mu: np.ndarray, out: dict, work: np.ndarray) -> None:
         """Normalize the rows of ``mu`` (G, M), writing into the (G, ...) views in ``out``.
 
-        ``mu`` and the (G, M) outputs must be C-contiguous; ``work`` is a scratch array
-        of at least 2 G M floats.
+        ``mu`` and the (G, M) outputs must be C-contiguous; ``out["norm"]`` may be ``mu``
+        itself (a scratch copy of the rows: it is overwritten, after everything taken
+        from mu has been read). ``work`` is a scratch array of at least 2 G M floats.
         """
         g, m = mu.shape
-        buf = work[:g * m].reshape(g, m)
-        norm = out["norm"]
-        if self.pre is None:
-            pre = mu[:, self.pre_rows].mean(axis=1, keepdims=True)   # broadcasts
-        else:
-            pre = np.matmul(self.pre.coefs(mu), self.pre_basis_t, out=buf)
-        np.subtract(mu, pre, out=norm)                   # mu - pre, made norm in place
-        coefs = self.post.coefs(norm)
-        step = coefs @ self.post.basis[self.ie0]
-        if out.get("pre") is not None:
-            out["pre"][...] = pre
-            np.add(pre, coefs @ self.post.basis.T, out=out["post"])
+        c = mu[:, self.pre_rows] @ self.pre_proj                  # pre-edge coefficients
+        q = mu[:, self.post.rows]
+        step = q @ self.step_v - c @ self.step_u
         out["step"][...] = step
+        want_flat = out.get("flat") is not None                  # flatten=False: not computed
+        curves = out.get("pre") is not None
+        if curves or (want_flat and self.flat_method == "polynomial"):
+            coefs = q @ self.post.proj - c @ self.pre_on_post    # post-edge fit of mu - pre
         with np.errstate(divide="ignore", invalid="ignore"):   # rows without a step: NaN
             scale = 1.0 / step
-            norm *= scale[:, None]
-            if out.get("flat") is not None:                 # flatten=False: not computed
+            out["rise"][...] = np.nan if self.rise_weights is None else \
+                (mu[:, self.rise_cols] @ self.rise_weights - c @ self.rise_u) * scale
+            out["sigma"][...] = noise_from_rows(mu, self.noise_cols, work)
+            if curves:
+                np.matmul(c, self.pre_basis_t, out=out["pre"])
+                np.add(out["pre"], coefs @ self.post.basis.T, out=out["post"])
+            buf = work[:g * m].reshape(g, m)
+            np.matmul(c * scale[:, None], self.pre_basis_t, out=buf)
+            norm = out["norm"]
+            np.multiply(mu, scale[:, None], out=norm)
+            norm -= buf
+            if want_flat:
                 flat_coefs = coefs[:, 1:] * scale[:, None] if self.flat_method == "polynomial" \
                     else self.flat_fit.coefs(norm)[:, 1:]
                 np.subtract(norm, np.matmul(flat_coefs, self.flat_basis_t, out=buf),
                             out=out["flat"])
-        out["sigma"][...] = noise_from_rows(mu, self.noise_cols, work)
-        out["rise"][...] = np.nan if self.rise_weights is None else norm @ self.rise_weights
 
 
 def _span(rel: np.ndarray, lo: float, hi: float) -> tuple[int, int]:
@@ -652,12 +672,13 @@ def _normalize_rows(energy, mu, plan: _Plan, row_plan: np.ndarray, flat_method: 
                 r = slice(rows[0] + c, rows[0] + c + g)
                 fit.apply(mu[r], {name: out[name][r] for name in arrays + scalars}, work)
                 continue
-            if gathered is None:
-                gathered = {name: np.empty((block, m)) for name in ("mu",) + arrays}
+            if gathered is None:                        # norm is made in place of mu
+                gathered = {name: np.empty((block, m)) for name in ("mu",) + arrays[1:]}
                 gathered.update({name: np.empty(block) for name in scalars})
             r = rows[c:c + g]
             views = {name: a[:g] for name, a in gathered.items()}
-            np.take(mu, r, axis=0, out=views["mu"])
+            views["norm"] = views["mu"]
+            np.take(mu, r, axis=0, out=views["mu"], mode="clip")   # "raise" would buffer out
             fit.apply(views["mu"], views, work)
             for name in arrays + scalars:
                 out[name][r] = views[name]
@@ -739,12 +760,14 @@ def _window_fit(energy, key: np.ndarray, cols: slice, memo: dict) -> "_WindowFit
 
 class _WindowFit:
     """The fits of :func:`normalized_windows` for one set of fit indices per range pair:
-    one (M, F) matrix of linear functionals (pre-edge coefficients, post-edge values at
-    E0) and, per pair, what turns them into the step and the pre-edge on the window."""
+    the linear functionals of mu (pre-edge coefficients, post-edge values at E0), each
+    kind as one matrix over only the columns it spans, and, per pair, what turns them
+    into the step and the pre-edge on the window."""
 
     def __init__(self, energy: np.ndarray, fits: list[dict], cols: slice):
         m = energy.size
-        funcs: list[np.ndarray] = []
+        pre_funcs: list[np.ndarray] = []
+        post_funcs: list[np.ndarray] = []
         pre_at: dict[tuple, tuple] = {}
         post_at: dict[tuple, tuple] = {}
         self.cols = cols
@@ -761,41 +784,57 @@ class _WindowFit:
                     pre = PolyFit(energy, slice(k["p1"], k["p2"]), 1, weight=wt)
                     f[k["p1"]:k["p2"]] = pre.proj
                     basis = pre.basis
-                pre_at[pk] = (len(pre_at), slice(len(funcs), len(funcs) + f.shape[1]), basis)
-                funcs.extend(f.T)
+                pre_at[pk] = (len(pre_at), slice(len(pre_funcs), len(pre_funcs) + f.shape[1]),
+                              basis)
+                pre_funcs.extend(f.T)
             qk = (k["q1"], k["q2"], k["nnorm"], k["ie0"])
             if qk not in post_at:
                 post = PolyFit(energy, slice(k["q1"], k["q2"]), k["nnorm"])
                 v = post.proj @ post.basis[k["ie0"]]
                 f = np.zeros(m)
                 f[k["q1"]:k["q2"]] = v
-                post_at[qk] = (len(funcs), v)
-                funcs.append(f)
+                post_at[qk] = (len(post_funcs), v)
+                post_funcs.append(f)
             ipre, pcols, basis = pre_at[pk]
             jpost, v = post_at[qk]
             u = basis[k["q1"]:k["q2"]].T @ v               # the pre-edge curve's share
             self.pairs.append((ipre, pcols, jpost, u))
-        self.funcs_t = np.ascontiguousarray(np.array(funcs).T)        # (M, F)
+        # each kind of functional only over the columns where one of them is non-zero
+        self.pre_span, self.pre_funcs_t = _spanned(np.array(pre_funcs).T)
+        self.post_span, self.post_funcs_t = _spanned(np.array(post_funcs).T)
         self.pre_cols_t = [None] * len(pre_at)
         for ipre, _, basis in pre_at.values():
             self.pre_cols_t[ipre] = np.ascontiguousarray(basis[cols].T)
 
     def apply(self, y: np.ndarray) -> np.ndarray:
         """(V, G, W) normalized windows of the rows of ``y`` (G, M)."""
-        coefs = y @ self.funcs_t                       # every fit of every pair: one pass
+        cpre = y[:, self.pre_span] @ self.pre_funcs_t    # every fit of every pair: one
+        vpost = y[:, self.post_span] @ self.post_funcs_t  # pass over the columns each spans
         g = y.shape[0]
         out = np.empty((len(self.pairs), g, self.cols.stop - self.cols.start))
         y_cols = y[:, self.cols]
         diffs: dict[int, np.ndarray] = {}             # mu - pre, once per pre-edge fit
         for v, (ipre, pcols, jpost, u) in enumerate(self.pairs):
-            c = coefs[:, pcols]
-            step = coefs[:, jpost] - c @ u
+            c = cpre[:, pcols]
+            step = vpost[:, jpost] - c @ u
             if ipre not in diffs:
-                diffs[ipre] = y_cols - c @ self.pre_cols_t[ipre]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                np.divide(diffs[ipre], step[:, None], out=out[v])
-            out[v][~(step > 0)] = np.nan
+                d = np.matmul(c, self.pre_cols_t[ipre])
+                diffs[ipre] = np.subtract(y_cols, d, out=d)
+            with np.errstate(divide="ignore", invalid="ignore"):   # rows without a step
+                np.multiply(diffs[ipre], (1.0 / step)[:, None], out=out[v])   # as in
+            bad = ~(step > 0)                                  # normalize_stack; NaN below
+            if bad.any():
+                out[v][bad] = np.nan
         return out
+
+
+def _spanned(funcs_t: np.ndarray) -> tuple[slice, np.ndarray]:
+    """The rows of ``funcs_t`` (M, F) from the first to the last non-zero one (as a slice)
+    and that part of it, C-contiguous: the product with ``y[:, span]`` is the product of
+    ``y`` with the whole matrix."""
+    nz = np.flatnonzero(np.any(funcs_t != 0.0, axis=1))
+    span = slice(int(nz[0]), int(nz[-1]) + 1) if nz.size else slice(0, 0)
+    return span, np.ascontiguousarray(funcs_t[span])
 
 
 # --------------------------------------------------------------------------- public API
@@ -1136,7 +1175,11 @@ def check_stack(energy, mu_stack) -> tuple[np.ndarray, np.ndarray, tuple]:
         if mu.ndim != 2:
             raise InputError(f"mu_stack must be 2-D (N spectra, M points), got shape {mu.shape}")
         return energy, mu, (np.zeros(0), np.zeros(0))            # no spectra
-    lo, hi = mu.min(axis=1), mu.max(axis=1)
+    lo, hi = np.empty(mu.shape[0]), np.empty(mu.shape[0])
+    for start in range(0, mu.shape[0], _CHUNK):       # the max pass finds the rows in cache
+        r = slice(start, start + _CHUNK)
+        np.min(mu[r], axis=1, out=lo[r])
+        np.max(mu[r], axis=1, out=hi[r])
     finite = bool(np.isfinite(lo).all() and np.isfinite(hi).all())
     energy, _ = check_xy(energy, mu[:1] if finite else mu, names=("energy", "mu_stack"))
     return energy, mu, (hi - lo, np.maximum(np.abs(lo), np.abs(hi)))
@@ -1276,17 +1319,34 @@ def edge_shape_flags(energy: np.ndarray, norm: np.ndarray, e0: np.ndarray
     hit_pre = np.zeros(n_rows, dtype=bool)
     hit_post = np.zeros(n_rows, dtype=bool)
     hit_max = np.zeros(n_rows, dtype=bool)
-    if w_pre:
-        k = np.flatnonzero(~(np.abs(norm[:, :w_pre]).max(axis=1) <= SHAPE_MAX_PRE) & use_pre)
-        if k.size:
-            pre = np.arange(w_pre)[None, :] < n_pre[k, None]
-            hit_pre[k] = row_percentile_above(np.abs(norm[k, :w_pre]), pre, 90, SHAPE_MAX_PRE)
-    if c_post < m:
-        k = np.flatnonzero(~(norm[:, c_post:].min(axis=1) >= SHAPE_MIN_POST) & use_post)
-        if k.size:
-            post = np.arange(c_post, m)[None, :] >= first_post[k, None]
-            hit_post[k] = row_percentile_below(norm[k, c_post:], post, 10, SHAPE_MIN_POST)
-    k = np.flatnonzero(~(norm.max(axis=1) <= SHAPE_MAX))
+    # The three extrema, block of rows by block of rows (the later passes over a block
+    # find it in cache). |norm| is taken on each row's own pre-edge window only: the
+    # columns between the shortest and the longest window are set to 0 where a row's
+    # window has ended (next to the edge of the rows with a lower E0 they would send
+    # ~10 % of a block to the counting for nothing).
+    pre_big, post_low, top = np.zeros(n_rows), np.full(n_rows, np.inf), np.empty(n_rows)
+    w_min = int(n_pre.min()) if n_rows else 0
+    past = np.arange(w_min, w_pre)[None, :]
+    for start in range(0, n_rows, _CHUNK):
+        x = norm[start:start + _CHUNK]
+        r = slice(start, start + x.shape[0])
+        if w_pre:
+            big = np.abs(x[:, :w_pre])
+            if w_min < w_pre:
+                big[:, w_min:][past >= n_pre[r, None]] = 0.0
+            np.max(big, axis=1, out=pre_big[r])
+        if c_post < m:
+            np.min(x[:, c_post:], axis=1, out=post_low[r])
+        np.max(x, axis=1, out=top[r])
+    k = np.flatnonzero(~(pre_big <= SHAPE_MAX_PRE) & use_pre)
+    if k.size:
+        pre = np.arange(w_pre)[None, :] < n_pre[k, None]
+        hit_pre[k] = row_percentile_above(np.abs(norm[k, :w_pre]), pre, 90, SHAPE_MAX_PRE)
+    k = np.flatnonzero(~(post_low >= SHAPE_MIN_POST) & use_post)
+    if k.size:
+        post = np.arange(c_post, m)[None, :] >= first_post[k, None]
+        hit_post[k] = row_percentile_below(norm[k, c_post:], post, 10, SHAPE_MIN_POST)
+    k = np.flatnonzero(~(top <= SHAPE_MAX))
     if k.size:
         hit_max[k] = row_percentile_above(norm[k], None, 99, SHAPE_MAX)
     out: dict[int, list[str]] = {}

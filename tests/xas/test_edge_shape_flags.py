@@ -59,3 +59,18 @@ def test_clean_block_has_no_flags_and_empty_block():
     norm = 1.0 / (1.0 + np.exp(-(e - e0[:, None]) / 3.0))
     assert edge_shape_flags(e, norm, e0) == {}
     assert edge_shape_flags(e, norm[:0], e0[:0]) == {}
+
+
+def test_screen_uses_each_rows_own_pre_edge_window():
+    # rows with a lower E0 have shorter pre-edge windows; what lies beyond a row's own
+    # window (the edge itself, a NaN) must not flag it, what lies inside must
+    e = np.linspace(6900.0, 7900.0, 400)
+    e0 = np.array([7100.0, 7150.0, 7100.0, 7100.0, 7150.0])
+    norm = 1.0 / (1.0 + np.exp(-(e - e0[:, None]) / 3.0))
+    n_pre = np.searchsorted(e, e0 - SHAPE_SIDE_EV, side="left")
+    norm[2, n_pre[2] + 1] = np.nan                    # beyond its window: no flag
+    norm[3, n_pre[3] - 1] = np.nan                    # inside its window: the exact rule
+    norm[4, : n_pre[4] // 2] = 0.5                    # half its window at 0.5: flagged
+    got = edge_shape_flags(e, norm, e0)
+    assert got == reference(e, norm, e0)
+    assert 0 not in got and 2 not in got and 4 in got
