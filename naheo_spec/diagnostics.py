@@ -310,6 +310,8 @@ class StackWarnings:
     def take(self, rows: Sequence[int] | np.ndarray) -> "StackWarnings":
         """The table restricted to ``rows`` (renumbered 0..len(rows)-1)."""
         rows = np.asarray(rows, dtype=np.int64)
+        if not len(self):                 # the usual input block: nothing to renumber
+            return StackWarnings.empty(rows.size)
         b = StackWarningsBuilder(rows.size)
         where = {int(r): j for j, r in enumerate(rows)}
         for k in range(len(self)):

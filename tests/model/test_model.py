@@ -108,6 +108,27 @@ def test_stack_rows_take_and_from_spectra():
         SpectrumStack.from_spectra([a, Spectrum(np.arange(5.0), np.ones(5))])
 
 
+@pytest.mark.parametrize("labelled", [True, False])
+def test_contiguous_slice_is_take_with_views(labelled):
+    rng = np.random.default_rng(1)
+    n, m = 12, 7
+    b = StackWarningsBuilder(n)
+    b.add("xas.read.repaired", [2, 5, 9], "fixed")
+    st = SpectrumStack(np.arange(m, dtype=float), rng.random((n, m)).astype(np.float32),
+                       references=rng.random((n, m)), sigma=rng.random((n, m)),
+                       coordinates={"time": np.arange(n) * 10.0}, mask=np.arange(n) != 4,
+                       labels=[f"s{i}" for i in range(n)] if labelled else None,
+                       row_warnings=b.build(), source=SourceInfo(path="m.h5", scan="map"))
+    for sl in (slice(3, 10), slice(0, n), slice(8, None), slice(-4, -1), slice(5, 5)):
+        rows = np.arange(n)[sl]
+        a, v = st.take(rows), st[sl]
+        assert v.equals(a) and [v.label(i) for i in range(len(v))] == \
+            [st.label(int(i)) for i in rows]
+        if len(v):
+            assert np.shares_memory(v.signals, st.signals)      # a view, not a copy
+    assert st[1:10:2].equals(st.take(np.arange(1, 10, 2)))     # strided: take
+
+
 def test_collection_selects_by_forgiving_name_and_suggests():
     blocks = [_spec(source=SourceInfo(path="f.vms", scan=name, aliases=(region,)))
               for name, region in (("NiO Ni 2p", "Ni 2p"), ("NiO O 1s", "O 1s"))]
