@@ -144,3 +144,18 @@ def test_worker_processes_end_when_the_batch_process_is_killed(tmp_path):
             raise AssertionError("the worker outlived its killed parent by 10 s")
     finally:
         p.kill()
+
+
+def test_xas_pipelines_warm_a_worker():
+    """What a spawned worker runs before its first task (its failures are swallowed there,
+    so they are checked here)."""
+    import pickle
+    import sys
+
+    from naheo_spec.batch.registry import get_pipeline
+
+    for name, module in (("xanes", "naheo_spec.xas.xanes_stack"),
+                         ("exafs", "naheo_spec.xas.exafs")):
+        warm = get_pipeline(name).warm
+        pickle.loads(pickle.dumps(warm))()                # sent to spawned workers
+        assert module in sys.modules
