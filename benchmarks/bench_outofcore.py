@@ -6,7 +6,8 @@
    process -- read, compute, chunked compressed write of the per-scan results, store --
    and times the whole command; its peak resident memory is the child's ``ru_maxrss``.
 3. In the same run, times larch ``pre_edge`` (its defaults) on ``--larch-n`` rows of the
-   same stack and extrapolates to N; prints the ratio.
+   same stack, half just before and half just after the batch, and extrapolates to N;
+   prints the ratio.
 4. ``--breakdown``: where the time goes, in this process: reading every block (h5py),
    the XANES block function on one in-memory block (and its top functions, cProfile),
    and the chunk writes.
@@ -181,7 +182,7 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--reference", action="store_true", help="add a foil channel per row")
     ap.add_argument("--compression", default=None, help="input compression (gzip, lzf)")
-    ap.add_argument("--larch-n", type=int, default=200)
+    ap.add_argument("--larch-n", type=int, default=400)
     ap.add_argument("--dir", default=None, help="work folder (default: a temporary one)")
     ap.add_argument("--breakdown", action="store_true")
     ap.add_argument("--reuse", action="store_true",
@@ -218,15 +219,22 @@ def main(argv=None) -> int:
 
     shutil.rmtree(work / "res.batch", ignore_errors=True)
     cmd = [sys.executable, "-m", "naheo_spec.cli.main", "batch", str(cfg), "--json"]
+    # larch is timed just before and just after the batch (half the spectra each): the
+    # speed of a shared VM drifts by up to 2x within minutes, and one short larch loop on
+    # one side of the run gave ratios that moved by 1.6x between otherwise equal runs
+    n_before = a.larch_n // 2
+    larch_before = larch_rate(stack, n_before)
     wall, rss, out, err = run_child(cmd)
     cpu = run_child.cpu
     s = json.loads(out)
-    larch = larch_rate(stack, a.larch_n)
+    larch_after = larch_rate(stack, a.larch_n - n_before)
+    larch = (larch_before * n_before + larch_after * (a.larch_n - n_before)) / a.larch_n
     ours = wall / a.n
     print(f"naheo-spec batch ({s['scheduler']}): {wall:.2f} s end to end (command), "
           f"{s['seconds']:.2f} s inside the run; {ours * 1e6:.2f} us/spectrum; "
           f"{s['done']} ok, {s['n_failed']} failed")
-    print(f"larch pre_edge: {larch * 1e6:.0f} us/spectrum ({a.larch_n} spectra, same run)")
+    print(f"larch pre_edge: {larch * 1e6:.0f} us/spectrum ({a.larch_n} spectra, same run: "
+          f"{larch_before * 1e6:.0f} before the batch, {larch_after * 1e6:.0f} after)")
     print(f"ratio larch / naheo-spec batch: {larch / ours:.0f}x end to end "
           f"({larch / (s['seconds'] / a.n):.0f}x inside the run)")
     print(f"CPU time of the batch process (user + system): {cpu:.2f} s = "
