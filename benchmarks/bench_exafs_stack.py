@@ -58,7 +58,8 @@ def main(argv=None) -> int:
     ap.add_argument("--points", type=int, default=500)
     ap.add_argument("--chunk", type=int, default=20000)
     ap.add_argument("--block", type=int, default=None)
-    ap.add_argument("--scheduler", default="local")
+    ap.add_argument("--scheduler", default="auto", help="[compute] scheduler (default: the "
+                    "package default, auto)")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--larch-n", type=int, default=50)
     ap.add_argument("--dir", default=None)

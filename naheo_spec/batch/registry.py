@@ -187,6 +187,7 @@ class PipelineSpec:
     run_block: Callable[[Any, Any], BlockOutput] | None = None
     open_stack: Callable[..., Any] | None = None
     warm: Callable[[], None] | None = None
+    block_cost_us: float = 0.0
     version: str = "1"
     scans: Callable[[Any, Any], Any] | None = None
     origin: str = field(default="", compare=False)

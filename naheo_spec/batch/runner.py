@@ -324,6 +324,25 @@ def execute(tasks: list, ledger: Ledger, *, scheduler: str, workers: int | None,
         close_executor(executor)
 
 
+def stack_work_seconds(cfg: BatchConfig) -> float | None:
+    """Estimated CPU seconds of the config's stack through its pipelines' block functions
+    (rows x ``block_cost_us``), read from the stack's shape before it is hashed; None for
+    a file batch or a stack that cannot be opened (the plan reports why)."""
+    if cfg.stack is None:
+        return None
+    specs = [get_pipeline(n) for n in cfg.pipelines]
+    try:
+        # sha256 given: the opening does not hash the file (make_plan does, once)
+        src = specs[0].open_stack(cfg.stack, cfg.dataset, sha256="")
+    except Exception:  # noqa: BLE001 -- make_plan opens it again and reports the problem
+        return None
+    try:
+        rows = src.n_rows
+    finally:
+        src.close()
+    return rows * sum(s.block_cost_us for s in specs) * 1e-6
+
+
 # --------------------------------------------------------------------------- run
 def run(config, *, force: bool = False, retry_failed: bool = False,
         progress: bool | None = None, assemble_outputs: bool = True,
@@ -363,7 +382,8 @@ def run(config, *, force: bool = False, retry_failed: bool = False,
     ledger = check_outputs(cfg)
     if spawn_safe is None:
         spawn_safe = spawn_is_safe()
-    scheduler = resolve_scheduler(cfg.scheduler, cfg.workers, cfg.stack, spawn_safe=spawn_safe)
+    work = stack_work_seconds(cfg) if cfg.scheduler == "auto" else None
+    scheduler = resolve_scheduler(cfg.scheduler, cfg.workers, work, spawn_safe=spawn_safe)
     pool = None
     try:
         if scheduler == "processes":     # workers start up while the input is hashed

@@ -4,18 +4,17 @@ dask.distributed cluster.
 ``[compute] scheduler``:
 
 ``"auto"`` (default)
-    ``"processes"`` (one per CPU) for an HDF5 stack of at least
-    :data:`AUTO_PROCESSES_MIN_BYTES` on a machine with two or more CPUs, when spawned
-    workers cannot re-run the caller's code (the ``naheo-spec`` command, ``python -m``, an
-    interactive session or notebook: :func:`spawn_is_safe`); ``"local"`` for everything
-    else (file batches, small stacks, one CPU, a script calling :func:`~naheo_spec.batch.
-    runner.run` -- spawn re-imports a script, which without an
-    ``if __name__ == "__main__":`` guard would run again in every worker). Measured on a 2-vCPU VM with
-    nothing else running: a ``[10^6, 500]`` float32 stack took 24 s in two processes
-    against 35 s in one (``benchmarks/README.md``); on a small stack the processes' start-up
-    (about 2 s each, mostly imports) costs more than it saves, and per-file pipelines lost
-    to one process when measured. The worker processes are started before the input is
-    hashed, so their start-up overlaps it.
+    ``"processes"`` (one per CPU) for an HDF5 stack whose block functions should take at
+    least :data:`AUTO_PROCESSES_MIN_WORK_S` of CPU (rows x the pipelines'
+    ``block_cost_us``: e.g. 2 x 10^5 XANES or 5 x 10^4 EXAFS scans) on a machine with two
+    or more CPUs, when spawned workers cannot re-run the caller's code (the ``naheo-spec``
+    command, ``python -m``, an interactive session or notebook: :func:`spawn_is_safe`);
+    ``"local"`` for everything else (file batches, small stacks, one CPU, a script calling
+    :func:`~naheo_spec.batch.runner.run` -- spawn re-imports a script, which without an
+    ``if __name__ == "__main__":`` guard would run again in every worker). Measured on a
+    2-vCPU VM: a ``[10^6, 500]`` float32 XANES stack took 24-33 s in two processes against
+    35-50 s in one (``benchmarks/README.md``); per-file pipelines lost to one process when
+    measured. The workers start before the input is hashed, so their start-up overlaps it.
 ``"local"``
     One process, the vectorized kernels, and for a stack the next block read in a thread
     while the current one is computed. The fastest when the machine's other cores are busy
@@ -41,12 +40,14 @@ from concurrent.futures import Executor
 from naheo_spec.errors import InputError
 
 __all__ = ["make_executor", "default_workers", "resolve_scheduler", "start_executor",
-           "spawn_is_safe", "exit_with_parent", "AUTO_PROCESSES_MIN_BYTES"]
+           "spawn_is_safe", "exit_with_parent", "AUTO_PROCESSES_MIN_WORK_S"]
 
-#: ``scheduler = "auto"`` runs an HDF5 stack of at least this many bytes in worker
-#: processes (256 MiB: about 1.3 x 10^5 float32 scans of 500 points, where two processes'
-#: start-up of ~2 s is repaid on 2 CPUs; measured in ``benchmarks/bench_outofcore.py``).
-AUTO_PROCESSES_MIN_BYTES = 256 * 2**20
+#: ``scheduler = "auto"`` runs an HDF5 stack in worker processes when its block functions
+#: should take at least this many CPU seconds in one process. Two spawned workers cost ~2 s
+#: of start-up each and save about half the work on 2 CPUs: measured on a 2-vCPU VM, a
+#: [10^5, 500] XANES stack (~3 s of work) took 5.6 s in one process and 6.3-6.8 s in two,
+#: the same rows through EXAFS (~12 s) 21 s in one and 10.7 s in two.
+AUTO_PROCESSES_MIN_WORK_S = 6.0
 
 
 def default_workers() -> int:
@@ -69,7 +70,7 @@ def spawn_is_safe() -> bool:
     return spec is not None and spec.name.split(".")[0] == "naheo_spec"
 
 
-def resolve_scheduler(scheduler: str, workers: int | None, stack=None, *,
+def resolve_scheduler(scheduler: str, workers: int | None, work_s: float | None = None, *,
                       spawn_safe: bool = False) -> str:
     """The scheduler ``"auto"`` stands for (any other name is returned as it is).
 
@@ -79,21 +80,19 @@ def resolve_scheduler(scheduler: str, workers: int | None, stack=None, *,
         ``[compute] scheduler``.
     workers : int or None
         ``[compute] workers`` (default: the CPUs this process may use).
-    stack : Path, optional
-        The config's HDF5 stack; None for a file batch.
+    work_s : float, optional
+        Estimated CPU seconds of a stack's block functions (rows x each pipeline's
+        :attr:`~naheo_spec.batch.registry.PipelineSpec.block_cost_us`); None for a file
+        batch or an unreadable stack.
     spawn_safe : bool
         Worker processes may be spawned (:func:`spawn_is_safe`, or the ``naheo-spec``
         command). Default False: ``"auto"`` stays ``"local"``.
     """
     if scheduler != "auto":
         return scheduler
-    if stack is None or not spawn_safe or (workers or default_workers()) < 2:
+    if work_s is None or not spawn_safe or (workers or default_workers()) < 2:
         return "local"
-    try:
-        size = os.stat(stack).st_size
-    except OSError:
-        return "local"              # the reader reports the missing file
-    return "processes" if size >= AUTO_PROCESSES_MIN_BYTES else "local"
+    return "processes" if work_s >= AUTO_PROCESSES_MIN_WORK_S else "local"
 
 
 def start_executor(scheduler: str, workers: int | None, warm=()) -> tuple[Executor | None, int,

@@ -528,6 +528,7 @@ PIPELINES = [
                  options=XANES_OPTIONS, columns=XANES_COLUMNS, prepare=_prepare_xanes,
                  run_scan=_run_xanes_scan, run_block=_run_xanes_block,
                  open_stack=Hdf5StackSource, warm=warm_xanes,
+                 block_cost_us=30.0,      # 22-35 us per 500-point scan (bench_outofcore.py)
                  version="1"),
     PipelineSpec(name="exafs", technique="xas",
                  description="EXAFS: background, chi(k), Fourier transform, TM-O/TM-TM peaks "
@@ -535,5 +536,6 @@ PIPELINES = [
                  options=EXAFS_OPTIONS, columns=EXAFS_COLUMNS, prepare=_prepare_exafs,
                  run_scan=_run_exafs_scan, run_block=_run_exafs_block,
                  open_stack=Hdf5StackSource, warm=warm_exafs,
+                 block_cost_us=120.0,     # 100-200 us per scan (bench_exafs_stack.py)
                  version="1"),
 ]

@@ -83,29 +83,37 @@ def test_localcluster_and_processes_equal_local(tmp_path, make_scans, make_stack
     _same(runs[("local", "stack")], runs[("dask", "stack")])
 
 
-def test_auto_scheduler_picks_processes_for_large_stacks_only(tmp_path, monkeypatch):
+def test_auto_scheduler_picks_processes_for_large_stacks_only(tmp_path, monkeypatch,
+                                                              make_stack):
     from naheo_spec.batch import schedulers
-    from naheo_spec.batch.schedulers import AUTO_PROCESSES_MIN_BYTES, resolve_scheduler
+    from naheo_spec.batch.config import load_config
+    from naheo_spec.batch.runner import stack_work_seconds
+    from naheo_spec.batch.schedulers import AUTO_PROCESSES_MIN_WORK_S, resolve_scheduler
 
-    big, small = tmp_path / "big.h5", tmp_path / "small.h5"
-    with open(big, "wb") as f:                 # sparse: the size counts, no disk is used
-        f.truncate(AUTO_PROCESSES_MIN_BYTES)
-    small.write_bytes(b"\0" * 1024)
     monkeypatch.setattr(schedulers, "default_workers", lambda: 2)
+    big, small = AUTO_PROCESSES_MIN_WORK_S, AUTO_PROCESSES_MIN_WORK_S / 2
 
-    def auto(stack, workers=None, safe=True):
-        return resolve_scheduler("auto", workers, stack, spawn_safe=safe)
+    def auto(work, workers=None, safe=True):
+        return resolve_scheduler("auto", workers, work, spawn_safe=safe)
 
     assert auto(big) == "processes"
     assert auto(big, safe=False) == "local"           # a script: spawn would re-run it
     assert auto(small) == "local"
-    assert auto(None) == "local"                      # file batches
+    assert auto(None) == "local"                      # file batches, unreadable stacks
     assert auto(big, workers=1) == "local"            # one worker asked for
-    assert auto(tmp_path / "missing.h5") == "local"
     assert resolve_scheduler("threads", None, big) == "threads"      # never overridden
     monkeypatch.setattr(schedulers, "default_workers", lambda: 1)
     assert auto(big) == "local"                       # one CPU
     assert not schedulers.spawn_is_safe()             # pytest's __main__ is a file
+
+    # the estimate: rows x the pipelines' block costs, from the stack's shape alone
+    make_stack(tmp_path / "s.h5", 40)
+    for tables, cost in (("[xanes]", 30.0), ("[xanes]\n[exafs]", 150.0)):
+        cfg = tmp_path / "c.toml"
+        cfg.write_text(f'[input]\nstack = "s.h5"\n{tables}\n[output]\nstore = "r.h5"\n')
+        assert stack_work_seconds(load_config(cfg)) == pytest.approx(40 * cost * 1e-6)
+    cfg.write_text('[input]\nfiles = ["*.h5"]\n[xanes]\n[output]\nstore = "r.h5"\n')
+    assert stack_work_seconds(load_config(cfg)) is None
 
 
 def test_worker_processes_end_when_the_batch_process_is_killed(tmp_path):
