@@ -97,7 +97,9 @@ def main(argv=None) -> int:
           f"({a.larch_n} spectra, same run)")
     print(f"ratio larch / naheo-spec: {larch / ours:.0f}x end to end "
           f"({larch / (s['seconds'] / a.n):.0f}x inside the run)")
-    print(f"peak RSS of the batch process: {rss / 2**20:.0f} MiB")
+    print(f"peak RSS of the batch process: {rss / 2**20:.0f} MiB (wait4: the largest of it and "
+          f"its workers); all its processes together: {run_child.tree_rss / 2**20:.0f} MiB "
+          "(sampled every 50 ms)")
     if not a.dir:
         shutil.rmtree(work, ignore_errors=True)
     return 0
