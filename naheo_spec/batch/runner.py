@@ -25,6 +25,7 @@ from naheo_spec.batch.schedulers import (
     resolve_scheduler,
     spawn_is_safe,
     start_executor,
+    workers_started,
 )
 from naheo_spec.batch.tasks import (
     ChunkReport,
@@ -382,24 +383,39 @@ def run(config, *, force: bool = False, retry_failed: bool = False,
     ledger = check_outputs(cfg)
     if spawn_safe is None:
         spawn_safe = spawn_is_safe()
-    work = stack_work_seconds(cfg) if cfg.scheduler == "auto" else None
+    auto = cfg.scheduler == "auto"
+    work = stack_work_seconds(cfg) if auto else None
     scheduler = resolve_scheduler(cfg.scheduler, cfg.workers, work, spawn_safe=spawn_safe)
-    pool = None
+    pool, notes = None, []
     try:
         if scheduler == "processes":     # workers start up while the input is hashed
             warm = [get_pipeline(n).warm for n in cfg.pipelines if get_pipeline(n).warm]
-            pool = start_executor(scheduler, cfg.workers, warm)
+            try:
+                pool, warming = start_executor(scheduler, cfg.workers, warm)
+            except (OSError, ImportError, NotImplementedError) as exc:
+                if not auto:
+                    raise
+                pool, warming = None, []
+                notes.append(f"worker processes could not start ({exc}): ran in one process")
         plan = make_plan(cfg)            # options, standards, input hashes: errors before work
+        if pool is not None and auto:
+            why = workers_started(warming)
+            if why is not None:          # "auto" chose them: one process instead
+                close_executor(pool[0])
+                pool = None
+                notes.append(f"worker processes could not start ({why}): ran in one process")
+        if auto and pool is None:
+            scheduler = "local"
         return _run_plan(cfg, plan, ledger, scheduler, pool, t0, force=force,
                          retry_failed=retry_failed, progress=progress,
-                         assemble_outputs=assemble_outputs)
+                         assemble_outputs=assemble_outputs, notes=notes)
     finally:
         close_executor(pool[0] if pool else None)   # (already shut after the chunks ran)
 
 
 def _run_plan(cfg: BatchConfig, plan: Plan, ledger: Ledger, scheduler: str, pool, t0: float, *,
-              force: bool, retry_failed: bool, progress, assemble_outputs: bool
-              ) -> BatchSummary:
+              force: bool, retry_failed: bool, progress, assemble_outputs: bool,
+              notes: list[str]) -> BatchSummary:
     from naheo_spec.batch.assemble import assemble, store_is_current
 
     ledger.work_dir.mkdir(exist_ok=True)
@@ -412,7 +428,7 @@ def _run_plan(cfg: BatchConfig, plan: Plan, ledger: Ledger, scheduler: str, pool
         summary = BatchSummary(store=str(cfg.store),
                                summary_table=str(cfg.summary) if cfg.summary else None,
                                report=str(cfg.report) if cfg.report else None)
-        summary.notes += [f"damaged chunk set aside: {d}" for d in ledger.damaged]
+        summary.notes += notes + [f"damaged chunk set aside: {d}" for d in ledger.damaged]
         if plan.stack is not None:
             tasks, summary.skipped = stack_tasks(plan, ledger, force=force)
             total, unit = sum(t.stop - t.start for t in tasks), "scan"

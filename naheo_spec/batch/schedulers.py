@@ -40,6 +40,7 @@ from concurrent.futures import Executor
 from naheo_spec.errors import InputError
 
 __all__ = ["make_executor", "default_workers", "resolve_scheduler", "start_executor",
+           "workers_started",
            "spawn_is_safe", "exit_with_parent", "AUTO_PROCESSES_MIN_WORK_S"]
 
 #: ``scheduler = "auto"`` runs an HDF5 stack in worker processes when its block functions
@@ -95,19 +96,33 @@ def resolve_scheduler(scheduler: str, workers: int | None, work_s: float | None 
     return "processes" if work_s >= AUTO_PROCESSES_MIN_WORK_S else "local"
 
 
-def start_executor(scheduler: str, workers: int | None, warm=()) -> tuple[Executor | None, int,
-                                                                            str]:
+def start_executor(scheduler: str, workers: int | None, warm=()
+                   ) -> tuple[tuple[Executor | None, int, str], list]:
     """:func:`make_executor`, then each worker process runs the ``warm`` callables once
     (imports, tables) so that its start-up overlaps whatever the caller does next (e.g.
-    hashing the input); only for ``"processes"``.
-    """
+    hashing the input). Returns the executor triple and the warm-up futures (empty unless
+    ``"processes"``); :func:`workers_started` checks them."""
     ex, n, desc = make_executor(scheduler, workers)
-    if scheduler == "processes" and warm:
+    futures = []
+    if scheduler == "processes":
         from naheo_spec.batch.tasks import warm_worker
 
-        for _ in range(n):
-            ex.submit(warm_worker, tuple(warm))
-    return ex, n, desc
+        futures = [ex.submit(warm_worker, tuple(warm)) for _ in range(n)]
+    return (ex, n, desc), futures
+
+
+def workers_started(futures, timeout_s: float = 120.0) -> str | None:
+    """None when the warm-up tasks of :func:`start_executor` ran (or are still running
+    after ``timeout_s``), else why the worker processes could not start (e.g. spawn could
+    not import the caller's main module, or the system refused the processes)."""
+    from concurrent.futures import wait
+
+    done, _ = wait(futures, timeout=timeout_s)
+    for f in done:
+        exc = f.exception()
+        if exc is not None:
+            return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def make_executor(scheduler: str, workers: int | None) -> tuple[Executor | None, int, str]:

@@ -167,3 +167,42 @@ def test_xas_pipelines_warm_a_worker():
         warm = get_pipeline(name).warm
         pickle.loads(pickle.dumps(warm))()                # sent to spawned workers
         assert module in sys.modules
+
+
+@pytest.mark.parametrize("failure", ["broken", "refused"])
+def test_auto_falls_back_to_one_process_when_workers_cannot_start(tmp_path, monkeypatch,
+                                                                  make_stack, failure):
+    """Worker processes that "auto" chose but that cannot start (spawn cannot import the
+    caller, the system refuses processes) are a note, not a batch of failed chunks."""
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from naheo_spec.batch import runner, schedulers
+
+    class Dead:
+        def shutdown(self, wait=True, cancel_futures=False):
+            self.closed = True
+
+    def fake_start(scheduler, workers, warm=()):
+        if failure == "refused":
+            raise OSError("[Errno 38] Function not implemented")
+        f = Future()
+        f.set_exception(BrokenProcessPool("a child process terminated abruptly"))
+        return (Dead(), 2, "2 processes (spawn)"), [f]
+
+    monkeypatch.setattr(schedulers, "AUTO_PROCESSES_MIN_WORK_S", 0.0)
+    monkeypatch.setattr(schedulers, "default_workers", lambda: 2)
+    monkeypatch.setattr(runner, "start_executor", fake_start)
+    make_stack(tmp_path / "s.h5", 24)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[input]\nstack = "s.h5"\n[xanes]\n[output]\nstore = "r.h5"\n'
+                   '[compute]\nchunk = 8\nblock = 8\n')
+    s = runner.run(cfg, spawn_safe=True)
+    assert s.scheduler.startswith("local") and s.done == 22 and s.n_failed == 2   # 2 bad rows
+    assert any("worker processes could not start" in n for n in s.notes)
+    explicit = tmp_path / "p.toml"
+    explicit.write_text(cfg.read_text().replace("chunk = 8", 'scheduler = "processes"\n'
+                                                 'chunk = 8').replace("r.h5", "p.h5"))
+    if failure == "refused":                 # asked for by name: the error is the user's
+        with pytest.raises(OSError):
+            runner.run(explicit, spawn_safe=True)
