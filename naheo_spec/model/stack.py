@@ -270,8 +270,9 @@ class SpectrumStack:
         """Row ``i`` as a :class:`Spectrum`; a slice or index array gives a sub-stack."""
         if isinstance(i, slice):
             lo, hi, step = i.indices(len(self))
-            if step == 1:
-                return self._row_range(lo, max(lo, hi))
+            if step == 1:               # views, not an 8 MB copy per 4096-row block
+                hi = max(lo, hi)
+                return self._subset(slice(lo, hi), np.arange(lo, hi))
         if isinstance(i, (slice, list, tuple, np.ndarray)):
             return self.take(np.arange(len(self))[i])
         n = len(self)
@@ -292,36 +293,26 @@ class SpectrumStack:
         for i in range(len(self)):
             yield self[i]
 
-    def _row_range(self, lo: int, hi: int) -> "SpectrumStack":
-        """``take(range(lo, hi))`` with views of the arrays instead of copies (a block of a
-        large stack: no 8 MB copy per 4096 rows)."""
-        labels = self.labels[lo:hi] if self.labels is not None else np.array(
-            [self.label(i) for i in range(lo, hi)], dtype=str)
-        part = (lambda seq: None if seq is None else tuple(seq[lo:hi]))
-        return replace(
-            self, signals=self.signals[lo:hi],
-            sigma=None if self.sigma is None else self.sigma[lo:hi],
-            channels={k: v[lo:hi] for k, v in self.channels.items()},
-            coordinates={k: v[lo:hi] for k, v in self.coordinates.items()},
-            map_shape=None, mask=self.mask[lo:hi], labels=labels,
-            row_warnings=self.row_warnings.take(np.arange(lo, hi)),
-            scan_sources=part(self.scan_sources), scan_metadata=part(self.scan_metadata))
-
     def take(self, rows) -> "SpectrumStack":
         """Sub-stack of ``rows`` (indices or a boolean mask); coordinates follow."""
         rows = np.asarray(rows)
         if rows.dtype == bool:
             rows = np.flatnonzero(rows)
         rows = rows.astype(np.int64)
-        labels = self.labels[rows] if self.labels is not None else np.array(
+        return self._subset(rows, rows)
+
+    def _subset(self, sel, rows: np.ndarray) -> "SpectrumStack":
+        """The sub-stack of ``rows``; arrays indexed by ``sel`` (the same rows as a slice,
+        giving views, or as the index array, giving copies)."""
+        labels = self.labels[sel] if self.labels is not None else np.array(
             [self.label(int(i)) for i in rows], dtype=str)
         pick = (lambda seq: None if seq is None else tuple(seq[int(i)] for i in rows))
         return replace(
-            self, signals=self.signals[rows],
-            sigma=None if self.sigma is None else self.sigma[rows],
-            channels={k: v[rows] for k, v in self.channels.items()},
-            coordinates={k: v[rows] for k, v in self.coordinates.items()},
-            map_shape=None, mask=self.mask[rows], labels=labels,
+            self, signals=self.signals[sel],
+            sigma=None if self.sigma is None else self.sigma[sel],
+            channels={k: v[sel] for k, v in self.channels.items()},
+            coordinates={k: v[sel] for k, v in self.coordinates.items()},
+            map_shape=None, mask=self.mask[sel], labels=labels,
             row_warnings=self.row_warnings.take(rows),
             scan_sources=pick(self.scan_sources), scan_metadata=pick(self.scan_metadata))
 
