@@ -17,11 +17,18 @@ def package_version() -> str:
     return __version__
 
 
-def file_sha256(path: str | Path, *, chunk_size: int = 1 << 20) -> str:
-    """Return the hex SHA-256 digest of a file's bytes."""
+def file_sha256(path: str | Path, *, chunk_size: int = 1 << 20, stop=None) -> str | None:
+    """Return the hex SHA-256 digest of a file's bytes.
+
+    ``stop``: a :class:`threading.Event`; when it is set (checked between blocks of
+    ``chunk_size`` bytes) hashing ends early and None is returned (a hash running in a
+    thread that nobody needs any more).
+    """
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while True:
+            if stop is not None and stop.is_set():
+                return None
             block = fh.read(chunk_size)
             if not block:
                 break

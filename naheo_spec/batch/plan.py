@@ -153,25 +153,28 @@ def make_plan(cfg: BatchConfig, *, pipelines=None) -> Plan:
     ReadError
         The stack cannot be opened.
     """
-    hashing = None
-    if cfg.stack is not None and cfg.stack.is_file():
-        import concurrent.futures
+    from naheo_spec.provenance import file_sha256
 
-        from naheo_spec.provenance import file_sha256
+    hashing = None
+    if pipelines is None and cfg.stack is not None and cfg.stack.is_file():
+        import concurrent.futures
+        import threading
 
         # hashlib releases the GIL: a 2 GB stack is hashed while the pipelines import
-        # and prepare (~1 s each)
-        hashing = concurrent.futures.ThreadPoolExecutor(1)
-        sha_future = hashing.submit(file_sha256, cfg.stack)
+        # and prepare (~1 s each); a configuration error stops it (no wait for the hash)
+        hashing, stop = concurrent.futures.ThreadPoolExecutor(1), threading.Event()
+        sha_future = hashing.submit(file_sha256, cfg.stack, stop=stop)
     try:
         specs, prepared, hashes = pipelines or prepare_pipelines(cfg)
+    except BaseException:
+        if hashing is not None:
+            stop.set()
+        raise
     finally:
         if hashing is not None:
             hashing.shutdown(wait=True)
     plan = Plan(cfg, specs, prepared, hashes)
     if cfg.stack is not None:
-        from naheo_spec.provenance import file_sha256
-
         first = next(iter(specs.values()))
         sha = sha_future.result() if hashing is not None else file_sha256(cfg.stack)
         src = first.open_stack(cfg.stack, cfg.dataset, sha256=sha)

@@ -175,6 +175,15 @@ class PipelineSpec:
         (``run_scan(spectrum, prepared, **context)``), e.g. the XPS blocks of one region
         and the charge reference found in the same file. Default None: every spectrum of
         the file, no context.
+    warm : callable, optional
+        ``warm()``, run once by each fresh worker process before its first task (imports,
+        tables), while the main process is still hashing the inputs. Must pickle (a
+        module-level function). Default None.
+    block_cost_us : float
+        Typical CPU time of ``run_block`` per stack row, microseconds (measured on the
+        project's 2-vCPU VM); ``scheduler = "auto"`` multiplies it by the rows to judge
+        whether worker processes repay their start-up. Default 0: ``auto`` never starts
+        them for this pipeline.
     """
 
     name: str
@@ -186,10 +195,10 @@ class PipelineSpec:
     run_scan: Callable[[Any, Any], ScanOutput]
     run_block: Callable[[Any, Any], BlockOutput] | None = None
     open_stack: Callable[..., Any] | None = None
-    warm: Callable[[], None] | None = None
-    block_cost_us: float = 0.0
     version: str = "1"
     scans: Callable[[Any, Any], Any] | None = None
+    warm: Callable[[], None] | None = None
+    block_cost_us: float = 0.0
     origin: str = field(default="", compare=False)
 
     def column_names(self) -> list[str]:

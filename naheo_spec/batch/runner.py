@@ -386,7 +386,7 @@ def run(config, *, force: bool = False, retry_failed: bool = False,
     auto = cfg.scheduler == "auto"
     work = stack_work_seconds(cfg) if auto else None
     scheduler = resolve_scheduler(cfg.scheduler, cfg.workers, work, spawn_safe=spawn_safe)
-    pool, notes = None, []
+    pool, warming, notes = None, [], []
     try:
         if scheduler == "processes":     # workers start up while the input is hashed
             warm = [get_pipeline(n).warm for n in cfg.pipelines if get_pipeline(n).warm]
@@ -397,25 +397,37 @@ def run(config, *, force: bool = False, retry_failed: bool = False,
                     raise
                 pool, warming = None, []
                 notes.append(f"worker processes could not start ({exc}): ran in one process")
-        plan = make_plan(cfg)            # options, standards, input hashes: errors before work
-        if pool is not None and auto:
-            why = workers_started(warming)
-            if why is not None:          # "auto" chose them: one process instead
-                close_executor(pool[0])
-                pool = None
-                notes.append(f"worker processes could not start ({why}): ran in one process")
-        if auto and pool is None:
+        if pool is None and auto:
             scheduler = "local"
+        plan = make_plan(cfg)            # options, standards, input hashes: errors before work
         return _run_plan(cfg, plan, ledger, scheduler, pool, t0, force=force,
                          retry_failed=retry_failed, progress=progress,
-                         assemble_outputs=assemble_outputs, notes=notes)
+                         assemble_outputs=assemble_outputs, notes=notes,
+                         warming=warming if pool is not None and auto else None)
     finally:
         close_executor(pool[0] if pool else None)   # (already shut after the chunks ran)
 
 
+def _checked_pool(pool, warming, tasks, notes: list[str]):
+    """The started pool, or None (shut) when nothing is left to compute or when the
+    workers that ``auto`` chose could not start (``warming``: their warm-up futures;
+    None when the pool was asked for by name and must not be second-guessed)."""
+    if pool is None:
+        return None
+    if not tasks:
+        close_executor(pool[0])
+        return None
+    why = workers_started(warming) if warming is not None else None
+    if why is not None:
+        close_executor(pool[0])
+        notes.append(f"worker processes could not start ({why}): ran in one process")
+        return None
+    return pool
+
+
 def _run_plan(cfg: BatchConfig, plan: Plan, ledger: Ledger, scheduler: str, pool, t0: float, *,
               force: bool, retry_failed: bool, progress, assemble_outputs: bool,
-              notes: list[str]) -> BatchSummary:
+              notes: list[str], warming) -> BatchSummary:
     from naheo_spec.batch.assemble import assemble, store_is_current
 
     ledger.work_dir.mkdir(exist_ok=True)
@@ -436,6 +448,9 @@ def _run_plan(cfg: BatchConfig, plan: Plan, ledger: Ledger, scheduler: str, pool
             tasks, summary.skipped = file_tasks(plan, ledger, force=force,
                                                 retry_failed=retry_failed)
             total, unit = sum(len(i[3]) for t in tasks for i in t.items), "file"
+        pool = _checked_pool(pool, warming, tasks, summary.notes)
+        if pool is None and warming is not None:
+            scheduler = "local"
         bar = Progress(total, unit, progress)
         summary.scheduler = scheduler
         try:

@@ -267,8 +267,9 @@ def noise_from_rows(y: np.ndarray, cols: tuple[slice, slice],
         return np.full(y.shape[0], np.nan)
     # Only the columns the selected windows read are differenced (the noise points are a
     # fraction of the row) when every value is finite: a finite sum shows it. A
-    # non-finite value elsewhere makes its row NaN through the zero weights (0 * inf),
-    # so such blocks keep whole rows (as do windows reaching past the row end).
+    # non-finite value elsewhere turns rows NaN through the zero weights (0 * inf): its
+    # own row and, through the columns that straddle two rows, the one before it; such
+    # blocks keep whole rows (as do windows reaching past the row end).
     used = np.flatnonzero(select)
     lo, hi = int(used[0]), int(used[-1]) + 5       # column c reads points c .. c+4
     if (lo > 0 or hi < y.shape[1]) and hi <= y.shape[1] and np.isfinite(np.sum(y)):

@@ -1014,7 +1014,9 @@ class _Arrays:
     def set_norm(self, rows: np.ndarray, values: np.ndarray, owned: bool = False) -> None:
         """``norm[rows] = values``; ``owned``: ``values`` is a fresh array nobody else
         holds, kept as it is when it covers every row (no NaN array, no copy)."""
-        if owned and rows.size == self.shape[0] and self.norm is None:
+        n = self.shape[0]
+        if owned and rows.size == n and rows[0] == 0 and rows[-1] == n - 1 \
+                and self.norm is None:           # sorted unique rows: every row in order
             self.norm = values
             return
         self.full_norm()[rows] = values
